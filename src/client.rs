@@ -1,0 +1,410 @@
+//! Registered clients: their settings, the hashes of their secrets, client authentication
+//! against them, and the validation of the admin API's JSON.
+
+use crate::error::OAuthError;
+use crate::scope::{is_scope_token, MAX_SCOPES};
+use crate::secret::{ClientSecret, SecretHash};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+pub const DEFAULT_TOKEN_TTL: u32 = 300;
+pub const DEFAULT_MAX_LIFETIME: u32 = 86_400;
+/// Upper bounds that keep arithmetic and storage sane: 30 days of ttl, a year of lifetime.
+pub const MAX_TOKEN_TTL: u64 = 30 * 86_400;
+pub const MAX_MAX_LIFETIME: u64 = 365 * 86_400;
+pub const MAX_GRACE: u64 = 30 * 86_400;
+pub const MAX_RATE_LIMIT: u64 = 1_000_000;
+pub const MAX_NAME_LEN: usize = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Expiry {
+    /// Seed 003: the token expires `token_ttl` after its most recent use.
+    Sliding,
+    /// RFC 6749's reading: `token_ttl` after issue.
+    Fixed,
+}
+
+impl Expiry {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Expiry::Sliding => "sliding",
+            Expiry::Fixed => "fixed",
+        }
+    }
+}
+
+/// The grant types a client may be allowed. Only `client_credentials` exists today; an empty
+/// list makes an API-key-only client (its token requests get `unauthorized_client`).
+pub const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";
+
+/// What an operator sets on a client through the admin API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub token_ttl: u32,
+    pub max_lifetime: u32,
+    pub expiry: Expiry,
+    pub ip_binding: bool,
+    pub api_key: bool,
+    pub introspect: bool,
+    /// Requests per minute on `/validate`; `None` is unlimited.
+    pub rate_limit: Option<u32>,
+    pub disabled: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            name: String::new(),
+            scopes: Vec::new(),
+            grant_types: vec![GRANT_CLIENT_CREDENTIALS.to_string()],
+            token_ttl: DEFAULT_TOKEN_TTL,
+            max_lifetime: DEFAULT_MAX_LIFETIME,
+            expiry: Expiry::Sliding,
+            ip_binding: true,
+            api_key: false,
+            introspect: false,
+            rate_limit: None,
+            disabled: false,
+        }
+    }
+}
+
+/// One stored secret: its hash and its generation. Every rotation adds one to the generation,
+/// and each token records the generation it was obtained with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredSecret {
+    pub hash: SecretHash,
+    pub generation: u32,
+    /// For the previous secret during a rotation's grace period: when it stops working.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until_ms: Option<u64>,
+}
+
+/// A client as stored in KV under `client:{client_id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Client {
+    pub client_id: String,
+    #[serde(flatten)]
+    pub settings: Settings,
+    pub secret: StoredSecret,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_secret: Option<StoredSecret>,
+    pub created_at: u64,
+    pub updated_at: u64,
+}
+
+impl Client {
+    pub fn new(client_id: String, settings: Settings, secret: &ClientSecret, now_ms: u64) -> Client {
+        Client {
+            client_id,
+            settings,
+            secret: StoredSecret { hash: secret.hash(), generation: 0, valid_until_ms: None },
+            previous_secret: None,
+            created_at: now_ms,
+            updated_at: now_ms,
+        }
+    }
+
+    /// Check a presented secret against the current one and, during a grace period, the
+    /// previous one. Both comparisons always run, in constant time. Returns the generation of
+    /// the secret that matched.
+    pub fn authenticate(&self, presented: &ClientSecret, now_ms: u64) -> Option<u32> {
+        let h = presented.hash();
+        let current = self.secret.hash.ct_eq(&h);
+        let previous = self.previous_secret.as_ref().is_some_and(|p| {
+            let matches = p.hash.ct_eq(&h);
+            matches && p.valid_until_ms.is_some_and(|until| now_ms < until)
+        });
+        if current {
+            Some(self.secret.generation)
+        } else if previous {
+            self.previous_secret.as_ref().map(|p| p.generation)
+        } else {
+            None
+        }
+    }
+
+    /// Replace the secret. The old one keeps working for `grace_s` seconds (0: not at all).
+    pub fn rotate(&mut self, new_secret: &ClientSecret, grace_s: u64, now_ms: u64) {
+        let old = self.secret.clone();
+        self.previous_secret = (grace_s > 0).then(|| StoredSecret {
+            valid_until_ms: Some(now_ms + grace_s * 1000),
+            ..old.clone()
+        });
+        self.secret = StoredSecret { hash: new_secret.hash(), generation: old.generation + 1, valid_until_ms: None };
+        self.updated_at = now_ms;
+    }
+
+    /// The view the admin API returns: everything but secrets and their hashes.
+    pub fn view(&self) -> Value {
+        let s = &self.settings;
+        json!({
+            "client_id": self.client_id,
+            "name": s.name,
+            "scopes": s.scopes,
+            "grant_types": s.grant_types,
+            "token_ttl": s.token_ttl,
+            "max_lifetime": s.max_lifetime,
+            "expiry": s.expiry.as_str(),
+            "ip_binding": s.ip_binding,
+            "api_key": s.api_key,
+            "introspect": s.introspect,
+            "rate_limit": s.rate_limit,
+            "disabled": s.disabled,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        })
+    }
+}
+
+/// Hash work done for an unknown client id, so that "unknown client" and "wrong secret" take
+/// the same time as well as giving the same answer.
+pub fn authenticate_nobody(presented: &ClientSecret) {
+    let h = presented.hash();
+    let _ = SecretHash::of("").ct_eq(&h);
+}
+
+/// Parse a JSON body that must be an object; an empty body is an empty object when allowed.
+pub fn json_object(body: &[u8], empty_ok: bool) -> Result<Map<String, Value>, OAuthError> {
+    if empty_ok && body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(OAuthError::field("body", "the body must be a JSON object")),
+        Err(e) => Err(OAuthError::field("body", format!("invalid JSON: {e}"))),
+    }
+}
+
+/// `POST /admin/clients`: every field optional but `name`.
+pub fn settings_for_create(body: &[u8]) -> Result<Settings, OAuthError> {
+    let obj = json_object(body, false)?;
+    if !obj.contains_key("name") {
+        return Err(OAuthError::field("name", "name is required"));
+    }
+    apply_fields(Settings::default(), &obj, false)
+}
+
+/// `PATCH /admin/clients/{id}`: any settings, plus `disabled`. Also says whether the body
+/// set `disabled` at all, since the gates must then be told even if KV (possibly stale)
+/// already shows that value.
+pub fn settings_for_patch(current: &Settings, body: &[u8]) -> Result<(Settings, bool), OAuthError> {
+    let obj = json_object(body, false)?;
+    Ok((apply_fields(current.clone(), &obj, true)?, obj.contains_key("disabled")))
+}
+
+/// `POST /admin/clients/{id}/secret`: `{"grace": N}`, the body optional.
+pub fn grace_for_rotation(body: &[u8]) -> Result<u64, OAuthError> {
+    let obj = json_object(body, true)?;
+    if let Some(k) = obj.keys().find(|k| *k != "grace") {
+        return Err(OAuthError::field(k, format!("unknown field {}", shorten(k))));
+    }
+    match obj.get("grace") {
+        None => Ok(0),
+        Some(v) => int_in(v, "grace", 0, MAX_GRACE),
+    }
+}
+
+fn apply_fields(mut s: Settings, obj: &Map<String, Value>, allow_disabled: bool) -> Result<Settings, OAuthError> {
+    for (key, v) in obj {
+        match key.as_str() {
+            "name" => s.name = name(v)?,
+            "scopes" => s.scopes = scopes(v)?,
+            "grant_types" => s.grant_types = grant_types(v)?,
+            "token_ttl" => s.token_ttl = int_in(v, "token_ttl", 1, MAX_TOKEN_TTL)? as u32,
+            "max_lifetime" => s.max_lifetime = int_in(v, "max_lifetime", 1, MAX_MAX_LIFETIME)? as u32,
+            "expiry" => {
+                s.expiry = match v.as_str() {
+                    Some("sliding") => Expiry::Sliding,
+                    Some("fixed") => Expiry::Fixed,
+                    _ => return Err(OAuthError::field("expiry", "expiry must be \"sliding\" or \"fixed\"")),
+                }
+            }
+            "ip_binding" => s.ip_binding = boolean(v, "ip_binding")?,
+            "api_key" => s.api_key = boolean(v, "api_key")?,
+            "introspect" => s.introspect = boolean(v, "introspect")?,
+            "rate_limit" => {
+                s.rate_limit = match v {
+                    Value::Null => None,
+                    v => Some(int_in(v, "rate_limit", 1, MAX_RATE_LIMIT)? as u32),
+                }
+            }
+            "disabled" if allow_disabled => s.disabled = boolean(v, "disabled")?,
+            other => return Err(OAuthError::field(other, format!("unknown field {}", shorten(other)))),
+        }
+    }
+    if s.max_lifetime < s.token_ttl {
+        return Err(OAuthError::field("max_lifetime", "max_lifetime must be at least token_ttl"));
+    }
+    Ok(s)
+}
+
+fn shorten(s: &str) -> String {
+    let short: String = s.chars().filter(|c| !c.is_control()).take(40).collect();
+    format!("\"{short}\"")
+}
+
+fn name(v: &Value) -> Result<String, OAuthError> {
+    let err = || OAuthError::field("name", format!("name must be a non-empty string of at most {MAX_NAME_LEN} characters"));
+    let s = v.as_str().ok_or_else(err)?.trim();
+    if s.is_empty() || s.chars().count() > MAX_NAME_LEN || s.chars().any(char::is_control) {
+        return Err(err());
+    }
+    Ok(s.to_string())
+}
+
+fn scopes(v: &Value) -> Result<Vec<String>, OAuthError> {
+    let err = |d: String| OAuthError::field("scopes", d);
+    let arr = v.as_array().ok_or_else(|| err("scopes must be an array of strings".into()))?;
+    if arr.len() > MAX_SCOPES {
+        return Err(err(format!("at most {MAX_SCOPES} scopes")));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(arr.len());
+    for item in arr {
+        let s = item.as_str().ok_or_else(|| err("scopes must be an array of strings".into()))?;
+        if !is_scope_token(s) {
+            return Err(err("each scope must be 1-128 printable ASCII characters without spaces, '\"' or '\\' (RFC 6749 §3.3)".into()));
+        }
+        if !out.iter().any(|x| x == s) {
+            out.push(s.to_string());
+        }
+    }
+    Ok(out)
+}
+
+fn grant_types(v: &Value) -> Result<Vec<String>, OAuthError> {
+    let err = || OAuthError::field("grant_types", "grant_types must be an array of supported grant types (\"client_credentials\")");
+    let arr = v.as_array().ok_or_else(err)?;
+    let mut out: Vec<String> = Vec::new();
+    for item in arr {
+        match item.as_str() {
+            Some(g @ GRANT_CLIENT_CREDENTIALS) => {
+                if !out.iter().any(|x| x == g) {
+                    out.push(g.to_string())
+                }
+            }
+            _ => return Err(err()),
+        }
+    }
+    Ok(out)
+}
+
+fn boolean(v: &Value, field: &str) -> Result<bool, OAuthError> {
+    v.as_bool().ok_or_else(|| OAuthError::field(field, format!("{field} must be true or false")))
+}
+
+fn int_in(v: &Value, field: &str, min: u64, max: u64) -> Result<u64, OAuthError> {
+    match v.as_u64() {
+        Some(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(OAuthError::field(field, format!("{field} must be an integer from {min} to {max}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_defaults() {
+        let s = settings_for_create(br#"{"name":"svc"}"#).unwrap();
+        assert_eq!(s.token_ttl, 300);
+        assert_eq!(s.max_lifetime, 86_400);
+        assert_eq!(s.expiry, Expiry::Sliding);
+        assert!(s.ip_binding && !s.api_key && !s.introspect && !s.disabled);
+        assert_eq!(s.grant_types, vec!["client_credentials"]);
+    }
+
+    #[test]
+    fn create_full_and_errors_name_the_field() {
+        let s = settings_for_create(
+            br#"{"name":" a ","scopes":["read","write","read"],"token_ttl":5,"max_lifetime":60,
+                "expiry":"fixed","ip_binding":false,"api_key":true,"introspect":true,"rate_limit":100}"#,
+        )
+        .unwrap();
+        assert_eq!((s.name.as_str(), s.scopes.len(), s.token_ttl, s.expiry), ("a", 2, 5, Expiry::Fixed));
+        let cases: &[(&[u8], &str)] = &[
+            (b"{", "body"),
+            (b"[]", "body"),
+            (b"{}", "name"),
+            (br#"{"name":""}"#, "name"),
+            (br#"{"name":5}"#, "name"),
+            (br#"{"name":"a","token_ttl":"300"}"#, "token_ttl"),
+            (br#"{"name":"a","token_ttl":0}"#, "token_ttl"),
+            (br#"{"name":"a","token_ttl":1e30}"#, "token_ttl"),
+            (br#"{"name":"a","token_ttl":99999999999999999999999}"#, "token_ttl"),
+            (br#"{"name":"a","token_ttl":-1}"#, "token_ttl"),
+            (br#"{"name":"a","token_ttl":1.5}"#, "token_ttl"),
+            (br#"{"name":"a","token_ttl":600,"max_lifetime":60}"#, "max_lifetime"),
+            (br#"{"name":"a","expiry":"forever"}"#, "expiry"),
+            (br#"{"name":"a","scopes":"read"}"#, "scopes"),
+            (br#"{"name":"a","scopes":["a b"]}"#, "scopes"),
+            (br#"{"name":"a","ip_binding":"yes"}"#, "ip_binding"),
+            (br#"{"name":"a","colour":"red"}"#, "colour"),
+            (br#"{"name":"a","disabled":true}"#, "disabled"),
+            (br#"{"name":"a","grant_types":["password"]}"#, "grant_types"),
+            (br#"{"name":"a","rate_limit":0}"#, "rate_limit"),
+        ];
+        for (body, field) in cases {
+            let e = settings_for_create(body).unwrap_err();
+            match e {
+                OAuthError::InvalidField { field: f, .. } => assert_eq!(&f, field, "{}", String::from_utf8_lossy(body)),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn patch_keeps_other_fields() {
+        let base = settings_for_create(br#"{"name":"a","scopes":["x"]}"#).unwrap();
+        let (p, touched) = settings_for_patch(&base, br#"{"disabled":true,"rate_limit":null}"#).unwrap();
+        assert!(p.disabled && touched);
+        assert!(!settings_for_patch(&base, br#"{"name":"b"}"#).unwrap().1);
+        assert_eq!(p.scopes, vec!["x"]);
+        assert!(settings_for_patch(&base, br#"{"client_id":"x"}"#).is_err());
+    }
+
+    #[test]
+    fn authenticate_and_rotate_with_grace() {
+        let s1 = ClientSecret::new("one");
+        let s2 = ClientSecret::new("two");
+        let mut c = Client::new("id".into(), Settings::default(), &s1, 1_000);
+        assert_eq!(c.authenticate(&s1, 1_000), Some(0));
+        assert_eq!(c.authenticate(&s2, 1_000), None);
+        c.rotate(&s2, 10, 2_000);
+        assert_eq!(c.authenticate(&s2, 2_000), Some(1));
+        assert_eq!(c.authenticate(&s1, 11_999), Some(0), "old secret works during grace");
+        assert_eq!(c.authenticate(&s1, 12_000), None, "and not after");
+        let s3 = ClientSecret::new("three");
+        c.rotate(&s3, 0, 3_000);
+        assert_eq!(c.authenticate(&s2, 3_000), None, "no grace: the old secret dies at once");
+        assert_eq!(c.authenticate(&s1, 3_000), None);
+        assert_eq!(c.authenticate(&s3, 3_000), Some(2));
+    }
+
+    #[test]
+    fn view_has_no_secret() {
+        let c = Client::new("id".into(), Settings::default(), &ClientSecret::new("s"), 0);
+        let text = c.view().to_string();
+        assert!(!text.contains(c.secret.hash.as_str()));
+        assert!(!text.contains("secret"));
+    }
+
+    #[test]
+    fn stored_json_roundtrip() {
+        let c = Client::new("id".into(), Settings::default(), &ClientSecret::new("s"), 0);
+        let text = serde_json::to_string(&c).unwrap();
+        assert_eq!(serde_json::from_str::<Client>(&text).unwrap(), c);
+    }
+
+    #[test]
+    fn grace_body() {
+        assert_eq!(grace_for_rotation(b"").unwrap(), 0);
+        assert_eq!(grace_for_rotation(br#"{"grace":60}"#).unwrap(), 60);
+        assert!(grace_for_rotation(br#"{"grace":-1}"#).is_err());
+        assert!(grace_for_rotation(br#"{"grace":60,"x":1}"#).is_err());
+    }
+}
