@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Build the worker (build/worker/shim.mjs + build/index_bg.wasm) with worker-build, using the
+# wasm-bindgen, wasm-opt and esbuild installed by scripts/setup.sh: nothing is downloaded here.
+# This is wrangler.toml's build command; it skips the build when nothing changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
+need() { command -v "$1" >/dev/null 2>&1 || { echo "build: $1 is missing; run scripts/setup.sh first" >&2; exit 1; }; }
+need worker-build; need wasm-bindgen; need wasm-opt; need esbuild
+export WASM_BINDGEN_BIN="$(command -v wasm-bindgen)"
+export WASM_OPT_BIN="$(command -v wasm-opt)"
+export ESBUILD_BIN="$(command -v esbuild)"
+
+# Everything the build reads; when its fingerprint matches the last build's, skip the build.
+stamp=build/.fingerprint
+fingerprint=$( { cat Cargo.toml Cargo.lock; find src -type f -name '*.rs' | sort | xargs cat; } | sha256sum | cut -d' ' -f1)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$fingerprint" ] && [ -f build/worker/shim.mjs ]; then
+  echo "build: up to date"
+  exit 0
+fi
+worker-build --release
+echo "$fingerprint" > "$stamp"
+wasm=$(ls build/*.wasm | head -1)
+echo "build: $(wc -c < "$wasm") bytes wasm, $(gzip -9 -c "$wasm" | wc -c) bytes gzipped"

@@ -1,0 +1,90 @@
+//! The edge shell: the only code that touches `worker::` types. It turns a `worker::Request`
+//! into the core's [`HttpRequest`], runs [`App::handle`], and turns the answer back.
+
+mod kv;
+mod shards;
+
+use crate::app::{App, Config};
+use crate::http::{normalise_ip, Body, HttpRequest, HttpResponse, MAX_BODY};
+use crate::secret::{AdminToken, Random};
+use futures_util::StreamExt;
+use worker::{event, Context, Env, Headers, Request, Response, Result};
+
+pub use shards::TokenShard;
+
+/// `crypto.getRandomValues` through `getrandom`. A failure here means the platform has no
+/// CSPRNG; nothing can be issued safely, so it aborts the request (a 500, logged).
+struct Csprng;
+
+impl Random for Csprng {
+    fn fill(&mut self, buf: &mut [u8]) {
+        getrandom::fill(buf).expect("crypto.getRandomValues is available in Workers");
+    }
+}
+
+fn config(env: &Env) -> Config {
+    let text = |name: &str| {
+        env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok()
+    };
+    Config {
+        admin_token: text("ADMIN_TOKEN").filter(|t| !t.is_empty()).map(AdminToken::new),
+        issuer: text("ISSUER").filter(|t| !t.is_empty()),
+    }
+}
+
+#[event(fetch)]
+async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let app = App::new(kv::KvClients::new(env.kv("CLIENTS")?), shards::DoShards::new(env.durable_object("TOKENS")?), config(&env));
+    let request = to_core(&mut req).await?;
+    let response = app.handle(&request, worker::Date::now().as_millis(), &mut Csprng).await;
+    if let Some(line) = &response.log {
+        worker::console_error!("{} {}: {}", request.method, request.path, line);
+    }
+    from_core(response)
+}
+
+async fn to_core(req: &mut Request) -> Result<HttpRequest> {
+    let url = req.url()?;
+    let headers: Vec<(String, String)> = req.headers().entries().collect();
+    let method = req.method().to_string().to_ascii_uppercase();
+    let body = read_body(req, &headers, &method).await?;
+    Ok(HttpRequest {
+        method,
+        path: url.path().to_string(),
+        query: url.query().unwrap_or("").to_string(),
+        client_ip: req.headers().get("cf-connecting-ip")?.map(|ip| normalise_ip(&ip)),
+        headers,
+        body,
+        origin: url.origin().ascii_serialization(),
+    })
+}
+
+/// Read at most [`MAX_BODY`] bytes: a declared length over the limit is refused without
+/// reading, and an undeclared (chunked) one is cut off as soon as it passes the limit.
+async fn read_body(req: &mut Request, headers: &[(String, String)], method: &str) -> Result<Body> {
+    if method == "GET" || method == "HEAD" {
+        return Ok(Body::Bytes(Vec::new()));
+    }
+    let declared = headers.iter().find(|(n, _)| n == "content-length").and_then(|(_, v)| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return Ok(Body::TooLarge);
+    }
+    let Ok(mut stream) = req.stream() else { return Ok(Body::Bytes(Vec::new())) };
+    let mut buf = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        buf.extend_from_slice(&chunk?);
+        if buf.len() > MAX_BODY {
+            return Ok(Body::TooLarge);
+        }
+    }
+    Ok(Body::Bytes(buf))
+}
+
+fn from_core(resp: HttpResponse) -> Result<Response> {
+    let headers = Headers::new();
+    for (name, value) in &resp.headers {
+        headers.append(name, value)?;
+    }
+    let response = if resp.body.is_empty() { Response::empty()? } else { Response::from_bytes(resp.body)? };
+    Ok(response.with_status(resp.status).with_headers(headers))
+}
