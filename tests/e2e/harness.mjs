@@ -73,9 +73,10 @@ export async function startWorker({ configs = ["wrangler.toml"], state, vars = {
     stateDir,
     log: () => log,
     stop,
-    async destroy() {
+    /** Stop, and remove the state folder if this session made it (or `force`). */
+    async destroy(force = false) {
       await stop();
-      if (!state) rmSync(stateDir, { recursive: true, force: true });
+      if (!state || force) rmSync(stateDir, { recursive: true, force: true });
     },
   };
 }
