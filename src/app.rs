@@ -2,37 +2,56 @@
 //! written as the RFC reads (parse, decide, respond). Storage comes in through the traits of
 //! [`crate::store`]; time and randomness are passed in.
 
+use crate::cache::IsolateCache;
 use crate::client::{self, Client, GRANT_CLIENT_CREDENTIALS};
 use crate::credentials::{client_credentials, parse_authorization, Authorization, ClientCredentials};
 use crate::error::{OAuthError, Surface};
 use crate::form::Params;
 use crate::http::{Body, HttpRequest, HttpResponse};
+use crate::limits::{Decision, Limits};
 use crate::scope;
 use crate::secret::{self, AccessToken, AdminToken, Random};
 use crate::shard::{Command, GateChange, Reply};
 use crate::store::{ClientStore, Shards};
 use crate::token::{self, TokenRecord, SHARDS};
 use serde_json::{json, Value};
+use std::rc::Rc;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// `ADMIN_TOKEN`; without it the admin API does not exist (404).
     pub admin_token: Option<AdminToken>,
     /// `ISSUER`; defaults to the origin of each request.
     pub issuer: Option<String>,
+    pub limits: Limits,
+    /// How long an isolate may reuse a client record read from KV (`CLIENT_CACHE_SECONDS`).
+    /// Safe because KV is itself eventually consistent and the shard gates, not KV, decide
+    /// whether a deleted, disabled or rotated client's tokens live.
+    pub client_cache_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { admin_token: None, issuer: None, limits: Limits::default(), client_cache_ms: 5_000 }
+    }
 }
 
 pub struct App<C, S> {
     pub clients: C,
     pub shards: S,
     pub config: Config,
+    pub cache: Rc<IsolateCache>,
 }
+
+/// Names of the counters kept in Durable Objects.
+const FAILURES: &str = "auth_failures";
+const RATE: &str = "rate";
 
 type Outcome = Result<HttpResponse, OAuthError>;
 
 impl<C: ClientStore, S: Shards> App<C, S> {
-    pub fn new(clients: C, shards: S, config: Config) -> Self {
-        App { clients, shards, config }
+    pub fn new(clients: C, shards: S, config: Config, cache: Rc<IsolateCache>) -> Self {
+        App { clients, shards, config, cache }
     }
 
     /// Handle one request. Never fails: every error becomes its RFC-shaped response.
@@ -40,7 +59,7 @@ impl<C: ClientStore, S: Shards> App<C, S> {
         let path = req.path.as_str();
         let (surface, outcome) = match path {
             "/token" | "/token/" => (Surface::TokenEndpoint, self.token(req, now_ms, rng).await),
-            "/validate" | "/validate/" => (Surface::Resource, self.validate(req).await),
+            "/validate" | "/validate/" => (Surface::Resource, self.validate(req, now_ms).await),
             "/introspect" | "/introspect/" => (Surface::TokenEndpoint, self.introspect(req, now_ms).await),
             "/revoke" | "/revoke/" => (Surface::TokenEndpoint, self.revoke(req, now_ms).await),
             "/.well-known/oauth-authorization-server" => (Surface::TokenEndpoint, self.metadata(req)),
@@ -60,7 +79,7 @@ impl<C: ClientStore, S: Shards> App<C, S> {
         let creds = client_credentials(req.header("authorization"), &params)?;
         let grant_type = params.required("grant_type")?;
         let requested_scope = params.single("scope")?;
-        let (client, generation) = self.authenticate(&creds, now_ms).await?;
+        let (client, generation) = self.authenticate(&creds, req, now_ms).await?;
 
         if grant_type != GRANT_CLIENT_CREDENTIALS {
             return Err(OAuthError::UnsupportedGrantType);
@@ -98,21 +117,84 @@ impl<C: ClientStore, S: Shards> App<C, S> {
 
     /// RFC 6749 §2.3.1 client authentication. Unknown client, wrong secret and disabled client
     /// give one answer. Returns the client and the generation of the secret that matched.
-    async fn authenticate(&self, creds: &ClientCredentials, now_ms: u64) -> Result<(Client, u32), OAuthError> {
-        let fail = OAuthError::InvalidClient { challenge: creds.via_header };
-        let Some(client) = self.clients.get(&creds.client_id).await? else {
-            client::authenticate_nobody(&creds.secret);
-            return Err(fail);
+    ///
+    /// Brute-force protection (RFC 6749 §2.3.1, §10.10): failures are counted per IP address
+    /// and per client id. An address over its limit is refused outright (429) until its window
+    /// passes; a client id over its limit has further *failures* answered 429, while its
+    /// correct secret keeps working from any address that is not itself blocked.
+    async fn authenticate(&self, creds: &ClientCredentials, req: &HttpRequest, now_ms: u64) -> Result<(Client, u32), OAuthError> {
+        let ip_key = format!("ip:{}", req.client_ip.as_deref().unwrap_or("unknown"));
+        if let Some(retry_after) = self.cache.blocked(&ip_key, now_ms) {
+            return Err(OAuthError::TooManyRequests { retry_after });
+        }
+        let client = self.client(&creds.client_id, now_ms).await?;
+        let generation = match &client {
+            Some(c) => c.authenticate(&creds.secret, now_ms).filter(|_| !c.settings.disabled),
+            None => {
+                client::authenticate_nobody(&creds.secret);
+                None
+            }
         };
-        match client.authenticate(&creds.secret, now_ms) {
-            Some(generation) if !client.settings.disabled => Ok((client, generation)),
-            _ => Err(fail),
+        if let (Some(client), Some(generation)) = (&client, generation) {
+            return Ok((client.clone(), generation));
+        }
+
+        let limits = self.config.limits;
+        let mut retry_after = None;
+        let d = self.count(&ip_key, FAILURES, limits.failure_window_ms, limits.failures_per_ip, true).await?;
+        if !d.allowed {
+            self.cache.block(&ip_key, now_ms + d.retry_after_s * 1000);
+            retry_after = Some(d.retry_after_s);
+        }
+        // Only ids that exist get a counter: arbitrary ids must not create Durable Objects.
+        if client.is_some() {
+            let d = self.count(&creds.client_id, FAILURES, limits.failure_window_ms, limits.failures_per_client, true).await?;
+            if !d.allowed {
+                retry_after = Some(retry_after.unwrap_or(0).max(d.retry_after_s));
+            }
+        }
+        Err(match retry_after {
+            Some(retry_after) => OAuthError::TooManyRequests { retry_after },
+            None => OAuthError::InvalidClient { challenge: creds.via_header },
+        })
+    }
+
+    /// Count one event on a counter kept in shard 0 of `owner` (a client id, or `ip:{addr}`).
+    async fn count(&self, owner: &str, name: &str, window_ms: u64, limit: u64, count_refused: bool) -> Result<Decision, OAuthError> {
+        let cmd = Command::Count { name: name.to_string(), window_ms, limit, count_refused };
+        match self.shards.call(owner, 0, &cmd).await? {
+            Reply::Counted { decision } => Ok(decision),
+            other => Err(OAuthError::ServerError(format!("unexpected reply to count: {other:?}"))),
+        }
+    }
+
+    /// A client record: from this isolate's cache when fresh, else from KV.
+    async fn client(&self, id: &str, now_ms: u64) -> Result<Option<Client>, OAuthError> {
+        if let Some(hit) = self.cache.client(id, now_ms) {
+            return Ok(hit);
+        }
+        let client = self.clients.get(id).await?;
+        if self.config.client_cache_ms > 0 {
+            self.cache.put_client(id, client.clone(), now_ms + self.config.client_cache_ms);
+        }
+        Ok(client)
+    }
+
+    /// Seed 002's rate-limiting policy: a client with `rate_limit` gets that many successful
+    /// `/validate` calls per minute (sliding window), then 429 with `Retry-After`.
+    async fn rate_limit(&self, client: Option<&Client>) -> Result<(), OAuthError> {
+        let Some((client, limit)) = client.and_then(|c| c.settings.rate_limit.map(|l| (c, l))) else { return Ok(()) };
+        let d = self.count(&client.client_id, RATE, self.config.limits.rate_window_ms, u64::from(limit), false).await?;
+        if d.allowed {
+            Ok(())
+        } else {
+            Err(OAuthError::TooManyRequests { retry_after: d.retry_after_s })
         }
     }
 
     // ---- /validate (for other Workers; RFC 6750 semantics) -----------------------------------
 
-    async fn validate(&self, req: &HttpRequest) -> Outcome {
+    async fn validate(&self, req: &HttpRequest, now_ms: u64) -> Outcome {
         let query = Params::parse(req.query.as_bytes())?;
         let required = match query.single("scope")? {
             Some(raw) => scope::parse_scope(raw).map_err(OAuthError::invalid_request)?,
@@ -132,15 +214,19 @@ impl<C: ClientStore, S: Shards> App<C, S> {
                 // RFC 6750 §3.1: more than one method of presenting credentials.
                 return Err(OAuthError::invalid_request("present either a Bearer token or an API key, not both"));
             }
-            (Some(token), None) => self.validate_bearer(&token, req.client_ip.as_deref(), required).await?,
-            (None, Some(key)) => self.validate_api_key(key, &required).await?,
+            (Some(token), None) => self.validate_bearer(&token, req.client_ip.as_deref(), required, now_ms).await?,
+            (None, Some(key)) => self.validate_api_key(key, &required, now_ms).await?,
             (None, None) => return Err(OAuthError::MissingToken),
         };
         Ok(HttpResponse::json(200, &view).no_store())
     }
 
-    async fn validate_bearer(&self, token: &AccessToken, ip: Option<&str>, required: Vec<String>) -> Result<Value, OAuthError> {
+    async fn validate_bearer(&self, token: &AccessToken, ip: Option<&str>, required: Vec<String>, now_ms: u64) -> Result<Value, OAuthError> {
         let Some(route) = token::route(token) else { return Err(OAuthError::InvalidToken) };
+        // The rate limit is the client's current setting (cached record), checked before the
+        // use so that a refused call does not slide the token. An unknown client is not
+        // decided here: the shard is the authority on its tokens.
+        self.rate_limit(self.client(&route.client_id, now_ms).await?.as_ref()).await?;
         let needed = scope::join(&required);
         let cmd = Command::Validate { hash: route.hash, ip: ip.map(str::to_string), required };
         match self.shards.call(&route.client_id, route.shard, &cmd).await? {
@@ -150,8 +236,8 @@ impl<C: ClientStore, S: Shards> App<C, S> {
         }
     }
 
-    async fn validate_api_key(&self, key: &str, required: &[String]) -> Result<Value, OAuthError> {
-        let client = match self.clients.get(key).await? {
+    async fn validate_api_key(&self, key: &str, required: &[String], now_ms: u64) -> Result<Value, OAuthError> {
+        let client = match self.client(key, now_ms).await? {
             Some(c) if c.settings.api_key && !c.settings.disabled => c,
             _ => return Err(OAuthError::InvalidToken),
         };
@@ -162,6 +248,7 @@ impl<C: ClientStore, S: Shards> App<C, S> {
         if !required.iter().all(|r| client.settings.scopes.contains(r)) {
             return Err(OAuthError::InsufficientScope(scope::join(required)));
         }
+        self.rate_limit(Some(&client)).await?;
         Ok(json!({
             "active": true,
             "client_id": client.client_id,
@@ -178,7 +265,7 @@ impl<C: ClientStore, S: Shards> App<C, S> {
         let creds = client_credentials(req.header("authorization"), &params)?;
         let token = AccessToken::new(params.required("token")?);
         params.single("token_type_hint")?;
-        let (caller, _) = self.authenticate(&creds, now_ms).await?;
+        let (caller, _) = self.authenticate(&creds, req, now_ms).await?;
 
         let inactive = || Ok(HttpResponse::json(200, &json!({"active": false})).no_store());
         let Some(route) = token::route(&token) else { return inactive() };
@@ -198,7 +285,7 @@ impl<C: ClientStore, S: Shards> App<C, S> {
         let creds = client_credentials(req.header("authorization"), &params)?;
         let token = AccessToken::new(params.required("token")?);
         params.single("token_type_hint")?;
-        let (caller, _) = self.authenticate(&creds, now_ms).await?;
+        let (caller, _) = self.authenticate(&creds, req, now_ms).await?;
 
         // RFC 7009 §2.2: 200 whether or not the token existed. Another client's token is left
         // alone, with the same answer, so revocation reveals nothing.
@@ -255,7 +342,7 @@ impl<C: ClientStore, S: Shards> App<C, S> {
             (_, []) => Err(OAuthError::MethodNotAllowed("GET, POST")),
             ("GET", [id]) => Ok(HttpResponse::json(200, &self.admin_load(id).await?.view()).no_store()),
             ("PATCH", [id]) => self.admin_patch(id, body()?, now_ms).await,
-            ("DELETE", [id]) => self.admin_delete(id).await,
+            ("DELETE", [id]) => self.admin_delete(id, now_ms).await,
             (_, [_]) => Err(OAuthError::MethodNotAllowed("GET, PATCH, DELETE")),
             ("POST", [id, "secret"]) => self.admin_rotate(id, body()?, now_ms, rng).await,
             (_, [_, "secret"]) => Err(OAuthError::MethodNotAllowed("POST")),
@@ -263,8 +350,16 @@ impl<C: ClientStore, S: Shards> App<C, S> {
         }
     }
 
+    /// The admin API always reads KV itself, never the isolate cache.
     async fn admin_load(&self, id: &str) -> Result<Client, OAuthError> {
         self.clients.get(id).await?.ok_or(OAuthError::NotFound)
+    }
+
+    /// After an admin write, this isolate serves the new record at once.
+    fn remember(&self, client: &Client, now_ms: u64) {
+        if self.config.client_cache_ms > 0 {
+            self.cache.put_client(&client.client_id, Some(client.clone()), now_ms + self.config.client_cache_ms);
+        }
     }
 
     async fn admin_list(&self) -> Outcome {
@@ -280,6 +375,7 @@ impl<C: ClientStore, S: Shards> App<C, S> {
         let client_secret = secret::generate_client_secret(rng);
         let client = Client::new(client_id, settings, &client_secret, now_ms);
         self.clients.put(&client).await?;
+        self.remember(&client, now_ms);
         let mut view = client.view();
         view["client_secret"] = Value::String(client_secret.expose().to_string());
         Ok(HttpResponse::json(201, &view).no_store())
@@ -297,13 +393,18 @@ impl<C: ClientStore, S: Shards> App<C, S> {
         client.settings = settings;
         client.updated_at = now_ms;
         self.clients.put(&client).await?;
+        self.remember(&client, now_ms);
         Ok(HttpResponse::json(200, &client.view()).no_store())
     }
 
-    async fn admin_delete(&self, id: &str) -> Outcome {
+    async fn admin_delete(&self, id: &str, now_ms: u64) -> Outcome {
         self.admin_load(id).await?;
         self.update_gates(id, GateChange::Delete).await?;
+        self.cache.forget_client(id);
         self.clients.delete(id).await?;
+        if self.config.client_cache_ms > 0 {
+            self.cache.put_client(id, None, now_ms + self.config.client_cache_ms);
+        }
         Ok(HttpResponse::new(204))
     }
 
@@ -316,6 +417,7 @@ impl<C: ClientStore, S: Shards> App<C, S> {
         let change = GateChange::Rotate { generation: client.secret.generation, grace_until_ms };
         self.update_gates(id, change).await?;
         self.clients.put(&client).await?;
+        self.remember(&client, now_ms);
         let body = json!({
             "client_id": client.client_id,
             "client_secret": new_secret.expose(),

@@ -5,11 +5,13 @@
 //! the thin shell that binds it to Workers KV, Durable Objects and the fetch entry point.
 
 pub mod app;
+pub mod cache;
 pub mod client;
 pub mod credentials;
 pub mod error;
 pub mod form;
 pub mod http;
+pub mod limits;
 pub mod scope;
 pub mod secret;
 pub mod shard;

@@ -2,6 +2,7 @@
 //! tokens, together with that client's authoritative liveness (its "gate"). Storage sits
 //! behind [`ShardStorage`]; the Durable Object and the in-memory fake both implement it.
 
+use crate::limits::{Counter, Decision};
 use crate::secret::SecretHash;
 use crate::store::StoreError;
 use crate::token::TokenRecord;
@@ -55,6 +56,8 @@ pub enum Command {
     Gate { change: GateChange },
     /// Is the client alive? (for API-key validation)
     Check,
+    /// Count one event on the named counter (failed authentications, request rates).
+    Count { name: String, window_ms: u64, limit: u64, count_refused: bool },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,6 +71,7 @@ pub enum Reply {
     Invalid,
     /// The client is deleted, disabled or its secret generation is dead.
     ClientGone,
+    Counted { decision: Decision },
 }
 
 /// Storage of one shard. Keys: the gate, and one record per token hash.
@@ -80,6 +84,11 @@ pub trait ShardStorage {
     async fn delete_token(&self, hash: &SecretHash) -> Result<(), StoreError>;
     /// Every stored token, keyed by hash.
     async fn tokens(&self) -> Result<Vec<(SecretHash, TokenRecord)>, StoreError>;
+    async fn counter(&self, name: &str) -> Result<Option<Counter>, StoreError>;
+    async fn put_counter(&self, name: &str, counter: &Counter) -> Result<(), StoreError>;
+    async fn delete_counter(&self, name: &str) -> Result<(), StoreError>;
+    /// Every stored counter, by name.
+    async fn counters(&self) -> Result<Vec<(String, Counter)>, StoreError>;
     async fn alarm(&self) -> Result<Option<u64>, StoreError>;
     async fn set_alarm(&self, at_ms: u64) -> Result<(), StoreError>;
 }
@@ -168,6 +177,14 @@ pub async fn handle<S: ShardStorage>(s: &S, cmd: Command, now_ms: u64) -> Result
             let (gate, _) = s.load(None).await?;
             Ok(if gate.deleted || gate.disabled { Reply::ClientGone } else { Reply::Ok })
         }
+        Command::Count { name, window_ms, limit, count_refused } => {
+            let mut counter = s.counter(&name).await?.unwrap_or_default();
+            let decision = counter.hit(now_ms, window_ms, limit, count_refused);
+            s.put_counter(&name, &counter).await?;
+            // The sweep deletes the counter once it no longer matters.
+            schedule(s, counter.stale_at_ms()).await?;
+            Ok(Reply::Counted { decision })
+        }
     }
 }
 
@@ -207,6 +224,14 @@ pub async fn sweep<S: ShardStorage>(s: &S, now_ms: u64) -> Result<usize, StoreEr
         } else {
             s.delete_token(&hash).await?;
             deleted += 1;
+        }
+    }
+    for (name, counter) in s.counters().await? {
+        let at = counter.stale_at_ms();
+        if now_ms >= at {
+            s.delete_counter(&name).await?;
+        } else {
+            next = Some(next.map_or(at, |n| n.min(at)));
         }
     }
     if let Some(at) = next {

@@ -42,6 +42,7 @@ pub mod memory {
     use super::*;
     use crate::secret::SecretHash;
     use crate::shard::{self, Gate, ShardStorage};
+    use crate::limits::Counter;
     use crate::token::TokenRecord;
     use std::cell::{Cell, RefCell};
     use std::collections::{BTreeMap, HashMap};
@@ -102,6 +103,7 @@ pub mod memory {
     pub struct MemShard {
         pub gate: RefCell<Gate>,
         pub tokens: RefCell<BTreeMap<String, TokenRecord>>,
+        pub counters: RefCell<BTreeMap<String, Counter>>,
         pub alarm: Cell<Option<u64>>,
     }
 
@@ -129,6 +131,20 @@ pub mod memory {
                 .iter()
                 .map(|(k, v)| (serde_json::from_value(serde_json::Value::String(k.clone())).unwrap(), v.clone()))
                 .collect())
+        }
+        async fn counter(&self, name: &str) -> Result<Option<Counter>, StoreError> {
+            Ok(self.counters.borrow().get(name).cloned())
+        }
+        async fn put_counter(&self, name: &str, counter: &Counter) -> Result<(), StoreError> {
+            self.counters.borrow_mut().insert(name.to_string(), counter.clone());
+            Ok(())
+        }
+        async fn delete_counter(&self, name: &str) -> Result<(), StoreError> {
+            self.counters.borrow_mut().remove(name);
+            Ok(())
+        }
+        async fn counters(&self) -> Result<Vec<(String, Counter)>, StoreError> {
+            Ok(self.counters.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         }
         async fn alarm(&self) -> Result<Option<u64>, StoreError> {
             Ok(self.alarm.get())

@@ -5,12 +5,14 @@ mod kv;
 mod shards;
 
 use crate::app::{App, Config};
+use crate::cache::IsolateCache;
+use crate::limits::Limits;
+use std::rc::Rc;
 use crate::http::{normalise_ip, Body, HttpRequest, HttpResponse, MAX_BODY};
 use crate::secret::{AdminToken, Random};
 use futures_util::StreamExt;
 use worker::{event, Context, Env, Headers, Request, Response, Result};
 
-pub use shards::TokenShard;
 
 /// `crypto.getRandomValues` through `getrandom`. A failure here means the platform has no
 /// CSPRNG; nothing can be issued safely, so it aborts the request (a 500, logged).
@@ -22,19 +24,36 @@ impl Random for Csprng {
     }
 }
 
+thread_local! {
+    /// Lives as long as the isolate: client records and seen blocks, shared by its requests.
+    static CACHE: Rc<IsolateCache> = Rc::new(IsolateCache::default());
+}
+
+/// Settings from Worker variables and secrets; anything absent or unparsable keeps its default.
 fn config(env: &Env) -> Config {
     let text = |name: &str| {
         env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok()
     };
+    let number = |name: &str, default: u64| text(name).and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(default);
+    let d = Config::default();
+    let l = d.limits;
     Config {
         admin_token: text("ADMIN_TOKEN").filter(|t| !t.is_empty()).map(AdminToken::new),
         issuer: text("ISSUER").filter(|t| !t.is_empty()),
+        limits: Limits {
+            failures_per_ip: number("AUTH_FAILURES_PER_IP", l.failures_per_ip).max(1),
+            failures_per_client: number("AUTH_FAILURES_PER_CLIENT", l.failures_per_client).max(1),
+            failure_window_ms: number("AUTH_FAILURE_WINDOW_SECONDS", l.failure_window_ms / 1000).max(1) * 1000,
+            rate_window_ms: l.rate_window_ms,
+        },
+        client_cache_ms: number("CLIENT_CACHE_SECONDS", d.client_cache_ms / 1000) * 1000,
     }
 }
 
 #[event(fetch)]
 async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    let app = App::new(kv::KvClients::new(env.kv("CLIENTS")?), shards::DoShards::new(env.durable_object("TOKENS")?), config(&env));
+    let cache = CACHE.with(Rc::clone);
+    let app = App::new(kv::KvClients::new(env.kv("CLIENTS")?), shards::DoShards::new(env.durable_object("TOKENS")?), config(&env), cache);
     let request = to_core(&mut req).await?;
     let response = app.handle(&request, worker::Date::now().as_millis(), &mut Csprng).await;
     if let Some(line) = &response.log {

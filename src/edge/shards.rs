@@ -2,6 +2,7 @@
 //! share of that client's live tokens, each under the SHA-256 of the token, plus the client's
 //! gate. Its alarm deletes expired tokens.
 
+use crate::limits::Counter;
 use crate::secret::SecretHash;
 use crate::shard::{self, Command, Gate, Reply, ShardStorage};
 use crate::store::{Shards, StoreError};
@@ -11,6 +12,7 @@ use worker::{durable_object, DurableObject, Env, Method, ObjectNamespace, Reques
 
 const GATE_KEY: &str = "gate";
 const TOKEN_PREFIX: &str = "t:";
+const COUNTER_PREFIX: &str = "c:";
 
 fn token_key(hash: &SecretHash) -> String {
     format!("{TOKEN_PREFIX}{}", hash.as_str())
@@ -55,6 +57,21 @@ pub struct TokenShard {
 
 struct DoStorage(Storage);
 
+impl DoStorage {
+    /// Every value under `prefix`, keyed by the rest of its key.
+    async fn list<T: serde::de::DeserializeOwned>(&self, prefix: &str) -> std::result::Result<Vec<(String, T)>, StoreError> {
+        let map = self.0.list_with_options(worker::ListOptions::new().prefix(prefix)).await.map_err(store_err("list"))?;
+        let mut out = Vec::new();
+        for entry in map.entries() {
+            let pair: js_sys::Array = entry.map_err(|e| StoreError(format!("list entry: {e:?}")))?.into();
+            let key = pair.get(0).as_string().unwrap_or_default();
+            let value: T = serde_wasm_bindgen::from_value(pair.get(1)).map_err(|e| StoreError(format!("corrupt record {key}: {e}")))?;
+            out.push((key[prefix.len()..].to_string(), value));
+        }
+        Ok(out)
+    }
+}
+
 impl ShardStorage for DoStorage {
     async fn load(&self, hash: Option<&SecretHash>) -> std::result::Result<(Gate, Option<TokenRecord>), StoreError> {
         let gate = self.0.get::<Gate>(GATE_KEY).await.map_err(store_err("get gate"))?.unwrap_or_default();
@@ -78,23 +95,27 @@ impl ShardStorage for DoStorage {
     }
 
     async fn tokens(&self) -> std::result::Result<Vec<(SecretHash, TokenRecord)>, StoreError> {
-        let map = self
-            .0
-            .list_with_options(worker::ListOptions::new().prefix(TOKEN_PREFIX))
-            .await
-            .map_err(store_err("list"))?;
-        let mut out = Vec::new();
-        for entry in map.entries() {
-            let pair: js_sys::Array = entry.map_err(|e| StoreError(format!("list entry: {e:?}")))?.into();
-            let key = pair.get(0).as_string().unwrap_or_default();
-            let hash: SecretHash = match serde_json::from_value(serde_json::Value::String(key[TOKEN_PREFIX.len()..].to_string())) {
-                Ok(h) => h,
-                Err(_) => continue,
-            };
-            let record: TokenRecord = serde_wasm_bindgen::from_value(pair.get(1)).map_err(|e| StoreError(format!("corrupt token record: {e}")))?;
-            out.push((hash, record));
-        }
-        Ok(out)
+        let entries: Vec<(String, TokenRecord)> = self.list(TOKEN_PREFIX).await?;
+        Ok(entries
+            .into_iter()
+            .filter_map(|(key, record)| serde_json::from_value(serde_json::Value::String(key)).ok().map(|h| (h, record)))
+            .collect())
+    }
+
+    async fn counter(&self, name: &str) -> std::result::Result<Option<Counter>, StoreError> {
+        self.0.get(&format!("{COUNTER_PREFIX}{name}")).await.map_err(store_err("get counter"))
+    }
+
+    async fn put_counter(&self, name: &str, counter: &Counter) -> std::result::Result<(), StoreError> {
+        self.0.put(&format!("{COUNTER_PREFIX}{name}"), counter).await.map_err(store_err("put counter"))
+    }
+
+    async fn delete_counter(&self, name: &str) -> std::result::Result<(), StoreError> {
+        self.0.delete(&format!("{COUNTER_PREFIX}{name}")).await.map(|_| ()).map_err(store_err("delete counter"))
+    }
+
+    async fn counters(&self) -> std::result::Result<Vec<(String, Counter)>, StoreError> {
+        self.list(COUNTER_PREFIX).await
     }
 
     async fn alarm(&self) -> std::result::Result<Option<u64>, StoreError> {

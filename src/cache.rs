@@ -1,0 +1,67 @@
+//! What one isolate remembers between requests: client records for a few seconds, and the
+//! addresses it has seen blocked for failed authentications. Neither is an authority: the
+//! shard gates decide whether a client's tokens live, and the counters decide blocks.
+
+use crate::client::Client;
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+/// Entries kept at most; past it the map is cleared (cheap, and bounded under attack).
+const MAX_ENTRIES: usize = 10_000;
+
+#[derive(Debug, Default)]
+pub struct IsolateCache {
+    clients: RefCell<HashMap<String, (Option<Client>, u64)>>,
+    blocked: RefCell<HashMap<String, u64>>,
+}
+
+impl IsolateCache {
+    /// A cached client (or cached absence) younger than its expiry.
+    pub fn client(&self, id: &str, now_ms: u64) -> Option<Option<Client>> {
+        let map = self.clients.borrow();
+        map.get(id).filter(|(_, until)| now_ms < *until).map(|(c, _)| c.clone())
+    }
+
+    pub fn put_client(&self, id: &str, client: Option<Client>, until_ms: u64) {
+        let mut map = self.clients.borrow_mut();
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(id.to_string(), (client, until_ms));
+    }
+
+    pub fn forget_client(&self, id: &str) {
+        self.clients.borrow_mut().remove(id);
+    }
+
+    /// Seconds left on a block this isolate has seen for `key`.
+    pub fn blocked(&self, key: &str, now_ms: u64) -> Option<u64> {
+        let until = *self.blocked.borrow().get(key)?;
+        (now_ms < until).then(|| (until - now_ms).div_ceil(1000))
+    }
+
+    pub fn block(&self, key: &str, until_ms: u64) {
+        let mut map = self.blocked.borrow_mut();
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(key.to_string(), until_ms);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_of_entries() {
+        let c = IsolateCache::default();
+        c.put_client("a", None, 1_000);
+        assert_eq!(c.client("a", 999), Some(None));
+        assert_eq!(c.client("a", 1_000), None);
+        c.block("ip:1", 5_000);
+        assert_eq!(c.blocked("ip:1", 1_000), Some(4));
+        assert_eq!(c.blocked("ip:1", 5_000), None);
+        assert_eq!(c.blocked("ip:2", 0), None);
+    }
+}

@@ -1,0 +1,148 @@
+//! Counting for abuse control: failed client authentications (RFC 6749 §2.3.1 asks for
+//! brute-force protection) and per-client request rates on `/validate` (seed 002's
+//! rate-limiting policy). Counters live in Durable Objects; the arithmetic lives here.
+
+use serde::{Deserialize, Serialize};
+
+/// One counter: the current window and the count of the one before it. `hit` approximates a
+/// sliding window by weighting the previous window's count by how much of it still overlaps
+/// (the method Cloudflare's own rate limiting uses), so a burst at a window boundary cannot
+/// double the limit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counter {
+    pub window_start_ms: u64,
+    pub count: u64,
+    pub previous: u64,
+    /// The window of the latest `hit`, so the sweep knows when the counter is stale.
+    #[serde(default)]
+    pub window_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub allowed: bool,
+    /// Seconds until a request would be allowed again (when not allowed).
+    pub retry_after_s: u64,
+}
+
+impl Counter {
+    /// Move the window forward to the one containing `now_ms`.
+    fn roll(&mut self, now_ms: u64, window_ms: u64) {
+        let window_ms = window_ms.max(1);
+        let start = now_ms - now_ms % window_ms;
+        if start == self.window_start_ms {
+            return;
+        }
+        self.previous = if start == self.window_start_ms + window_ms { self.count } else { 0 };
+        self.count = 0;
+        self.window_start_ms = start;
+    }
+
+    /// The sliding-window estimate of events in the last `window_ms`.
+    fn estimate(&self, now_ms: u64, window_ms: u64) -> u64 {
+        let elapsed = now_ms.saturating_sub(self.window_start_ms).min(window_ms);
+        let weight_left = window_ms - elapsed;
+        self.count + (self.previous * weight_left).div_ceil(window_ms.max(1))
+    }
+
+    /// Record one event; allowed while the estimate, this event included, is within `limit`.
+    /// A refused event is still counted for failures (`count_refused`), so an attacker who
+    /// keeps trying stays blocked; for rate limits it is not, so a well-behaved client that
+    /// backs off recovers on schedule.
+    pub fn hit(&mut self, now_ms: u64, window_ms: u64, limit: u64, count_refused: bool) -> Decision {
+        let window_ms = window_ms.max(1);
+        self.window_ms = window_ms;
+        self.roll(now_ms, window_ms);
+        let allowed = self.estimate(now_ms, window_ms) < limit;
+        if allowed || count_refused {
+            self.count += 1;
+        }
+        if allowed {
+            return Decision { allowed, retry_after_s: 0 };
+        }
+        // The estimate drops below the limit once enough of the previous window has slid out,
+        // or at the latest when the next window starts (then only `count` remains, and the
+        // one after that clears it).
+        let window_end = self.window_start_ms + window_ms;
+        let retry_ms = if self.count < limit { window_end - now_ms } else { window_end + window_ms - now_ms };
+        Decision { allowed, retry_after_s: retry_ms.div_ceil(1000).max(1) }
+    }
+
+    /// When the counter stops mattering: two windows after its current one started.
+    pub fn stale_at_ms(&self) -> u64 {
+        self.window_start_ms + 2 * self.window_ms
+    }
+}
+
+/// Abuse-control settings (Worker variables; see the README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Failed client authentications allowed per IP address per window.
+    pub failures_per_ip: u64,
+    /// Failed client authentications allowed per client id per window, from all addresses.
+    pub failures_per_client: u64,
+    pub failure_window_ms: u64,
+    /// Window of the per-client `rate_limit` (requests per minute).
+    pub rate_window_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { failures_per_ip: 20, failures_per_client: 100, failure_window_ms: 300_000, rate_window_ms: 60_000 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allows_up_to_the_limit_then_refuses_until_the_window_passes() {
+        let mut c = Counter::default();
+        let w = 60_000;
+        for i in 0..5 {
+            assert!(c.hit(1_000 + i, w, 5, true).allowed, "hit {i}");
+        }
+        let d = c.hit(2_000, w, 5, true);
+        assert!(!d.allowed);
+        assert!(d.retry_after_s >= 58 && d.retry_after_s <= 120, "{d:?}");
+        // Still refused right after the window rolls (the previous window weighs in)...
+        assert!(!c.hit(60_500, w, 5, false).allowed);
+        // ...and allowed once it has slid out.
+        assert!(c.hit(125_000, w, 5, false).allowed);
+    }
+
+    #[test]
+    fn sliding_estimate_blocks_boundary_bursts() {
+        let mut c = Counter::default();
+        let w = 60_000;
+        for _ in 0..10 {
+            assert!(c.hit(59_000, w, 10, false).allowed);
+        }
+        // Just after the boundary the previous 10 still count almost fully.
+        assert!(!c.hit(61_000, w, 10, false).allowed);
+        // Half-way through the next window, half of them have slid out.
+        let allowed = (0..10).filter(|_| c.hit(90_000, w, 10, false).allowed).count();
+        assert_eq!(allowed, 5);
+    }
+
+    #[test]
+    fn refused_rate_limited_requests_are_not_counted() {
+        let mut c = Counter::default();
+        for _ in 0..3 {
+            c.hit(0, 60_000, 3, false);
+        }
+        for _ in 0..100 {
+            assert!(!c.hit(1_000, 60_000, 3, false).allowed);
+        }
+        assert_eq!(c.count, 3);
+        assert!(c.hit(120_000, 60_000, 3, false).allowed, "recovers two windows later at most");
+    }
+
+    #[test]
+    fn staleness() {
+        let mut c = Counter::default();
+        c.hit(0, 1_000, 1, true);
+        assert_eq!(c.stale_at_ms(), 2_000);
+    }
+}
