@@ -88,7 +88,6 @@ pub struct StoredSecret {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Client {
     pub client_id: String,
-    #[serde(flatten)]
     pub settings: Settings,
     pub secret: StoredSecret,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -40,12 +40,9 @@ pub mod memory {
     //! fault injection for failure tests.
 
     use super::*;
-    use crate::secret::SecretHash;
-    use crate::shard::{self, Gate, ShardStorage};
-    use crate::limits::Counter;
-    use crate::token::TokenRecord;
     use std::cell::{Cell, RefCell};
     use std::collections::{BTreeMap, HashMap};
+    use crate::shard::{self, ShardStorage};
     use std::rc::Rc;
 
     /// Fails the next `n` calls when set.
@@ -98,53 +95,37 @@ pub mod memory {
         }
     }
 
-    /// One shard's storage.
+    /// One shard's storage: key to JSON text, as the Durable Object keeps it.
     #[derive(Default)]
     pub struct MemShard {
-        pub gate: RefCell<Gate>,
-        pub tokens: RefCell<BTreeMap<String, TokenRecord>>,
-        pub counters: RefCell<BTreeMap<String, Counter>>,
+        pub entries: RefCell<BTreeMap<String, String>>,
         pub alarm: Cell<Option<u64>>,
     }
 
+    impl MemShard {
+        pub fn token_count(&self) -> usize {
+            self.entries.borrow().keys().filter(|k| k.starts_with(shard::TOKEN_PREFIX)).count()
+        }
+    }
+
     impl ShardStorage for MemShard {
-        async fn load(&self, hash: Option<&SecretHash>) -> Result<(Gate, Option<TokenRecord>), StoreError> {
-            let record = hash.and_then(|h| self.tokens.borrow().get(h.as_str()).cloned());
-            Ok((self.gate.borrow().clone(), record))
+        async fn get(&self, keys: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+            let map = self.entries.borrow();
+            Ok(keys.iter().filter_map(|k| map.get(k).map(|v| (k.clone(), v.clone()))).collect())
         }
-        async fn put_gate(&self, gate: &Gate) -> Result<(), StoreError> {
-            *self.gate.borrow_mut() = gate.clone();
+        async fn list(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+            let map = self.entries.borrow();
+            Ok(map.range(prefix.to_string()..).take_while(|(k, _)| k.starts_with(prefix)).map(|(k, v)| (k.clone(), v.clone())).collect())
+        }
+        async fn commit(&self, puts: &[(String, String)], deletes: &[String]) -> Result<(), StoreError> {
+            let mut map = self.entries.borrow_mut();
+            for (k, v) in puts {
+                map.insert(k.clone(), v.clone());
+            }
+            for k in deletes {
+                map.remove(k);
+            }
             Ok(())
-        }
-        async fn put_token(&self, hash: &SecretHash, record: &TokenRecord) -> Result<(), StoreError> {
-            self.tokens.borrow_mut().insert(hash.as_str().to_string(), record.clone());
-            Ok(())
-        }
-        async fn delete_token(&self, hash: &SecretHash) -> Result<(), StoreError> {
-            self.tokens.borrow_mut().remove(hash.as_str());
-            Ok(())
-        }
-        async fn tokens(&self) -> Result<Vec<(SecretHash, TokenRecord)>, StoreError> {
-            Ok(self
-                .tokens
-                .borrow()
-                .iter()
-                .map(|(k, v)| (serde_json::from_value(serde_json::Value::String(k.clone())).unwrap(), v.clone()))
-                .collect())
-        }
-        async fn counter(&self, name: &str) -> Result<Option<Counter>, StoreError> {
-            Ok(self.counters.borrow().get(name).cloned())
-        }
-        async fn put_counter(&self, name: &str, counter: &Counter) -> Result<(), StoreError> {
-            self.counters.borrow_mut().insert(name.to_string(), counter.clone());
-            Ok(())
-        }
-        async fn delete_counter(&self, name: &str) -> Result<(), StoreError> {
-            self.counters.borrow_mut().remove(name);
-            Ok(())
-        }
-        async fn counters(&self) -> Result<Vec<(String, Counter)>, StoreError> {
-            Ok(self.counters.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         }
         async fn alarm(&self) -> Result<Option<u64>, StoreError> {
             Ok(self.alarm.get())
@@ -184,7 +165,7 @@ pub mod memory {
         }
 
         pub fn stored_tokens(&self) -> usize {
-            self.shards.borrow().values().map(|s| s.tokens.borrow().len()).sum()
+            self.shards.borrow().values().map(|s| s.token_count()).sum()
         }
     }
 

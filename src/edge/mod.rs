@@ -53,7 +53,7 @@ fn config(env: &Env) -> Config {
 #[event(fetch)]
 async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let cache = CACHE.with(Rc::clone);
-    let app = App::new(kv::KvClients::new(env.kv("CLIENTS")?), shards::DoShards::new(env.durable_object("TOKENS")?), config(&env), cache);
+    let app = App::new(kv::KvClients::new(&env, "CLIENTS")?, shards::DoShards::new(env.durable_object("TOKENS")?), config(&env), cache);
     let request = to_core(&mut req).await?;
     let response = app.handle(&request, worker::Date::now().as_millis(), &mut Csprng).await;
     if let Some(line) = &response.log {
@@ -63,19 +63,33 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
 }
 
 async fn to_core(req: &mut Request) -> Result<HttpRequest> {
-    let url = req.url()?;
+    // The runtime hands us a URL it has already parsed and serialised (WHATWG), so splitting
+    // it is enough; `Request::url()` would re-parse it with the `url` crate, whose IDNA tables
+    // are a third of the wasm.
+    let (origin, path, query) = split_url(&req.inner().url());
     let headers: Vec<(String, String)> = req.headers().entries().collect();
     let method = req.method().to_string().to_ascii_uppercase();
     let body = read_body(req, &headers, &method).await?;
     Ok(HttpRequest {
         method,
-        path: url.path().to_string(),
-        query: url.query().unwrap_or("").to_string(),
+        path,
+        query,
         client_ip: req.headers().get("cf-connecting-ip")?.map(|ip| normalise_ip(&ip)),
         headers,
         body,
-        origin: url.origin().ascii_serialization(),
+        origin,
     })
+}
+
+/// `scheme://host[:port]/path?query#fragment` into origin, path and query.
+fn split_url(url: &str) -> (String, String, String) {
+    let url = url.split('#').next().unwrap_or("");
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let path_start = url[after_scheme..].find('/').map_or(url.len(), |i| after_scheme + i);
+    let (origin, rest) = url.split_at(path_start);
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let path = if path.is_empty() { "/" } else { path };
+    (origin.to_string(), path.to_string(), query.to_string())
 }
 
 /// Read at most [`MAX_BODY`] bytes: a declared length over the limit is refused without

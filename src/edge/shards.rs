@@ -2,21 +2,11 @@
 //! share of that client's live tokens, each under the SHA-256 of the token, plus the client's
 //! gate. Its alarm deletes expired tokens.
 
-use crate::limits::Counter;
-use crate::secret::SecretHash;
-use crate::shard::{self, Command, Gate, Reply, ShardStorage};
+use crate::shard::{self, Command, Reply, ShardStorage};
 use crate::store::{Shards, StoreError};
-use crate::token::TokenRecord;
-use wasm_bindgen::JsValue;
+use js_sys::futures::JsFuture;
+use wasm_bindgen::{JsCast, JsValue};
 use worker::{durable_object, DurableObject, Env, Method, ObjectNamespace, Request, RequestInit, Response, Result, State, Storage};
-
-const GATE_KEY: &str = "gate";
-const TOKEN_PREFIX: &str = "t:";
-const COUNTER_PREFIX: &str = "c:";
-
-fn token_key(hash: &SecretHash) -> String {
-    format!("{TOKEN_PREFIX}{}", hash.as_str())
-}
 
 fn store_err(what: &'static str) -> impl Fn(worker::Error) -> StoreError {
     move |e| StoreError(format!("durable object {what}: {e}"))
@@ -57,74 +47,69 @@ pub struct TokenShard {
 
 struct DoStorage(Storage);
 
+/// Values are stored as JSON text (one serialiser for KV, Durable Objects and the wire) and
+/// the storage API is called directly, so no serde-wasm-bindgen code reaches the wasm.
 impl DoStorage {
-    /// Every value under `prefix`, keyed by the rest of its key.
-    async fn list<T: serde::de::DeserializeOwned>(&self, prefix: &str) -> std::result::Result<Vec<(String, T)>, StoreError> {
-        let map = self.0.list_with_options(worker::ListOptions::new().prefix(prefix)).await.map_err(store_err("list"))?;
-        let mut out = Vec::new();
-        for entry in map.entries() {
-            let pair: js_sys::Array = entry.map_err(|e| StoreError(format!("list entry: {e:?}")))?.into();
-            let key = pair.get(0).as_string().unwrap_or_default();
-            let value: T = serde_wasm_bindgen::from_value(pair.get(1)).map_err(|e| StoreError(format!("corrupt record {key}: {e}")))?;
-            out.push((key[prefix.len()..].to_string(), value));
-        }
-        Ok(out)
+    async fn run(promise: std::result::Result<js_sys::Promise, JsValue>, what: &str) -> std::result::Result<JsValue, StoreError> {
+        let promise = promise.map_err(|e| StoreError(format!("durable object {what}: {e:?}")))?;
+        JsFuture::from(promise).await.map_err(|e| StoreError(format!("durable object {what}: {e:?}")))
+    }
+
+    /// A storage `Map` result as (key, text) pairs.
+    fn pairs(map: JsValue) -> Vec<(String, String)> {
+        let map: js_sys::Map = map.unchecked_into();
+        let mut out = Vec::with_capacity(map.size() as usize);
+        map.for_each(&mut |value, key| {
+            if let (Some(k), Some(v)) = (key.as_string(), value.as_string()) {
+                out.push((k, v));
+            }
+        });
+        out
     }
 }
 
 impl ShardStorage for DoStorage {
-    async fn load(&self, hash: Option<&SecretHash>) -> std::result::Result<(Gate, Option<TokenRecord>), StoreError> {
-        let gate = self.0.get::<Gate>(GATE_KEY).await.map_err(store_err("get gate"))?.unwrap_or_default();
-        let record = match hash {
-            Some(h) => self.0.get::<TokenRecord>(&token_key(h)).await.map_err(store_err("get token"))?,
-            None => None,
-        };
-        Ok((gate, record))
+    async fn get(&self, keys: &[String]) -> std::result::Result<Vec<(String, String)>, StoreError> {
+        let keys: Vec<JsValue> = keys.iter().map(|k| JsValue::from_str(k)).collect();
+        Ok(Self::pairs(Self::run(self.0.as_raw().get_multiple(keys), "get").await?))
     }
 
-    async fn put_gate(&self, gate: &Gate) -> std::result::Result<(), StoreError> {
-        self.0.put(GATE_KEY, gate).await.map_err(store_err("put gate"))
+    async fn list(&self, prefix: &str) -> std::result::Result<Vec<(String, String)>, StoreError> {
+        let opts = js_sys::Object::new();
+        js_sys::Reflect::set(&opts, &JsValue::from_str("prefix"), &JsValue::from_str(prefix))
+            .map_err(|e| StoreError(format!("list options: {e:?}")))?;
+        Ok(Self::pairs(Self::run(self.0.as_raw().list_with_options(opts), "list").await?))
     }
 
-    async fn put_token(&self, hash: &SecretHash, record: &TokenRecord) -> std::result::Result<(), StoreError> {
-        self.0.put(&token_key(hash), record).await.map_err(store_err("put token"))
-    }
-
-    async fn delete_token(&self, hash: &SecretHash) -> std::result::Result<(), StoreError> {
-        self.0.delete(&token_key(hash)).await.map(|_| ()).map_err(store_err("delete token"))
-    }
-
-    async fn tokens(&self) -> std::result::Result<Vec<(SecretHash, TokenRecord)>, StoreError> {
-        let entries: Vec<(String, TokenRecord)> = self.list(TOKEN_PREFIX).await?;
-        Ok(entries
-            .into_iter()
-            .filter_map(|(key, record)| serde_json::from_value(serde_json::Value::String(key)).ok().map(|h| (h, record)))
-            .collect())
-    }
-
-    async fn counter(&self, name: &str) -> std::result::Result<Option<Counter>, StoreError> {
-        self.0.get(&format!("{COUNTER_PREFIX}{name}")).await.map_err(store_err("get counter"))
-    }
-
-    async fn put_counter(&self, name: &str, counter: &Counter) -> std::result::Result<(), StoreError> {
-        self.0.put(&format!("{COUNTER_PREFIX}{name}"), counter).await.map_err(store_err("put counter"))
-    }
-
-    async fn delete_counter(&self, name: &str) -> std::result::Result<(), StoreError> {
-        self.0.delete(&format!("{COUNTER_PREFIX}{name}")).await.map(|_| ()).map_err(store_err("delete counter"))
-    }
-
-    async fn counters(&self) -> std::result::Result<Vec<(String, Counter)>, StoreError> {
-        self.list(COUNTER_PREFIX).await
+    async fn commit(&self, puts: &[(String, String)], deletes: &[String]) -> std::result::Result<(), StoreError> {
+        // Both calls are issued before either is awaited: the runtime coalesces them into one
+        // atomic write.
+        let put = (!puts.is_empty()).then(|| {
+            let entries = js_sys::Object::new();
+            for (k, v) in puts {
+                let _ = js_sys::Reflect::set(&entries, &JsValue::from_str(k), &JsValue::from_str(v));
+            }
+            self.0.as_raw().put_multiple(entries.into())
+        });
+        let delete = (!deletes.is_empty())
+            .then(|| self.0.as_raw().delete_multiple(deletes.iter().map(|k| JsValue::from_str(k)).collect()));
+        if let Some(p) = put {
+            Self::run(p, "put").await?;
+        }
+        if let Some(p) = delete {
+            Self::run(p, "delete").await?;
+        }
+        Ok(())
     }
 
     async fn alarm(&self) -> std::result::Result<Option<u64>, StoreError> {
-        Ok(self.0.get_alarm().await.map_err(store_err("get alarm"))?.map(|ms| ms.max(0) as u64))
+        let at = Self::run(self.0.as_raw().get_alarm(js_sys::Object::new()), "get alarm").await?;
+        Ok(at.as_f64().map(|ms| ms.max(0.0) as u64))
     }
 
     async fn set_alarm(&self, at_ms: u64) -> std::result::Result<(), StoreError> {
         let date = js_sys::Date::new(&JsValue::from_f64(at_ms as f64));
-        self.0.set_alarm(worker::ScheduledTime::new(date)).await.map_err(store_err("set alarm"))
+        Self::run(self.0.as_raw().set_alarm(date, js_sys::Object::new()), "set alarm").await.map(|_| ())
     }
 }
 
@@ -134,7 +119,7 @@ impl DurableObject for TokenShard {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let cmd: Command = match req.json().await {
+        let cmd: Command = match serde_json::from_str(&req.text().await?) {
             Ok(c) => c,
             Err(e) => return Response::error(format!("bad command: {e}"), 400),
         };
