@@ -99,7 +99,7 @@ impl<C: ClientStore, S: Shards> App<C, S> {
             // KV said the client was fine, but the shard's gate (the authority) says it is
             // deleted, disabled or rotated away: a stale KV read must not mint a token.
             Reply::ClientGone => return Err(OAuthError::InvalidClient { challenge: creds.via_header }),
-            other => return Err(OAuthError::ServerError(format!("unexpected shard reply to issue: {other:?}"))),
+            _ => return Err(OAuthError::ServerError("unexpected shard reply to issue".into())),
         }
 
         // RFC 6749 §5.1, with seed 000's `issued_at` (milliseconds).
@@ -164,7 +164,7 @@ impl<C: ClientStore, S: Shards> App<C, S> {
         let cmd = Command::Count { name: name.to_string(), window_ms, limit, count_refused };
         match self.shards.call(owner, 0, &cmd).await? {
             Reply::Counted { decision } => Ok(decision),
-            other => Err(OAuthError::ServerError(format!("unexpected reply to count: {other:?}"))),
+            _ => Err(OAuthError::ServerError("unexpected shard reply to count".into())),
         }
     }
 
@@ -223,17 +223,18 @@ impl<C: ClientStore, S: Shards> App<C, S> {
 
     async fn validate_bearer(&self, token: &AccessToken, ip: Option<&str>, required: Vec<String>, now_ms: u64) -> Result<Value, OAuthError> {
         let Some(route) = token::route(token) else { return Err(OAuthError::InvalidToken) };
-        // The rate limit is the client's current setting (cached record), checked before the
-        // use so that a refused call does not slide the token. An unknown client is not
-        // decided here: the shard is the authority on its tokens.
-        self.rate_limit(self.client(&route.client_id, now_ms).await?.as_ref()).await?;
         let needed = scope::join(&required);
         let cmd = Command::Validate { hash: route.hash, ip: ip.map(str::to_string), required };
-        match self.shards.call(&route.client_id, route.shard, &cmd).await? {
-            Reply::Valid { view } => Ok(view),
-            Reply::InsufficientScope => Err(OAuthError::InsufficientScope(needed)),
-            _ => Err(OAuthError::InvalidToken),
-        }
+        let view = match self.shards.call(&route.client_id, route.shard, &cmd).await? {
+            Reply::Valid { view } => view,
+            Reply::InsufficientScope => return Err(OAuthError::InsufficientScope(needed)),
+            _ => return Err(OAuthError::InvalidToken),
+        };
+        // Only valid tokens count against the client's rate limit: the client id is public
+        // (it starts every token), so counting failures would let anyone exhaust the limit.
+        // The limit is the client's current setting (from the cached record).
+        self.rate_limit(self.client(&route.client_id, now_ms).await?.as_ref()).await?;
+        Ok(view)
     }
 
     async fn validate_api_key(&self, key: &str, required: &[String], now_ms: u64) -> Result<Value, OAuthError> {

@@ -92,25 +92,37 @@ fn split_url(url: &str) -> (String, String, String) {
     (origin.to_string(), path.to_string(), query.to_string())
 }
 
-/// Read at most [`MAX_BODY`] bytes: a declared length over the limit is refused without
-/// reading, and an undeclared (chunked) one is cut off as soon as it passes the limit.
+/// Past this many bytes an oversized body is not even drained: the connection may be reset.
+const MAX_DRAIN: usize = 1024 * 1024;
+
+/// Keep at most [`MAX_BODY`] bytes. A larger body is refused without being buffered: a
+/// declared length over the limit skips reading altogether, and anything else is counted
+/// and dropped chunk by chunk. Up to [`MAX_DRAIN`] bytes are drained before answering,
+/// because answering while the client is still sending makes some proxies (wrangler's local
+/// one among them) fail the request instead of delivering our 400.
 async fn read_body(req: &mut Request, headers: &[(String, String)], method: &str) -> Result<Body> {
     if method == "GET" || method == "HEAD" {
         return Ok(Body::Bytes(Vec::new()));
     }
     let declared = headers.iter().find(|(n, _)| n == "content-length").and_then(|(_, v)| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY as u64) {
-        return Ok(Body::TooLarge);
-    }
     let Ok(mut stream) = req.stream() else { return Ok(Body::Bytes(Vec::new())) };
     let mut buf = Vec::new();
+    let mut seen = 0usize;
+    let too_large = declared.is_some_and(|n| n > MAX_BODY as u64);
+    if declared.is_some_and(|n| n > MAX_DRAIN as u64) {
+        return Ok(Body::TooLarge);
+    }
     while let Some(chunk) = stream.next().await {
-        buf.extend_from_slice(&chunk?);
-        if buf.len() > MAX_BODY {
+        let chunk = chunk?;
+        seen += chunk.len();
+        if seen > MAX_DRAIN {
             return Ok(Body::TooLarge);
         }
+        if !too_large && seen <= MAX_BODY {
+            buf.extend_from_slice(&chunk);
+        }
     }
-    Ok(Body::Bytes(buf))
+    Ok(if too_large || seen > MAX_BODY { Body::TooLarge } else { Body::Bytes(buf) })
 }
 
 fn from_core(resp: HttpResponse) -> Result<Response> {
