@@ -135,10 +135,9 @@ fn decode<T: serde::de::DeserializeOwned>(key: &str, text: &str) -> Result<T, St
 
 /// Carry out one command: read, decide, write.
 pub async fn handle<S: ShardStorage>(s: &S, cmd: Command, now_ms: u64) -> Result<Reply, StoreError> {
+    // Issue writes a fresh key: it needs only the gate.
     let token = match &cmd {
-        Command::Issue { hash, .. } | Command::Validate { hash, .. } | Command::Introspect { hash } | Command::Revoke { hash, .. } => {
-            Some(token_key(hash))
-        }
+        Command::Validate { hash, .. } | Command::Introspect { hash } | Command::Revoke { hash, .. } => Some(token_key(hash)),
         _ => None,
     };
     let counter = match &cmd {

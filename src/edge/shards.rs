@@ -5,6 +5,7 @@
 use crate::shard::{self, Command, Reply, ShardStorage};
 use crate::store::{Shards, StoreError};
 use js_sys::futures::JsFuture;
+use std::cell::{Cell, RefCell};
 use wasm_bindgen::{JsCast, JsValue};
 use worker::{durable_object, DurableObject, Env, Method, ObjectNamespace, Request, RequestInit, Response, Result, State, Storage};
 
@@ -39,17 +40,27 @@ impl Shards for DoShards {
     }
 }
 
-/// The Durable Object itself.
+/// The Durable Object itself. It is the only writer of its storage, so it keeps the gate and
+/// the alarm time in memory (write-through): issuing a token is then one storage write.
 #[durable_object]
 pub struct TokenShard {
     state: State,
+    memo: Memo,
 }
 
-struct DoStorage(Storage);
+#[derive(Default)]
+struct Memo {
+    /// The gate's stored JSON: `None` until read, `Some(None)` when there is none.
+    gate: RefCell<Option<Option<String>>>,
+    /// The scheduled alarm: `None` until read.
+    alarm: Cell<Option<Option<u64>>>,
+}
+
+struct DoStorage<'a>(Storage, &'a Memo);
 
 /// Values are stored as JSON text (one serialiser for KV, Durable Objects and the wire) and
 /// the storage API is called directly, so no serde-wasm-bindgen code reaches the wasm.
-impl DoStorage {
+impl DoStorage<'_> {
     async fn run(promise: std::result::Result<js_sys::Promise, JsValue>, what: &str) -> std::result::Result<JsValue, StoreError> {
         let promise = promise.map_err(|e| StoreError(format!("durable object {what}: {e:?}")))?;
         JsFuture::from(promise).await.map_err(|e| StoreError(format!("durable object {what}: {e:?}")))
@@ -68,10 +79,30 @@ impl DoStorage {
     }
 }
 
-impl ShardStorage for DoStorage {
+impl ShardStorage for DoStorage<'_> {
     async fn get(&self, keys: &[String]) -> std::result::Result<Vec<(String, String)>, StoreError> {
-        let keys: Vec<JsValue> = keys.iter().map(|k| JsValue::from_str(k)).collect();
-        Ok(Self::pairs(Self::run(self.0.as_raw().get_multiple(keys), "get").await?))
+        let cached_gate = self.1.gate.borrow().clone();
+        let wanted: Vec<JsValue> = keys
+            .iter()
+            .filter(|k| !(cached_gate.is_some() && k.as_str() == shard::GATE_KEY))
+            .map(|k| JsValue::from_str(k))
+            .collect();
+        let mut out = if wanted.is_empty() {
+            Vec::new()
+        } else {
+            Self::pairs(Self::run(self.0.as_raw().get_multiple(wanted), "get").await?)
+        };
+        if keys.iter().any(|k| k == shard::GATE_KEY) {
+            match cached_gate {
+                Some(Some(text)) => out.push((shard::GATE_KEY.to_string(), text)),
+                Some(None) => {}
+                None => {
+                    let text = out.iter().find(|(k, _)| k == shard::GATE_KEY).map(|(_, v)| v.clone());
+                    *self.1.gate.borrow_mut() = Some(text);
+                }
+            }
+        }
+        Ok(out)
     }
 
     async fn list(&self, prefix: &str) -> std::result::Result<Vec<(String, String)>, StoreError> {
@@ -93,29 +124,49 @@ impl ShardStorage for DoStorage {
         });
         let delete = (!deletes.is_empty())
             .then(|| self.0.as_raw().delete_multiple(deletes.iter().map(|k| JsValue::from_str(k)).collect()));
-        if let Some(p) = put {
-            Self::run(p, "put").await?;
+        // Write-through: the memo changes with the write. If the write then fails, the memo is
+        // dropped, to be read again.
+        if let Some((_, gate)) = puts.iter().find(|(k, _)| k == shard::GATE_KEY) {
+            *self.1.gate.borrow_mut() = Some(Some(gate.clone()));
         }
-        if let Some(p) = delete {
-            Self::run(p, "delete").await?;
+        let result = async {
+            if let Some(p) = put {
+                Self::run(p, "put").await?;
+            }
+            if let Some(p) = delete {
+                Self::run(p, "delete").await?;
+            }
+            Ok(())
         }
-        Ok(())
+        .await;
+        if result.is_err() {
+            *self.1.gate.borrow_mut() = None;
+        }
+        result
     }
 
     async fn alarm(&self) -> std::result::Result<Option<u64>, StoreError> {
+        if let Some(known) = self.1.alarm.get() {
+            return Ok(known);
+        }
         let at = Self::run(self.0.as_raw().get_alarm(js_sys::Object::new()), "get alarm").await?;
-        Ok(at.as_f64().map(|ms| ms.max(0.0) as u64))
+        let at = at.as_f64().map(|ms| ms.max(0.0) as u64);
+        self.1.alarm.set(Some(at));
+        Ok(at)
     }
 
     async fn set_alarm(&self, at_ms: u64) -> std::result::Result<(), StoreError> {
         let date = js_sys::Date::new(&JsValue::from_f64(at_ms as f64));
-        Self::run(self.0.as_raw().set_alarm(date, js_sys::Object::new()), "set alarm").await.map(|_| ())
+        self.1.alarm.set(None);
+        Self::run(self.0.as_raw().set_alarm(date, js_sys::Object::new()), "set alarm").await?;
+        self.1.alarm.set(Some(Some(at_ms)));
+        Ok(())
     }
 }
 
 impl DurableObject for TokenShard {
     fn new(state: State, _env: Env) -> Self {
-        TokenShard { state }
+        TokenShard { state, memo: Memo::default() }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -123,7 +174,7 @@ impl DurableObject for TokenShard {
             Ok(c) => c,
             Err(e) => return Response::error(format!("bad command: {e}"), 400),
         };
-        let storage = DoStorage(self.state.storage());
+        let storage = DoStorage(self.state.storage(), &self.memo);
         match shard::handle(&storage, cmd, worker::Date::now().as_millis()).await {
             Ok(reply) => Response::from_json(&reply),
             Err(e) => Response::error(e.0, 500),
@@ -131,7 +182,9 @@ impl DurableObject for TokenShard {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        let storage = DoStorage(self.state.storage());
+        // The alarm that is firing is no longer scheduled.
+        self.memo.alarm.set(Some(None));
+        let storage = DoStorage(self.state.storage(), &self.memo);
         match shard::sweep(&storage, worker::Date::now().as_millis()).await {
             Ok(_) => Response::ok("swept"),
             // Returning an error makes the runtime retry the alarm.
