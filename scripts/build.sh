@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PWD/node_modules/.bin:$PATH"
 need() { command -v "$1" >/dev/null 2>&1 || { echo "build: $1 is missing; run scripts/setup.sh first" >&2; exit 1; }; }
 need worker-build; need wasm-bindgen; need wasm-opt; need esbuild
 export WASM_BINDGEN_BIN="$(command -v wasm-bindgen)"

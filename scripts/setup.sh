@@ -6,7 +6,7 @@
 #   - worker-build and wasm-bindgen-cli, at the versions Cargo.lock names (cargo install)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 lock_version() { # the version of a crate in Cargo.lock

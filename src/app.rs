@@ -365,7 +365,7 @@ impl<C: ClientStore, S: Shards> App<C, S> {
 
     async fn admin_list(&self) -> Outcome {
         let mut clients = self.clients.list().await?;
-        clients.sort_by(|a, b| (a.created_at, &a.client_id).cmp(&(b.created_at, &b.client_id)));
+        clients.sort_unstable_by(|a, b| (a.created_at, &a.client_id).cmp(&(b.created_at, &b.client_id)));
         let views: Vec<Value> = clients.iter().map(Client::view).collect();
         Ok(HttpResponse::json(200, &json!({ "clients": views })).no_store())
     }
