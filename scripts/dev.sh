@@ -15,9 +15,11 @@ if ! grep -qs '^ADMIN_TOKEN=' .dev.vars; then
 fi
 ADMIN_TOKEN=$(grep '^ADMIN_TOKEN=' .dev.vars | head -1 | cut -d= -f2-)
 
-npx wrangler dev --ip 127.0.0.1 --port "$PORT" --show-interactive-dev-session=false &
+# wrangler itself (not through npx), so that stopping it stops workerd too.
+./node_modules/.bin/wrangler dev --ip 127.0.0.1 --port "$PORT" --show-interactive-dev-session=false &
 wrangler_pid=$!
-trap 'kill $wrangler_pid 2>/dev/null || true; wait $wrangler_pid 2>/dev/null || true' EXIT INT TERM
+trap 'kill $wrangler_pid 2>/dev/null || true; wait $wrangler_pid 2>/dev/null || true' EXIT
+trap 'exit 130' INT TERM
 
 base="http://127.0.0.1:$PORT"
 for _ in $(seq 1 300); do

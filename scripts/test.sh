@@ -23,8 +23,9 @@ if [ "$gz" -gt "$WASM_GZ_LIMIT" ]; then
   exit 1
 fi
 
-echo "== native unit tests (cargo test)"
+echo "== native unit tests (cargo test), and a smoke run of the micro-benchmarks"
 cargo test --quiet 2>&1 | tee -a "$log"
+cargo test --quiet --benches >/dev/null
 
 echo "== end-to-end tests (node --test, wrangler dev)"
 node --test --test-concurrency=1 --test-reporter=spec tests/e2e/ 2>&1 | tee -a "$log"
