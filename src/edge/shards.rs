@@ -7,7 +7,7 @@ use crate::store::{Shards, StoreError};
 use js_sys::futures::JsFuture;
 use std::cell::{Cell, RefCell};
 use wasm_bindgen::{JsCast, JsValue};
-use worker::{durable_object, DurableObject, Env, Method, ObjectNamespace, Request, RequestInit, Response, Result, State, Storage};
+use worker::{durable_object, DurableObject, Env, ObjectNamespace, Request, Response, Result, State, Storage};
 
 fn store_err(what: &'static str) -> impl Fn(worker::Error) -> StoreError {
     move |e| StoreError(format!("durable object {what}: {e}"))
@@ -28,9 +28,14 @@ impl Shards for DoShards {
     async fn call(&self, client_id: &str, shard: u8, cmd: &Command) -> std::result::Result<Reply, StoreError> {
         let stub = self.ns.get_by_name(&format!("{client_id}/{shard}")).map_err(store_err("stub"))?;
         let body = serde_json::to_string(cmd).map_err(|e| StoreError(e.to_string()))?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_body(Some(JsValue::from_str(&body)));
-        let req = Request::new_with_init("https://shard/", &init).map_err(store_err("request"))?;
+        // Built with web-sys directly: worker's RequestInit conversion would bring its
+        // serde-wasm-bindgen `cf` encoding (and core's float formatting) into the wasm.
+        let init = web_sys::RequestInit::new();
+        init.set_method("POST");
+        init.set_body(&JsValue::from_str(&body));
+        let req = web_sys::Request::new_with_str_and_init("https://shard/", &init)
+            .map_err(|e| StoreError(format!("durable object request: {e:?}")))?;
+        let req = Request::from(req);
         let mut resp = stub.fetch_with_request(req).await.map_err(store_err("fetch"))?;
         if resp.status_code() != 200 {
             let text = resp.text().await.unwrap_or_default();
