@@ -14,7 +14,7 @@ export ESBUILD_BIN="$(command -v esbuild)"
 
 # Everything the build reads; when its fingerprint matches the last build's, skip the build.
 stamp=build/.fingerprint
-fingerprint=$( { cat Cargo.toml Cargo.lock; find src -type f -name '*.rs' | sort | xargs cat; } | sha256sum | cut -d' ' -f1)
+fingerprint=$( { cat Cargo.toml Cargo.lock scripts/build.sh; find src -type f -name '*.rs' | sort | xargs cat; } | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$fingerprint" ] && [ -f build/worker/shim.mjs ]; then
   echo "build: up to date"
   exit 0
@@ -23,7 +23,7 @@ worker-build --release
 wasm=$(ls build/*.wasm | head -1)
 # Size-optimise, with the feature set worker-build uses (nothing newer than workerd supports),
 # dropping the names section and DWARF.
-wasm-opt "$wasm" -o "$wasm.opt" -Oz --strip-debug \
+wasm-opt "$wasm" -o "$wasm.opt" -Oz --converge --strip-debug \
   --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory \
   --enable-multivalue --enable-reference-types --enable-exception-handling
 mv "$wasm.opt" "$wasm"

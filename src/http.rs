@@ -53,17 +53,14 @@ impl HttpRequest {
     }
 }
 
-/// Normalise a `CF-Connecting-IP` value so that `::ffff:1.2.3.4` and `1.2.3.4`, or two spellings
-/// of one IPv6 address, bind the same. A value that is not an address is kept verbatim.
+/// Normalise a `CF-Connecting-IP` value so that `::ffff:1.2.3.4` binds like `1.2.3.4` and
+/// letter case does not matter. Cloudflare sends addresses in canonical form, so this is
+/// textual (and keeps the address parser and printer out of the wasm).
 pub fn normalise_ip(raw: &str) -> String {
-    let raw = raw.trim();
-    match raw.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => v6.to_string(),
-        },
-        Ok(ip) => ip.to_string(),
-        Err(_) => raw.to_string(),
+    let ip = raw.trim().to_ascii_lowercase();
+    match ip.strip_prefix("::ffff:") {
+        Some(v4) if v4.bytes().all(|b| b.is_ascii_digit() || b == b'.') && v4.split('.').count() == 4 => v4.to_string(),
+        _ => ip,
     }
 }
 
@@ -116,7 +113,9 @@ mod tests {
     #[test]
     fn ip_normalisation() {
         assert_eq!(normalise_ip("::ffff:10.0.0.1"), "10.0.0.1");
-        assert_eq!(normalise_ip("2001:DB8:0:0::1"), "2001:db8::1");
+        assert_eq!(normalise_ip("::FFFF:10.0.0.1"), "10.0.0.1");
+        assert_eq!(normalise_ip("2001:DB8::1"), "2001:db8::1");
+        assert_eq!(normalise_ip("::ffff:abcd"), "::ffff:abcd");
         assert_eq!(normalise_ip(" 1.2.3.4 "), "1.2.3.4");
         assert_eq!(normalise_ip("not-an-ip"), "not-an-ip");
     }
