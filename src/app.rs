@@ -260,13 +260,20 @@ impl<C: ClientStore, S: Shards> App<C, S> {
 
     // ---- POST /introspect (RFC 7662) and POST /revoke (RFC 7009) -----------------------------
 
-    async fn introspect(&self, req: &HttpRequest, now_ms: u64) -> Outcome {
+    /// The request shape RFC 7662 §2.1 and RFC 7009 §2.1 share: a POSTed form with `token`
+    /// (and an optional, unneeded `token_type_hint`), from an authenticated client.
+    async fn token_about(&self, req: &HttpRequest, now_ms: u64) -> Result<(Client, AccessToken), OAuthError> {
         require_post(req)?;
         let params = form_body(req)?;
         let creds = client_credentials(req.header("authorization"), &params)?;
         let token = AccessToken::new(params.required("token")?);
         params.single("token_type_hint")?;
         let (caller, _) = self.authenticate(&creds, req, now_ms).await?;
+        Ok((caller, token))
+    }
+
+    async fn introspect(&self, req: &HttpRequest, now_ms: u64) -> Outcome {
+        let (caller, token) = self.token_about(req, now_ms).await?;
 
         let inactive = || Ok(HttpResponse::json(200, &json!({"active": false})).no_store());
         let Some(route) = token::route(&token) else { return inactive() };
@@ -281,12 +288,7 @@ impl<C: ClientStore, S: Shards> App<C, S> {
     }
 
     async fn revoke(&self, req: &HttpRequest, now_ms: u64) -> Outcome {
-        require_post(req)?;
-        let params = form_body(req)?;
-        let creds = client_credentials(req.header("authorization"), &params)?;
-        let token = AccessToken::new(params.required("token")?);
-        params.single("token_type_hint")?;
-        let (caller, _) = self.authenticate(&creds, req, now_ms).await?;
+        let (caller, token) = self.token_about(req, now_ms).await?;
 
         // RFC 7009 §2.2: 200 whether or not the token existed. Another client's token is left
         // alone, with the same answer, so revocation reveals nothing.
