@@ -19,6 +19,14 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$fingerprint" ] && [ -f build/worke
   echo "build: up to date"
   exit 0
 fi
+# Panic locations embed source paths; strip the machine-specific prefixes (smaller wasm, and
+# the same bytes whoever builds it).
+cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+# (CARGO_ENCODED_RUSTFLAGS: flags separated by 0x1f, so paths may contain spaces.)
+sep=$'\x1f'
+flags="--remap-path-prefix=$PWD/="
+for dir in "$cargo_home"/registry/src/*/; do flags="$flags$sep--remap-path-prefix=$dir="; done
+export CARGO_ENCODED_RUSTFLAGS="$flags"
 worker-build --release
 wasm=$(ls build/*.wasm | head -1)
 # Size-optimise, with the feature set worker-build uses (nothing newer than workerd supports),
