@@ -6,9 +6,8 @@ cd "$(dirname "$0")/.."
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 export WRANGLER_SEND_METRICS=false
 
-# The gzipped size the release wasm may not grow past (bytes). The target is 150 KB
-# (153600); see the README's Performance section for where the wasm stands.
-WASM_GZ_LIMIT=${WASM_GZ_LIMIT:-156000}
+# The size budget: the release wasm may not grow past 150 KiB gzipped.
+WASM_GZ_LIMIT=${WASM_GZ_LIMIT:-153600}
 
 ./scripts/setup.sh
 

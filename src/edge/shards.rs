@@ -35,13 +35,16 @@ impl Shards for DoShards {
         init.set_body(&JsValue::from_str(&body));
         let req = web_sys::Request::new_with_str_and_init("https://shard/", &init)
             .map_err(|e| StoreError(format!("durable object request: {e:?}")))?;
-        let req = Request::from(req);
-        let mut resp = stub.fetch_with_request(req).await.map_err(store_err("fetch"))?;
-        if resp.status_code() != 200 {
-            let text = resp.text().await.unwrap_or_default();
-            return Err(StoreError(format!("shard answered {}: {text}", resp.status_code())));
+        // The stub and the response are used raw as well: one promise each, no wrappers.
+        let stub: worker::worker_sys::DurableObject = stub.into_rpc();
+        let js_err = |what: &'static str| move |e: JsValue| StoreError(format!("durable object {what}: {e:?}"));
+        let resp: web_sys::Response =
+            JsFuture::from(stub.fetch_with_request(&req).map_err(js_err("fetch"))?).await.map_err(js_err("fetch"))?.unchecked_into();
+        let text = JsFuture::from(resp.text().map_err(js_err("reply"))?).await.map_err(js_err("reply"))?.as_string().unwrap_or_default();
+        if resp.status() != 200 {
+            return Err(StoreError(format!("shard answered {}: {text}", resp.status())));
         }
-        resp.json::<Reply>().await.map_err(store_err("reply"))
+        serde_json::from_str::<Reply>(&text).map_err(|e| StoreError(format!("durable object reply: {e}")))
     }
 }
 
