@@ -31,14 +31,6 @@ pub struct HttpRequest {
 }
 
 impl HttpRequest {
-    /// All values of a header (names are compared case-insensitively).
-    pub fn header_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers
-            .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
     /// The single value of a header. A runtime joins repeated headers with ", ", so one value
     /// is what we normally see.
     pub fn header(&self, name: &str) -> Option<&str> {

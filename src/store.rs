@@ -142,8 +142,6 @@ pub mod memory {
         pub shards: RefCell<HashMap<String, Rc<MemShard>>>,
         pub now_ms: Cell<u64>,
         pub faults: Faults,
-        /// Every command sent, for tests that count round trips.
-        pub calls: Cell<u64>,
     }
 
     impl MemShards {
@@ -172,7 +170,6 @@ pub mod memory {
     impl Shards for MemShards {
         async fn call(&self, client_id: &str, shard: u8, cmd: &Command) -> Result<Reply, StoreError> {
             self.faults.check("durable object")?;
-            self.calls.set(self.calls.get() + 1);
             // Round-trip through JSON, as the edge does.
             let cmd: Command = serde_json::from_str(&serde_json::to_string(cmd).unwrap()).unwrap();
             let s = self.shard(client_id, shard);
