@@ -174,9 +174,7 @@ impl<C: ClientStore, S: Shards> App<C, S> {
             return Ok(hit);
         }
         let client = self.clients.get(id).await?;
-        if self.config.client_cache_ms > 0 {
-            self.cache.put_client(id, client.clone(), now_ms + self.config.client_cache_ms);
-        }
+        self.remember(id, client.as_ref(), now_ms);
         Ok(client)
     }
 
@@ -358,10 +356,11 @@ impl<C: ClientStore, S: Shards> App<C, S> {
         self.clients.get(id).await?.ok_or(OAuthError::NotFound)
     }
 
-    /// After an admin write, this isolate serves the new record at once.
-    fn remember(&self, client: &Client, now_ms: u64) {
+    /// Cache what KV holds for `id` (a record, or its absence) in this isolate; after an admin
+    /// write, this isolate then serves the new state at once.
+    fn remember(&self, id: &str, client: Option<&Client>, now_ms: u64) {
         if self.config.client_cache_ms > 0 {
-            self.cache.put_client(&client.client_id, Some(client.clone()), now_ms + self.config.client_cache_ms);
+            self.cache.put_client(id, client.cloned(), now_ms + self.config.client_cache_ms);
         }
     }
 
@@ -378,7 +377,7 @@ impl<C: ClientStore, S: Shards> App<C, S> {
         let client_secret = secret::generate_client_secret(rng);
         let client = Client::new(client_id, settings, &client_secret, now_ms);
         self.clients.put(&client).await?;
-        self.remember(&client, now_ms);
+        self.remember(&client.client_id, Some(&client), now_ms);
         let mut view = client.view();
         view["client_secret"] = Value::String(client_secret.expose().to_string());
         Ok(HttpResponse::json(201, &view).no_store())
@@ -396,7 +395,7 @@ impl<C: ClientStore, S: Shards> App<C, S> {
         client.settings = settings;
         client.updated_at = now_ms;
         self.clients.put(&client).await?;
-        self.remember(&client, now_ms);
+        self.remember(&client.client_id, Some(&client), now_ms);
         Ok(HttpResponse::json(200, &client.view()).no_store())
     }
 
@@ -405,9 +404,7 @@ impl<C: ClientStore, S: Shards> App<C, S> {
         self.update_gates(id, GateChange::Delete).await?;
         self.cache.forget_client(id);
         self.clients.delete(id).await?;
-        if self.config.client_cache_ms > 0 {
-            self.cache.put_client(id, None, now_ms + self.config.client_cache_ms);
-        }
+        self.remember(id, None, now_ms);
         Ok(HttpResponse::new(204))
     }
 
@@ -420,7 +417,7 @@ impl<C: ClientStore, S: Shards> App<C, S> {
         let change = GateChange::Rotate { generation: client.secret.generation, grace_until_ms };
         self.update_gates(id, change).await?;
         self.clients.put(&client).await?;
-        self.remember(&client, now_ms);
+        self.remember(&client.client_id, Some(&client), now_ms);
         let body = json!({
             "client_id": client.client_id,
             "client_secret": new_secret.expose(),

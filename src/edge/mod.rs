@@ -111,24 +111,26 @@ async fn read_body(req: &mut Request, headers: &[(String, String)], method: &str
         let bytes = req.bytes().await?;
         return Ok(if bytes.len() > MAX_BODY { Body::TooLarge } else { Body::Bytes(bytes) });
     }
-    let Ok(mut stream) = req.stream() else { return Ok(Body::Bytes(Vec::new())) };
-    let mut buf = Vec::new();
-    let mut seen = 0usize;
-    let too_large = declared.is_some_and(|n| n > MAX_BODY as u64);
     if declared.is_some_and(|n| n > MAX_DRAIN as u64) {
         return Ok(Body::TooLarge);
     }
+    // From here the length is either undeclared (keep up to the limit) or declared over the
+    // limit (drain only).
+    let keep = declared.is_none();
+    let Ok(mut stream) = req.stream() else { return Ok(Body::Bytes(Vec::new())) };
+    let mut buf = Vec::new();
+    let mut seen = 0usize;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;
         seen += chunk.len();
         if seen > MAX_DRAIN {
             return Ok(Body::TooLarge);
         }
-        if !too_large && seen <= MAX_BODY {
+        if keep && seen <= MAX_BODY {
             buf.extend_from_slice(&chunk);
         }
     }
-    Ok(if too_large || seen > MAX_BODY { Body::TooLarge } else { Body::Bytes(buf) })
+    Ok(if !keep || seen > MAX_BODY { Body::TooLarge } else { Body::Bytes(buf) })
 }
 
 fn from_core(resp: HttpResponse) -> Result<Response> {

@@ -13,6 +13,12 @@ fn store_err(what: &'static str) -> impl Fn(worker::Error) -> StoreError {
     move |e| StoreError(format!("durable object {what}: {e}"))
 }
 
+/// Call a JS method that returns a promise, and await it; both failures become a StoreError.
+async fn run(promise: std::result::Result<js_sys::Promise, JsValue>, what: &str) -> std::result::Result<JsValue, StoreError> {
+    let promise = promise.map_err(|e| StoreError(format!("durable object {what}: {e:?}")))?;
+    JsFuture::from(promise).await.map_err(|e| StoreError(format!("durable object {what}: {e:?}")))
+}
+
 /// The client side: sends a [`Command`] to a shard as JSON and reads its [`Reply`].
 pub struct DoShards {
     ns: ObjectNamespace,
@@ -37,10 +43,8 @@ impl Shards for DoShards {
             .map_err(|e| StoreError(format!("durable object request: {e:?}")))?;
         // The stub and the response are used raw as well: one promise each, no wrappers.
         let stub: worker::worker_sys::DurableObject = stub.into_rpc();
-        let js_err = |what: &'static str| move |e: JsValue| StoreError(format!("durable object {what}: {e:?}"));
-        let resp: web_sys::Response =
-            JsFuture::from(stub.fetch_with_request(&req).map_err(js_err("fetch"))?).await.map_err(js_err("fetch"))?.unchecked_into();
-        let text = JsFuture::from(resp.text().map_err(js_err("reply"))?).await.map_err(js_err("reply"))?.as_string().unwrap_or_default();
+        let resp: web_sys::Response = run(stub.fetch_with_request(&req), "fetch").await?.unchecked_into();
+        let text = run(resp.text(), "reply").await?.as_string().unwrap_or_default();
         if resp.status() != 200 {
             return Err(StoreError(format!("shard answered {}: {text}", resp.status())));
         }
@@ -69,11 +73,6 @@ struct DoStorage<'a>(Storage, &'a Memo);
 /// Values are stored as JSON text (one serialiser for KV, Durable Objects and the wire) and
 /// the storage API is called directly, so no serde-wasm-bindgen code reaches the wasm.
 impl DoStorage<'_> {
-    async fn run(promise: std::result::Result<js_sys::Promise, JsValue>, what: &str) -> std::result::Result<JsValue, StoreError> {
-        let promise = promise.map_err(|e| StoreError(format!("durable object {what}: {e:?}")))?;
-        JsFuture::from(promise).await.map_err(|e| StoreError(format!("durable object {what}: {e:?}")))
-    }
-
     /// A storage `Map` result as (key, text) pairs.
     fn pairs(map: JsValue) -> Vec<(String, String)> {
         let map: js_sys::Map = map.unchecked_into();
@@ -98,7 +97,7 @@ impl ShardStorage for DoStorage<'_> {
         let mut out = if wanted.is_empty() {
             Vec::new()
         } else {
-            Self::pairs(Self::run(self.0.as_raw().get_multiple(wanted), "get").await?)
+            Self::pairs(run(self.0.as_raw().get_multiple(wanted), "get").await?)
         };
         if keys.iter().any(|k| k == shard::GATE_KEY) {
             match cached_gate {
@@ -117,7 +116,7 @@ impl ShardStorage for DoStorage<'_> {
         let opts = js_sys::Object::new();
         js_sys::Reflect::set(&opts, &JsValue::from_str("prefix"), &JsValue::from_str(prefix))
             .map_err(|e| StoreError(format!("list options: {e:?}")))?;
-        Ok(Self::pairs(Self::run(self.0.as_raw().list_with_options(opts), "list").await?))
+        Ok(Self::pairs(run(self.0.as_raw().list_with_options(opts), "list").await?))
     }
 
     async fn commit(&self, puts: &[(String, String)], deletes: &[String]) -> std::result::Result<(), StoreError> {
@@ -139,10 +138,10 @@ impl ShardStorage for DoStorage<'_> {
         }
         let result = async {
             if let Some(p) = put {
-                Self::run(p, "put").await?;
+                run(p, "put").await?;
             }
             if let Some(p) = delete {
-                Self::run(p, "delete").await?;
+                run(p, "delete").await?;
             }
             Ok(())
         }
@@ -157,7 +156,7 @@ impl ShardStorage for DoStorage<'_> {
         if let Some(known) = self.1.alarm.get() {
             return Ok(known);
         }
-        let at = Self::run(self.0.as_raw().get_alarm(js_sys::Object::new()), "get alarm").await?;
+        let at = run(self.0.as_raw().get_alarm(js_sys::Object::new()), "get alarm").await?;
         let at = at.as_f64().map(|ms| ms.max(0.0) as u64);
         self.1.alarm.set(Some(at));
         Ok(at)
@@ -166,7 +165,7 @@ impl ShardStorage for DoStorage<'_> {
     async fn set_alarm(&self, at_ms: u64) -> std::result::Result<(), StoreError> {
         let date = js_sys::Date::new(&JsValue::from_f64(at_ms as f64));
         self.1.alarm.set(None);
-        Self::run(self.0.as_raw().set_alarm(date, js_sys::Object::new()), "set alarm").await?;
+        run(self.0.as_raw().set_alarm(date, js_sys::Object::new()), "set alarm").await?;
         self.1.alarm.set(Some(Some(at_ms)));
         Ok(())
     }
