@@ -4,6 +4,16 @@
 use crate::http::HttpResponse;
 use serde_json::json;
 
+/// A storage backend (KV, a Durable Object) failed; the message is for the log only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl From<StoreError> for OAuthError {
+    fn from(e: StoreError) -> Self {
+        OAuthError::Unavailable(e.0)
+    }
+}
+
 /// The realm named in every challenge.
 pub const REALM: &str = "edge-oauth";
 
@@ -64,9 +74,9 @@ impl OAuthError {
             OAuthError::UnauthorizedClient => "unauthorized_client",
             OAuthError::UnsupportedGrantType => "unsupported_grant_type",
             OAuthError::InvalidScope(_) => "invalid_scope",
-            OAuthError::InvalidToken | OAuthError::MissingToken | OAuthError::AdminUnauthorized => {
-                "invalid_token"
-            }
+            // RFC 6750 §3.1: a request with no credential at all is missing a required part.
+            OAuthError::MissingToken => "invalid_request",
+            OAuthError::InvalidToken | OAuthError::AdminUnauthorized => "invalid_token",
             OAuthError::InsufficientScope(_) => "insufficient_scope",
             OAuthError::MethodNotAllowed(_) => "method_not_allowed",
             OAuthError::NotFound => "not_found",
@@ -122,7 +132,6 @@ impl OAuthError {
         let code = self.code();
         let description = self.description();
         let body = match self {
-            OAuthError::MissingToken => json!({"error": "invalid_request", "error_description": description}),
             OAuthError::InvalidField { field, .. } => {
                 json!({"error": code, "error_description": description, "field": field})
             }
@@ -203,6 +212,7 @@ mod tests {
         );
         let r = OAuthError::MissingToken.to_response(Surface::Resource);
         assert_eq!(r.header("www-authenticate"), Some("Bearer realm=\"edge-oauth\""));
+        assert_eq!((r.status, r.body_json()["error"].as_str()), (401, Some("invalid_request")));
         let r = OAuthError::InsufficientScope("write".into()).to_response(Surface::Resource);
         assert_eq!(r.status, 403);
         assert_eq!(r.body_json()["error"], "insufficient_scope");
@@ -227,6 +237,32 @@ mod tests {
         let r = OAuthError::field("token_ttl", "must be a positive integer").to_response(Surface::Admin);
         assert_eq!(r.status, 400);
         assert_eq!(r.body_json()["field"], "token_ttl");
+    }
+
+    #[test]
+    fn the_body_carries_the_code() {
+        let all = [
+            OAuthError::invalid_request("x"),
+            OAuthError::InvalidClient { challenge: true },
+            OAuthError::UnauthorizedClient,
+            OAuthError::UnsupportedGrantType,
+            OAuthError::InvalidScope("x".into()),
+            OAuthError::InvalidToken,
+            OAuthError::MissingToken,
+            OAuthError::InsufficientScope("x".into()),
+            OAuthError::MethodNotAllowed("POST"),
+            OAuthError::NotFound,
+            OAuthError::TooManyRequests { retry_after: 1 },
+            OAuthError::field("f", "x"),
+            OAuthError::AdminUnauthorized,
+            OAuthError::ServerError("x".into()),
+            OAuthError::Unavailable("x".into()),
+        ];
+        for e in all {
+            let r = e.to_response(Surface::Resource);
+            assert_eq!(r.body_json()["error"], e.code(), "{e:?}");
+            assert_eq!(r.status, e.status(), "{e:?}");
+        }
     }
 
     #[test]

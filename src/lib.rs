@@ -1,22 +1,52 @@
 //! edge-oauth: an OAuth 2.0 authorization server for Cloudflare Workers.
 //!
-//! Everything but `edge` is a pure core that runs natively: protocol parsing, client
-//! authentication, the error model, token rules and storage logic behind traits. `edge` is
-//! the thin shell that binds it to Workers KV, Durable Objects and the fetch entry point.
+//! Everything but [`edge`](crate#edge) is a pure core that runs natively: protocol parsing,
+//! client authentication, the error model, token rules and the Durable Objects' logic, with
+//! time and randomness passed in and storage behind small traits. `edge` is the thin shell
+//! that binds it to Workers KV, Durable Objects, WebCrypto and the fetch entry point; it is
+//! the only code that names `worker::`.
+//!
+//! # Module map
+//!
+//! A request flows `edge` → [`routes`] → one of [`endpoints`] (or [`admin`]) → a grant in
+//! [`grants`] → the objects in [`shard`], through the seams in [`store`].
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`routes`] | the route table, and nothing else |
+//! | [`app`] | [`app::App`]: configuration and stores, the context every handler borrows |
+//! | [`endpoints`] | one file per endpoint: token, validate, introspect, revoke, metadata |
+//! | [`grants`] | one file per grant type, and the one token response they all return |
+//! | [`admin`] | the admin API, one file per collection |
+//! | [`auth`] | who is asking: credentials, client authentication, the crypto seam |
+//! | [`client`] | client records, their settings and JSON rules, their KV storage |
+//! | [`shard`] | the token shard Durable Object: read → pure decide → commit |
+//! | [`store`] | the storage seams (KV, Durable Objects) and the [`store::Platform`] bundle |
+//! | [`error`] | the one error model, mapped to HTTP in one place |
+//! | [`http`], [`form`], [`scope`], [`secret`], [`cache`] | plumbing: requests, forms, scopes, secret newtypes, the isolate cache |
+//! | `testing` | fakes, deterministic randomness and native crypto, shared by tests, benches and fuzz targets |
 
+pub mod admin;
 pub mod app;
+pub mod auth;
 pub mod cache;
 pub mod client;
-pub mod credentials;
+pub mod endpoints;
 pub mod error;
 pub mod form;
+pub mod grants;
 pub mod http;
-pub mod limits;
+pub mod routes;
 pub mod scope;
 pub mod secret;
 pub mod shard;
 pub mod store;
-pub mod token;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+#[cfg(test)]
+mod tests;
 
 #[cfg(target_arch = "wasm32")]
 mod edge;

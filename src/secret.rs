@@ -113,25 +113,8 @@ pub fn admin_token_matches(expected: &AdminToken, presented: &str) -> bool {
 }
 
 #[cfg(test)]
-pub mod testing {
-    /// Deterministic "randomness" for tests: a counter run through SHA-256.
-    pub struct CounterRng(pub u64);
-
-    impl super::Random for CounterRng {
-        fn fill(&mut self, buf: &mut [u8]) {
-            use sha2::Digest;
-            for chunk in buf.chunks_mut(32) {
-                self.0 += 1;
-                let d = sha2::Sha256::digest(self.0.to_le_bytes());
-                chunk.copy_from_slice(&d[..chunk.len()]);
-            }
-        }
-    }
-}
-
-#[cfg(test)]
 mod tests {
-    use super::testing::CounterRng;
+    use crate::testing::SeqRng;
     use super::*;
 
     #[test]
@@ -145,7 +128,7 @@ mod tests {
 
     #[test]
     fn generated_secrets_have_256_bits_and_differ() {
-        let mut rng = CounterRng(0);
+        let mut rng = SeqRng(0);
         let a = generate_client_secret(&mut rng);
         let b = generate_client_secret(&mut rng);
         assert_eq!(a.expose().len(), 43);

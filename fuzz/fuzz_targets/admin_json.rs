@@ -1,7 +1,7 @@
 //! `admin_json`: validation of the admin API's JSON bodies.
 #![no_main]
 
-use edge_oauth::client::{
+use edge_oauth::client::settings::{
     grace_for_rotation, settings_for_create, settings_for_patch, Settings, MAX_GRACE, MAX_MAX_LIFETIME, MAX_NAME_LEN,
     MAX_TOKEN_TTL,
 };

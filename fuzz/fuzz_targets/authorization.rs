@@ -2,7 +2,7 @@
 //! Input: `header \0 form-body` (no NUL: the whole input is the header, the body is empty).
 #![no_main]
 
-use edge_oauth::credentials::{client_credentials, parse_authorization, Authorization};
+use edge_oauth::auth::credentials::{client_credentials, parse_authorization, Authorization};
 use edge_oauth::error::OAuthError;
 use edge_oauth::form::Params;
 use libfuzzer_sys::fuzz_target;

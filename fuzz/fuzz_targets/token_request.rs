@@ -15,41 +15,22 @@
 #![no_main]
 
 use base64::Engine;
-use edge_oauth::app::{App, Config};
+use edge_oauth::app::{App, Config, Limits};
 use edge_oauth::block_on;
-use edge_oauth::client::{Client, Expiry, Settings};
+use edge_oauth::client::{self, Client, Expiry, Settings};
 use edge_oauth::http::{normalise_ip, Body, HttpRequest, HttpResponse, MAX_BODY};
-use edge_oauth::limits::Limits;
-use edge_oauth::secret::{AdminToken, ClientSecret, Random};
-use edge_oauth::store::memory::{MemClients, MemShards};
-use edge_oauth::store::ClientStore;
+use edge_oauth::secret::{AdminToken, ClientSecret};
+use edge_oauth::testing::{mem_app, MemPlatform, SeqRng};
 use libfuzzer_sys::fuzz_target;
 
 const T0: u64 = 1_700_000_000_000;
 const ADMIN: &str = "admin-secret";
 const MAX_REQUESTS: usize = 6;
 
-/// Deterministic randomness: splitmix64.
-struct SplitMix(u64);
-
-impl Random for SplitMix {
-    fn fill(&mut self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(8) {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
-        }
-    }
-}
-
-fn app() -> App<MemClients, MemShards> {
+fn app() -> App<MemPlatform> {
     let limits = Limits { failures_per_ip: 4, failures_per_client: 6, failure_window_ms: 60_000, rate_window_ms: 10_000 };
     let config = Config { admin_token: Some(AdminToken::new(ADMIN)), issuer: None, limits, client_cache_ms: 2_000 };
-    let app = App::new(MemClients::default(), MemShards::default(), config, Default::default());
-    app.shards.now_ms.set(T0);
+    let app = mem_app(config, T0);
     let clients = [
         Client::new(
             "cid".into(),
@@ -81,7 +62,7 @@ fn app() -> App<MemClients, MemShards> {
         ),
     ];
     for c in &clients {
-        block_on(app.clients.put(c)).expect("memory put");
+        block_on(client::store::put(&app.kv, c)).expect("memory put");
     }
     app
 }
@@ -176,7 +157,7 @@ fn trace() -> bool {
 
 fuzz_target!(|data: &[u8]| {
     let app = app();
-    let mut rng = SplitMix(42);
+    let mut rng = SeqRng(42);
     let mut vars = Vars {
         basic: format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("cid:csecret")),
         token: String::new(),
@@ -207,7 +188,7 @@ fuzz_target!(|data: &[u8]| {
         }
         // Time moves on; alarms fire as the runtime would fire them.
         now += 4_000;
-        app.shards.now_ms.set(now);
-        block_on(app.shards.fire_alarms());
+        app.objects.now_ms.set(now);
+        block_on(app.objects.fire_alarms());
     }
 });

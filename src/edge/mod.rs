@@ -1,17 +1,29 @@
 //! The edge shell: the only code that touches `worker::` types. It turns a `worker::Request`
-//! into the core's [`HttpRequest`], runs [`App::handle`], and turns the answer back.
+//! into the core's [`HttpRequest`], runs the route table, and turns the answer back; and it
+//! provides the platform: KV ([`kv`]), Durable Objects ([`objects`]), WebCrypto ([`crypto`]).
 
+mod crypto;
 mod kv;
-mod shards;
+mod objects;
 
-use crate::app::{App, Config};
+use crate::app::{App, Config, Cx, Limits};
 use crate::cache::IsolateCache;
-use crate::limits::Limits;
-use std::rc::Rc;
 use crate::http::{normalise_ip, Body, HttpRequest, HttpResponse, MAX_BODY};
+use crate::routes;
 use crate::secret::{AdminToken, Random};
+use crate::store::Platform;
 use futures_util::StreamExt;
+use std::rc::Rc;
 use worker::{event, Context, Env, Headers, Request, Response, Result};
+
+/// The Workers platform.
+struct Edge;
+
+impl Platform for Edge {
+    type Kv = kv::KvStore;
+    type Objects = objects::DoObjects;
+    type Crypto = crypto::WebCrypto;
+}
 
 
 /// `crypto.getRandomValues` through `getrandom`. A failure here means the platform has no
@@ -53,9 +65,10 @@ fn config(env: &Env) -> Config {
 #[event(fetch)]
 async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let cache = CACHE.with(Rc::clone);
-    let app = App::new(kv::KvClients::new(&env, "CLIENTS")?, shards::DoShards::new(env.durable_object("TOKENS")?), config(&env), cache);
+    let app: App<Edge> = App::new(config(&env), kv::KvStore::new(&env, "CLIENTS")?, objects::DoObjects::new(&env)?, crypto::WebCrypto, cache);
     let request = to_core(&mut req).await?;
-    let response = app.handle(&request, worker::Date::now().as_millis(), &mut Csprng).await;
+    let mut cx = Cx { now_ms: worker::Date::now().as_millis(), rng: &mut Csprng };
+    let response = routes::handle(&app, &request, &mut cx).await;
     if let Some(line) = &response.log {
         worker::console_error!("{} {}: {}", request.method, request.path, line);
     }

@@ -1,9 +1,11 @@
-//! Token shards as Durable Objects (`TOKENS`): the object named `{client_id}/{shard}` stores a
-//! share of that client's live tokens, each under the SHA-256 of the token, plus the client's
-//! gate. Its alarm deletes expired tokens.
+//! Durable Objects: the transport that carries a JSON request to a named object and its reply
+//! back ([`DoObjects`]), and the object classes themselves. `TokenShard` (`TOKENS`) runs
+//! [`crate::shard`]: the object `{client_id}/{n}` stores a share of that client's live tokens
+//! under their SHA-256, plus the client's gate; its alarm deletes what has expired.
 
-use crate::shard::{self, Command, Reply, ShardStorage};
-use crate::store::{Shards, StoreError};
+use crate::error::StoreError;
+use crate::shard::{self, ShardStorage};
+use crate::store::{Namespace, Objects};
 use js_sys::futures::JsFuture;
 use std::cell::{Cell, RefCell};
 use wasm_bindgen::{JsCast, JsValue};
@@ -19,26 +21,28 @@ async fn run(promise: std::result::Result<js_sys::Promise, JsValue>, what: &str)
     JsFuture::from(promise).await.map_err(|e| StoreError(format!("durable object {what}: {e:?}")))
 }
 
-/// The client side: sends a [`Command`] to a shard as JSON and reads its [`Reply`].
-pub struct DoShards {
-    ns: ObjectNamespace,
+/// The caller's side: one POST to the named object, the request as the body.
+pub struct DoObjects {
+    tokens: ObjectNamespace,
 }
 
-impl DoShards {
-    pub fn new(ns: ObjectNamespace) -> Self {
-        DoShards { ns }
+impl DoObjects {
+    pub fn new(env: &Env) -> Result<Self> {
+        Ok(DoObjects { tokens: env.durable_object("TOKENS")? })
     }
 }
 
-impl Shards for DoShards {
-    async fn call(&self, client_id: &str, shard: u8, cmd: &Command) -> std::result::Result<Reply, StoreError> {
-        let stub = self.ns.get_by_name(&format!("{client_id}/{shard}")).map_err(store_err("stub"))?;
-        let body = serde_json::to_string(cmd).map_err(|e| StoreError(e.to_string()))?;
+impl Objects for DoObjects {
+    async fn send(&self, ns: Namespace, name: &str, body: &str) -> std::result::Result<String, StoreError> {
+        let ns = match ns {
+            Namespace::Tokens => &self.tokens,
+        };
+        let stub = ns.get_by_name(name).map_err(store_err("stub"))?;
         // Built with web-sys directly: worker's RequestInit conversion would bring its
         // serde-wasm-bindgen `cf` encoding (and core's float formatting) into the wasm.
         let init = web_sys::RequestInit::new();
         init.set_method("POST");
-        init.set_body(&JsValue::from_str(&body));
+        init.set_body(&JsValue::from_str(body));
         let req = web_sys::Request::new_with_str_and_init("https://shard/", &init)
             .map_err(|e| StoreError(format!("durable object request: {e:?}")))?;
         // The stub and the response are used raw as well: one promise each, no wrappers.
@@ -48,7 +52,7 @@ impl Shards for DoShards {
         if resp.status() != 200 {
             return Err(StoreError(format!("shard answered {}: {text}", resp.status())));
         }
-        serde_json::from_str::<Reply>(&text).map_err(|e| StoreError(format!("durable object reply: {e}")))
+        Ok(text)
     }
 }
 
@@ -91,7 +95,7 @@ impl ShardStorage for DoStorage<'_> {
         let cached_gate = self.1.gate.borrow().clone();
         let wanted: Vec<JsValue> = keys
             .iter()
-            .filter(|k| !(cached_gate.is_some() && k.as_str() == shard::GATE_KEY))
+            .filter(|k| !(cached_gate.is_some() && k.as_str() == shard::gate::GATE_KEY))
             .map(|k| JsValue::from_str(k))
             .collect();
         let mut out = if wanted.is_empty() {
@@ -99,12 +103,12 @@ impl ShardStorage for DoStorage<'_> {
         } else {
             Self::pairs(run(self.0.as_raw().get_multiple(wanted), "get").await?)
         };
-        if keys.iter().any(|k| k == shard::GATE_KEY) {
+        if keys.iter().any(|k| k == shard::gate::GATE_KEY) {
             match cached_gate {
-                Some(Some(text)) => out.push((shard::GATE_KEY.to_string(), text)),
+                Some(Some(text)) => out.push((shard::gate::GATE_KEY.to_string(), text)),
                 Some(None) => {}
                 None => {
-                    let text = out.iter().find(|(k, _)| k == shard::GATE_KEY).map(|(_, v)| v.clone());
+                    let text = out.iter().find(|(k, _)| k == shard::gate::GATE_KEY).map(|(_, v)| v.clone());
                     *self.1.gate.borrow_mut() = Some(text);
                 }
             }
@@ -133,7 +137,7 @@ impl ShardStorage for DoStorage<'_> {
             .then(|| self.0.as_raw().delete_multiple(deletes.iter().map(|k| JsValue::from_str(k)).collect()));
         // Write-through: the memo changes with the write. If the write then fails, the memo is
         // dropped, to be read again.
-        if let Some((_, gate)) = puts.iter().find(|(k, _)| k == shard::GATE_KEY) {
+        if let Some((_, gate)) = puts.iter().find(|(k, _)| k == shard::gate::GATE_KEY) {
             *self.1.gate.borrow_mut() = Some(Some(gate.clone()));
         }
         let result = async {
@@ -177,13 +181,9 @@ impl DurableObject for TokenShard {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let cmd: Command = match serde_json::from_str(&req.text().await?) {
-            Ok(c) => c,
-            Err(e) => return Response::error(format!("bad command: {e}"), 400),
-        };
         let storage = DoStorage(self.state.storage(), &self.memo);
-        match shard::handle(&storage, cmd, worker::Date::now().as_millis()).await {
-            Ok(reply) => Response::from_json(&reply),
+        match shard::handle(&storage, &req.text().await?, worker::Date::now().as_millis()).await {
+            Ok(reply) => Response::ok(reply),
             Err(e) => Response::error(e.0, 500),
         }
     }
@@ -192,7 +192,7 @@ impl DurableObject for TokenShard {
         // The alarm that is firing is no longer scheduled.
         self.memo.alarm.set(Some(None));
         let storage = DoStorage(self.state.storage(), &self.memo);
-        match shard::sweep(&storage, worker::Date::now().as_millis()).await {
+        match shard::sweep::sweep(&storage, worker::Date::now().as_millis()).await {
             Ok(_) => Response::ok("swept"),
             // Returning an error makes the runtime retry the alarm.
             Err(e) => Err(worker::Error::RustError(e.0)),

@@ -1,8 +1,16 @@
 //! Counting for abuse control: failed client authentications (RFC 6749 §2.3.1 asks for
 //! brute-force protection) and per-client request rates on `/validate` (seed 002's
-//! rate-limiting policy). Counters live in Durable Objects; the arithmetic lives here.
+//! rate-limiting policy). Counters live in shards (`c:{name}`), next to what they protect.
 
+use super::{Effects, Loaded, Op};
+use crate::error::StoreError;
 use serde::{Deserialize, Serialize};
+
+pub const COUNTER_PREFIX: &str = "c:";
+
+fn counter_key(name: &str) -> String {
+    format!("{COUNTER_PREFIX}{name}")
+}
 
 /// One counter: the current window and the count of the one before it. `hit` approximates a
 /// sliding window by weighting the previous window's count by how much of it still overlaps
@@ -74,21 +82,30 @@ impl Counter {
     }
 }
 
-/// Abuse-control settings (Worker variables; see the README).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Failed client authentications allowed per IP address per window.
-    pub failures_per_ip: u64,
-    /// Failed client authentications allowed per client id per window, from all addresses.
-    pub failures_per_client: u64,
-    pub failure_window_ms: u64,
-    /// Window of the per-client `rate_limit` (requests per minute).
-    pub rate_window_ms: u64,
+/// Count one event on the named counter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Count {
+    pub name: String,
+    pub window_ms: u64,
+    pub limit: u64,
+    /// Whether a refused event counts too (failures: yes; rate limits: no).
+    pub count_refused: bool,
 }
 
-impl Default for Limits {
-    fn default() -> Self {
-        Limits { failures_per_ip: 20, failures_per_client: 100, failure_window_ms: 300_000, rate_window_ms: 60_000 }
+impl Op for Count {
+    type Reply = Decision;
+    fn keys(&self) -> Vec<String> {
+        vec![counter_key(&self.name)]
+    }
+    fn decide(self, loaded: &Loaded, now_ms: u64) -> Result<(Decision, Effects), StoreError> {
+        let mut fx = Effects::default();
+        let key = counter_key(&self.name);
+        let mut counter: Counter = loaded.get(&key)?.unwrap_or_default();
+        let decision = counter.hit(now_ms, self.window_ms, self.limit, self.count_refused);
+        // The sweep deletes the counter once it no longer matters.
+        fx.alarm(counter.stale_at_ms());
+        fx.put(key, &counter);
+        Ok((decision, fx))
     }
 }
 
@@ -137,6 +154,21 @@ mod tests {
         }
         assert_eq!(c.count, 3);
         assert!(c.hit(120_000, 60_000, 3, false).allowed, "recovers two windows later at most");
+    }
+
+    #[test]
+    fn count_op_persists_and_asks_for_the_sweep() {
+        let op = |limit| Count { name: "f".into(), window_ms: 1_000, limit, count_refused: true };
+        let (d, fx) = op(2).decide(&Loaded::default(), 500).unwrap();
+        assert!(d.allowed);
+        assert_eq!(fx.alarm_by, Some(2_000));
+        let (key, text) = &fx.puts[0];
+        assert_eq!(key, "c:f");
+        let stored: Counter = serde_json::from_str(text).unwrap();
+        assert_eq!(stored.count, 1);
+        let loaded = Loaded::default().with("c:f", &Counter { count: 2, ..stored });
+        let (d, _) = op(2).decide(&loaded, 600).unwrap();
+        assert!(!d.allowed && d.retry_after_s >= 1);
     }
 
     #[test]

@@ -1,0 +1,41 @@
+//! The admin API, behind `Authorization: Bearer <ADMIN_TOKEN>`. Absent without an
+//! `ADMIN_TOKEN` (404). Every collection shares the statuses and the error shape: `400` naming
+//! the field, `401` without the admin token, `404` for an unknown id.
+//!
+//! - [`clients`]: `/admin/clients`.
+
+pub mod clients;
+
+use crate::app::App;
+use crate::auth::credentials::{parse_authorization, Authorization};
+use crate::error::OAuthError;
+use crate::http::{Body, HttpRequest};
+use crate::secret;
+use crate::store::Platform;
+
+/// The admin token is required before anything else is looked at.
+pub fn authorize<P: Platform>(app: &App<P>, req: &HttpRequest) -> Result<(), OAuthError> {
+    let Some(admin_token) = &app.config.admin_token else { return Err(OAuthError::NotFound) };
+    let presented = match parse_authorization(req.header("authorization")) {
+        Ok(Some(Authorization::Bearer(t))) => Some(t),
+        _ => None,
+    };
+    if presented.is_some_and(|t| secret::admin_token_matches(admin_token, t.expose())) {
+        Ok(())
+    } else {
+        Err(OAuthError::AdminUnauthorized)
+    }
+}
+
+/// The path below a collection, as segments: `/admin/clients/x/secret` → `["x", "secret"]`.
+pub fn segments<'a>(req: &'a HttpRequest, collection: &str) -> Vec<&'a str> {
+    req.path[collection.len()..].split('/').filter(|s| !s.is_empty()).collect()
+}
+
+/// The JSON body of an admin request (at most 8 KiB).
+pub fn body(req: &HttpRequest) -> Result<&[u8], OAuthError> {
+    match &req.body {
+        Body::Bytes(b) => Ok(b.as_slice()),
+        Body::TooLarge => Err(OAuthError::field("body", "the body exceeds 8 KiB")),
+    }
+}

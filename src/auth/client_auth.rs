@@ -1,0 +1,59 @@
+//! Client authentication at the token-style endpoints (RFC 6749 §2.3.1): the credentials a
+//! request carries, checked against the client record, with brute-force protection.
+
+use super::credentials::ClientCredentials;
+use crate::app::{App, FAILURES};
+use crate::client::{self, Client};
+use crate::error::OAuthError;
+use crate::http::HttpRequest;
+use crate::store::Platform;
+
+/// A client that proved who it is, and the generation of the secret it proved it with.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub client: Client,
+    pub generation: u32,
+}
+
+/// Unknown client, wrong secret and disabled client give one answer.
+///
+/// Brute-force protection (RFC 6749 §2.3.1, §10.10): failures are counted per IP address and
+/// per client id. An address over its limit is refused outright (429) until its window passes;
+/// a client id over its limit has further *failures* answered 429, while its correct secret
+/// keeps working from any address that is not itself blocked.
+pub async fn authenticate<P: Platform>(app: &App<P>, creds: &ClientCredentials, req: &HttpRequest, now_ms: u64) -> Result<Authenticated, OAuthError> {
+    let ip_key = format!("ip:{}", req.client_ip.as_deref().unwrap_or("unknown"));
+    if let Some(retry_after) = app.cache.blocked(&ip_key, now_ms) {
+        return Err(OAuthError::TooManyRequests { retry_after });
+    }
+    let client = app.client(&creds.client_id, now_ms).await?;
+    let generation = match &client {
+        Some(c) => c.authenticate(&creds.secret, now_ms).filter(|_| !c.settings.disabled),
+        None => {
+            client::authenticate_nobody(&creds.secret);
+            None
+        }
+    };
+    if let (Some(client), Some(generation)) = (&client, generation) {
+        return Ok(Authenticated { client: client.clone(), generation });
+    }
+
+    let limits = app.config.limits;
+    let mut retry_after = None;
+    let d = app.count(&ip_key, FAILURES, limits.failure_window_ms, limits.failures_per_ip, true).await?;
+    if !d.allowed {
+        app.cache.block(&ip_key, now_ms + d.retry_after_s * 1000);
+        retry_after = Some(d.retry_after_s);
+    }
+    // Only ids that exist get a counter: arbitrary ids must not create Durable Objects.
+    if client.is_some() {
+        let d = app.count(&creds.client_id, FAILURES, limits.failure_window_ms, limits.failures_per_client, true).await?;
+        if !d.allowed {
+            retry_after = Some(retry_after.unwrap_or(0).max(d.retry_after_s));
+        }
+    }
+    Err(match retry_after {
+        Some(retry_after) => OAuthError::TooManyRequests { retry_after },
+        None => OAuthError::InvalidClient { challenge: creds.via_header },
+    })
+}

@@ -1,0 +1,47 @@
+//! One module per endpoint. Each handler reads like its RFC: parse the request, decide, and
+//! respond; errors are [`OAuthError`]s, mapped to HTTP in one place ([`crate::error`]).
+
+pub mod introspect;
+pub mod metadata;
+pub mod revoke;
+pub mod token;
+pub mod validate;
+
+use crate::error::OAuthError;
+use crate::form::Params;
+use crate::http::{HttpRequest, HttpResponse};
+
+/// What a handler returns: its response, or the error to answer with.
+pub type Outcome = Result<HttpResponse, OAuthError>;
+
+pub fn require_post(req: &HttpRequest) -> Result<(), OAuthError> {
+    if req.method == "POST" {
+        Ok(())
+    } else {
+        Err(OAuthError::MethodNotAllowed("POST"))
+    }
+}
+
+/// The body of a token-style request: `application/x-www-form-urlencoded` (optionally with a
+/// UTF-8 charset), at most 8 KiB, and no credentials in the URL (RFC 6749 §2.3.1).
+pub fn form_body(req: &HttpRequest) -> Result<Params, OAuthError> {
+    let ctype = req.header("content-type").ok_or_else(|| OAuthError::invalid_request("missing Content-Type"))?;
+    let mut parts = ctype.split(';');
+    let media = parts.next().unwrap_or("").trim();
+    if !media.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        return Err(OAuthError::invalid_request("Content-Type must be application/x-www-form-urlencoded"));
+    }
+    for param in parts {
+        let (name, value) = param.split_once('=').unwrap_or((param, ""));
+        let value = value.trim().trim_matches('"');
+        if !name.trim().eq_ignore_ascii_case("charset") || !value.eq_ignore_ascii_case("utf-8") {
+            return Err(OAuthError::invalid_request("unsupported Content-Type parameter (only charset=utf-8)"));
+        }
+    }
+    let query = Params::parse(req.query.as_bytes())?;
+    if query.contains("client_secret") || query.contains("client_id") {
+        return Err(OAuthError::invalid_request("client credentials must not be sent in the URL"));
+    }
+    let body = req.body_bytes().ok_or_else(|| OAuthError::invalid_request("request body exceeds 8 KiB"))?;
+    Params::parse(body)
+}

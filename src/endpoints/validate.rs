@@ -1,0 +1,91 @@
+//! `/validate`, for other Workers (any method): is this bearer token or API key good, and for
+//! whom? RFC 6750 semantics: 401 with a challenge, 403 `insufficient_scope`.
+
+use super::Outcome;
+use crate::app::{App, Cx, RATE};
+use crate::auth::credentials::{parse_authorization, Authorization};
+use crate::client::Client;
+use crate::error::OAuthError;
+use crate::form::Params;
+use crate::http::{HttpRequest, HttpResponse};
+use crate::scope;
+use crate::secret::AccessToken;
+use crate::shard::gate::Check;
+use crate::shard::route::{route, shard_name};
+use crate::shard::tokens::{Validate, Validation};
+use crate::store::Platform;
+use serde_json::{json, Value};
+
+pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_>) -> Outcome {
+    let query = Params::parse(req.query.as_bytes())?;
+    let required = match query.single("scope")? {
+        Some(raw) => scope::parse_scope(raw).map_err(OAuthError::invalid_request)?,
+        None => Vec::new(),
+    };
+    let bearer = match parse_authorization(req.header("authorization"))? {
+        Some(Authorization::Bearer(t)) => Some(t),
+        _ => None,
+    };
+    // Seed 002: an API key may come as header `key` or query parameter `key`.
+    let key = match (req.header("key").filter(|k| !k.is_empty()), query.single("key")?) {
+        (Some(h), Some(q)) if h != q => return Err(OAuthError::invalid_request("two different API keys")),
+        (h, q) => h.or(q),
+    };
+    let view = match (bearer, key) {
+        // RFC 6750 §3.1: more than one method of presenting credentials.
+        (Some(_), Some(_)) => return Err(OAuthError::invalid_request("present either a Bearer token or an API key, not both")),
+        (Some(token), None) => bearer_token(app, &token, req.client_ip.as_deref(), required, cx.now_ms).await?,
+        (None, Some(key)) => api_key(app, key, &required, cx.now_ms).await?,
+        (None, None) => return Err(OAuthError::MissingToken),
+    };
+    Ok(HttpResponse::json(200, &view).no_store())
+}
+
+async fn bearer_token<P: Platform>(app: &App<P>, token: &AccessToken, ip: Option<&str>, required: Vec<String>, now_ms: u64) -> Result<Value, OAuthError> {
+    let Some(at) = route(token) else { return Err(OAuthError::InvalidToken) };
+    let needed = scope::join(&required);
+    let op = Validate { hash: at.hash.clone(), ip: ip.map(str::to_string), required };
+    let view = match app.shard(&at.shard_name(), op).await? {
+        Validation::Valid(view) => view,
+        Validation::InsufficientScope => return Err(OAuthError::InsufficientScope(needed)),
+        Validation::Invalid => return Err(OAuthError::InvalidToken),
+    };
+    // Only valid tokens count against the client's rate limit: the client id is public (it
+    // starts every token), so counting failures would let anyone exhaust the limit. The limit
+    // is the client's current setting (from the cached record).
+    rate_limit(app, app.client(&at.client_id, now_ms).await?.as_ref()).await?;
+    Ok(serde_json::to_value(view).unwrap_or_default())
+}
+
+async fn api_key<P: Platform>(app: &App<P>, key: &str, required: &[String], now_ms: u64) -> Result<Value, OAuthError> {
+    let client = match app.client(key, now_ms).await? {
+        Some(c) if c.settings.api_key && !c.settings.disabled => c,
+        _ => return Err(OAuthError::InvalidToken),
+    };
+    // KV may be stale: the shard gate is the authority on deletion and disabling.
+    if !app.shard(&shard_name(&client.client_id, 0), Check {}).await? {
+        return Err(OAuthError::InvalidToken);
+    }
+    if !required.iter().all(|r| client.settings.scopes.contains(r)) {
+        return Err(OAuthError::InsufficientScope(scope::join(required)));
+    }
+    rate_limit(app, Some(&client)).await?;
+    Ok(json!({
+        "active": true,
+        "client_id": client.client_id,
+        "scope": scope::join(&client.settings.scopes),
+        "auth": "api_key",
+    }))
+}
+
+/// Seed 002's rate-limiting policy: a client with `rate_limit` gets that many successful
+/// `/validate` calls per minute (sliding window), then 429 with `Retry-After`.
+async fn rate_limit<P: Platform>(app: &App<P>, client: Option<&Client>) -> Result<(), OAuthError> {
+    let Some((client, limit)) = client.and_then(|c| c.settings.rate_limit.map(|l| (c, l))) else { return Ok(()) };
+    let d = app.count(&client.client_id, RATE, app.config.limits.rate_window_ms, u64::from(limit), false).await?;
+    if d.allowed {
+        Ok(())
+    } else {
+        Err(OAuthError::TooManyRequests { retry_after: d.retry_after_s })
+    }
+}

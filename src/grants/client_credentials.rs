@@ -1,0 +1,41 @@
+//! The client credentials grant (RFC 6749 §4.4): a client asks for a token for itself.
+
+use super::TokenResponse;
+use crate::app::{App, Cx};
+use crate::auth::client_auth::Authenticated;
+use crate::error::OAuthError;
+use crate::form::Params;
+use crate::http::HttpRequest;
+use crate::scope;
+use crate::shard::route::{generate, route};
+use crate::shard::tokens::{Issue, Issued, TokenRecord};
+use crate::store::Platform;
+
+pub async fn grant<P: Platform>(
+    app: &App<P>,
+    req: &HttpRequest,
+    params: &Params,
+    auth: &Authenticated,
+    via_header: bool,
+    cx: &mut Cx<'_>,
+) -> Result<TokenResponse, OAuthError> {
+    let client = &auth.client;
+    // RFC 6749 §3.3: absent, the client's scopes; present, a subset of them.
+    let scopes = scope::grant(params.single("scope")?, &client.settings.scopes)?;
+
+    let access_token = generate(&client.client_id, cx.rng);
+    let at = route(&access_token).ok_or_else(|| OAuthError::ServerError("generated token does not route".into()))?;
+    let record = TokenRecord::new(client, auth.generation, scopes, req.client_ip.as_deref(), cx.now_ms);
+    let response = TokenResponse {
+        expires_in: (record.expires_at_ms() - cx.now_ms) / 1000,
+        issued_at_ms: cx.now_ms,
+        scope: record.scope.clone(),
+        access_token,
+    };
+    match app.shard(&at.shard_name(), Issue { hash: at.hash, record }).await? {
+        Issued::Issued => Ok(response),
+        // KV said the client was fine, but the shard's gate (the authority) says it is
+        // deleted, disabled or rotated away.
+        Issued::ClientGone => Err(OAuthError::InvalidClient { challenge: via_header }),
+    }
+}

@@ -1,0 +1,37 @@
+//! The route table: which handler answers which path, and which error conventions it follows.
+//! Handlers never see this table.
+
+use crate::admin;
+use crate::app::{App, Cx};
+use crate::endpoints::{introspect, metadata, revoke, token, validate};
+use crate::error::{OAuthError, Surface};
+use crate::http::{HttpRequest, HttpResponse};
+use crate::secret::Random;
+use crate::store::Platform;
+
+/// Answer one request. Never fails: every error becomes its RFC-shaped response.
+pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_>) -> HttpResponse {
+    let path = req.path.as_str();
+    let (surface, outcome) = match path {
+        "/token" | "/token/" => (Surface::TokenEndpoint, token::handle(app, req, cx).await),
+        "/validate" | "/validate/" => (Surface::Resource, validate::handle(app, req, cx).await),
+        "/introspect" | "/introspect/" => (Surface::TokenEndpoint, introspect::handle(app, req, cx).await),
+        "/revoke" | "/revoke/" => (Surface::TokenEndpoint, revoke::handle(app, req, cx).await),
+        "/.well-known/oauth-authorization-server" => (Surface::TokenEndpoint, metadata::handle(app, req, cx).await),
+        p if under(p, admin::clients::PATH) => (Surface::Admin, admin::clients::handle(app, req, cx).await),
+        _ => (Surface::TokenEndpoint, Err(OAuthError::NotFound)),
+    };
+    outcome.unwrap_or_else(|e| e.to_response(surface))
+}
+
+/// `path` is `collection` or below it.
+fn under(path: &str, collection: &str) -> bool {
+    path.strip_prefix(collection).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+impl<P: Platform> App<P> {
+    /// [`handle`], for callers that hold the time and randomness apart.
+    pub async fn handle(&self, req: &HttpRequest, now_ms: u64, rng: &mut dyn Random) -> HttpResponse {
+        handle(self, req, &mut Cx { now_ms, rng }).await
+    }
+}

@@ -1,0 +1,87 @@
+//! Where a token lives. An access token is `{client_id}.{256 random bits, base64url}`: the
+//! client id is a routing hint (ids are public) and the 43 random characters are the secret.
+//! Each client's tokens are spread over [`SHARDS`] Durable Objects `{client_id}/{n}`, `n`
+//! taken from the token's SHA-256, so that no object sits on every token's path and a
+//! client-wide change (delete, disable, rotate) reaches all of a client's tokens by visiting a
+//! fixed, small set of objects.
+
+use crate::secret::{random_string, AccessToken, Random, SecretHash, SECRET_BYTES};
+
+pub const SHARDS: u8 = 8;
+
+/// The name of a shard object.
+pub fn shard_name(client_id: &str, shard: u8) -> String {
+    format!("{client_id}/{shard}")
+}
+
+/// A new access token for `client_id`.
+pub fn generate(client_id: &str, rng: &mut dyn Random) -> AccessToken {
+    AccessToken::new(format!("{client_id}.{}", random_string(rng, SECRET_BYTES)))
+}
+
+/// Where a presented token would be stored, if it has our shape at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub client_id: String,
+    pub shard: u8,
+    pub hash: SecretHash,
+}
+
+impl Route {
+    pub fn shard_name(&self) -> String {
+        shard_name(&self.client_id, self.shard)
+    }
+}
+
+/// Is `s` of edge-oauth's access-token shape: `<client_id>.<43 base64url characters>`?
+pub fn has_token_shape(s: &str) -> bool {
+    let b64url = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    match s.split_once('.') {
+        Some((client_id, secret)) => {
+            !client_id.is_empty() && client_id.len() <= 64 && b64url(client_id) && secret.len() == 43 && b64url(secret)
+        }
+        None => false,
+    }
+}
+
+pub fn route(token: &AccessToken) -> Option<Route> {
+    if !has_token_shape(token.expose()) {
+        return None;
+    }
+    let (client_id, _) = token.expose().split_once('.')?;
+    let hash = token.hash();
+    Some(Route { client_id: client_id.to_string(), shard: hash.first_byte() % SHARDS, hash })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::SeqRng;
+
+    #[test]
+    fn token_shape_and_route() {
+        let mut rng = SeqRng(7);
+        let t = generate("cid", &mut rng);
+        assert!(t.expose().starts_with("cid."));
+        let r = route(&t).unwrap();
+        assert_eq!(r.client_id, "cid");
+        assert!(r.shard < SHARDS);
+        assert_eq!(r.hash, t.hash());
+        assert_eq!(r.shard_name(), format!("cid/{}", r.shard));
+        let long_id = format!("{}.{}", "a".repeat(65), "A".repeat(43));
+        for bad in ["nodot", ".x", "cid.short", "c d.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", &long_id] {
+            assert!(route(&AccessToken::new(bad)).is_none(), "{bad}");
+        }
+        assert!(route(&AccessToken::new(format!("{}.{}", "a".repeat(64), "A".repeat(43)))).is_some());
+    }
+
+    #[test]
+    fn shards_spread() {
+        let mut rng = SeqRng(0);
+        let mut seen = [0u32; SHARDS as usize];
+        for _ in 0..800 {
+            seen[route(&generate("c", &mut rng)).unwrap().shard as usize] += 1;
+        }
+        assert!(seen.iter().all(|&n| n > 50), "{seen:?}");
+    }
+}

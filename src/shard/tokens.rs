@@ -1,0 +1,245 @@
+//! Live access tokens in a shard: what is stored for each (under its hash; the token itself
+//! never is), the expiry and IP-binding rules, and the operations on them.
+
+use super::gate::{Gate, GATE_KEY};
+use super::{Effects, Loaded, Op};
+use crate::client::{Client, Expiry};
+use crate::error::StoreError;
+use crate::secret::SecretHash;
+use serde::{Deserialize, Serialize};
+
+pub const TOKEN_PREFIX: &str = "t:";
+
+pub fn token_key(hash: &SecretHash) -> String {
+    format!("{TOKEN_PREFIX}{}", hash.as_str())
+}
+
+/// What is stored for a live token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    pub client_id: String,
+    pub scope: Vec<String>,
+    /// The `CF-Connecting-IP` that obtained the token, or `None` when the client has
+    /// `ip_binding: false`. An absent header binds to the empty string, so such a token is
+    /// usable only by requests that also lack it.
+    pub ip: Option<String>,
+    pub issued_ms: u64,
+    pub last_used_ms: u64,
+    pub ttl_s: u32,
+    pub max_lifetime_s: u32,
+    pub expiry: Expiry,
+    /// The generation of the client secret the token was obtained with.
+    pub generation: u32,
+}
+
+/// The body of a successful `/validate` (and of `/introspect` for a live token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenView {
+    pub active: bool,
+    pub client_id: String,
+    pub scope: String,
+    pub exp: u64,
+    pub iat: u64,
+    pub expires_in: u64,
+    pub auth: String,
+}
+
+impl TokenRecord {
+    pub fn new(client: &Client, generation: u32, scope: Vec<String>, ip: Option<&str>, now_ms: u64) -> Self {
+        let s = &client.settings;
+        TokenRecord {
+            client_id: client.client_id.clone(),
+            scope,
+            ip: s.ip_binding.then(|| ip.unwrap_or("").to_string()),
+            issued_ms: now_ms,
+            last_used_ms: now_ms,
+            ttl_s: s.token_ttl,
+            max_lifetime_s: s.max_lifetime,
+            expiry: s.expiry,
+            generation,
+        }
+    }
+
+    /// Sliding: `token_ttl` after the latest use, capped at `max_lifetime` after issue.
+    /// Fixed: `token_ttl` after issue.
+    pub fn expires_at_ms(&self) -> u64 {
+        let ttl = u64::from(self.ttl_s) * 1000;
+        match self.expiry {
+            Expiry::Fixed => self.issued_ms + ttl,
+            Expiry::Sliding => (self.last_used_ms + ttl).min(self.issued_ms + u64::from(self.max_lifetime_s) * 1000),
+        }
+    }
+
+    pub fn is_live(&self, now_ms: u64) -> bool {
+        now_ms < self.expires_at_ms()
+    }
+
+    /// Seed 003: "Tokens are tied to IP addresses and are only valid if used from the same IP
+    /// address used to obtain them."
+    pub fn ip_allows(&self, ip: Option<&str>) -> bool {
+        match &self.ip {
+            None => true,
+            Some(bound) => bound == ip.unwrap_or(""),
+        }
+    }
+
+    /// A successful use. Never moves the expiry backwards, whatever order uses arrive in.
+    pub fn touch(&mut self, now_ms: u64) {
+        if self.expiry == Expiry::Sliding {
+            self.last_used_ms = self.last_used_ms.max(now_ms);
+        }
+    }
+
+    pub fn has_scopes(&self, required: &[String]) -> bool {
+        required.iter().all(|r| self.scope.contains(r))
+    }
+
+    pub fn view(&self, now_ms: u64) -> TokenView {
+        let exp_ms = self.expires_at_ms();
+        TokenView {
+            active: true,
+            client_id: self.client_id.clone(),
+            scope: self.scope.join(" "),
+            exp: exp_ms / 1000,
+            iat: self.issued_ms / 1000,
+            expires_in: exp_ms.saturating_sub(now_ms) / 1000,
+            auth: "bearer".into(),
+        }
+    }
+}
+
+/// The token under `key` if it is live and its client's gate admits it. A dead one is deleted
+/// on sight, so a read never reports a token past its expiry, whether or not its alarm fired.
+fn live(loaded: &Loaded, key: &str, now_ms: u64, fx: &mut Effects) -> Result<Option<TokenRecord>, StoreError> {
+    let gate: Gate = loaded.get(GATE_KEY)?.unwrap_or_default();
+    Ok(match loaded.get::<TokenRecord>(key)? {
+        Some(r) if r.is_live(now_ms) && gate.admits(r.generation, now_ms) => Some(r),
+        Some(_) => {
+            fx.delete(key.to_string());
+            None
+        }
+        None => None,
+    })
+}
+
+/// Store a new token, if the client's gate admits the secret generation it was obtained with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Issue {
+    pub hash: SecretHash,
+    pub record: TokenRecord,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Issued {
+    Issued,
+    /// The client is deleted, disabled or its secret generation is dead: KV (which the
+    /// caller read) was stale, and a stale read must not mint a token.
+    ClientGone,
+}
+
+impl Op for Issue {
+    type Reply = Issued;
+    fn keys(&self) -> Vec<String> {
+        // A fresh key: only the gate matters.
+        vec![GATE_KEY.into()]
+    }
+    fn decide(self, loaded: &Loaded, now_ms: u64) -> Result<(Issued, Effects), StoreError> {
+        let mut fx = Effects::default();
+        let gate: Gate = loaded.get(GATE_KEY)?.unwrap_or_default();
+        if !gate.admits(self.record.generation, now_ms) {
+            return Ok((Issued::ClientGone, fx));
+        }
+        fx.alarm(self.record.expires_at_ms());
+        fx.put(token_key(&self.hash), &self.record);
+        Ok((Issued::Issued, fx))
+    }
+}
+
+/// A use (`/validate`): checks expiry, IP and scope, then slides the expiry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validate {
+    pub hash: SecretHash,
+    pub ip: Option<String>,
+    pub required: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Validation {
+    Valid(TokenView),
+    InsufficientScope,
+    /// Unknown, expired, revoked, wrong IP: deliberately indistinguishable.
+    Invalid,
+}
+
+impl Op for Validate {
+    type Reply = Validation;
+    fn keys(&self) -> Vec<String> {
+        vec![GATE_KEY.into(), token_key(&self.hash)]
+    }
+    fn decide(self, loaded: &Loaded, now_ms: u64) -> Result<(Validation, Effects), StoreError> {
+        let mut fx = Effects::default();
+        let key = token_key(&self.hash);
+        let reply = match live(loaded, &key, now_ms, &mut fx)? {
+            None => Validation::Invalid,
+            // A refused validation is not a use: nothing slides.
+            Some(r) if !r.ip_allows(self.ip.as_deref()) => Validation::Invalid,
+            Some(r) if !r.has_scopes(&self.required) => Validation::InsufficientScope,
+            Some(mut r) => {
+                let before = r.expires_at_ms();
+                r.touch(now_ms);
+                if r.expires_at_ms() != before {
+                    // Sliding only moves the expiry later, so the alarm (set for an earlier
+                    // time) fires early at worst; the sweep then re-arms it.
+                    fx.put(key, &r);
+                }
+                Validation::Valid(r.view(now_ms))
+            }
+        };
+        Ok((reply, fx))
+    }
+}
+
+/// A look that is not a use (RFC 7662).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Introspect {
+    pub hash: SecretHash,
+}
+
+impl Op for Introspect {
+    type Reply = Option<TokenView>;
+    fn keys(&self) -> Vec<String> {
+        vec![GATE_KEY.into(), token_key(&self.hash)]
+    }
+    fn decide(self, loaded: &Loaded, now_ms: u64) -> Result<(Option<TokenView>, Effects), StoreError> {
+        let mut fx = Effects::default();
+        let view = live(loaded, &token_key(&self.hash), now_ms, &mut fx)?.map(|r| r.view(now_ms));
+        Ok((view, fx))
+    }
+}
+
+/// RFC 7009: delete the token if it belongs to `client_id`; the same (empty) answer either way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revoke {
+    pub hash: SecretHash,
+    pub client_id: String,
+}
+
+impl Op for Revoke {
+    type Reply = ();
+    fn keys(&self) -> Vec<String> {
+        vec![token_key(&self.hash)]
+    }
+    fn decide(self, loaded: &Loaded, _now_ms: u64) -> Result<((), Effects), StoreError> {
+        let mut fx = Effects::default();
+        let key = token_key(&self.hash);
+        if loaded.get::<TokenRecord>(&key)?.is_some_and(|r| r.client_id == self.client_id) {
+            fx.delete(key);
+        }
+        Ok(((), fx))
+    }
+}
+
+#[cfg(test)]
+mod tests;

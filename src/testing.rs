@@ -1,0 +1,335 @@
+//! What native tests, benchmarks and fuzz targets share: deterministic randomness, a request
+//! builder, in-memory fakes of KV and the Durable Objects with the real semantics (the object
+//! fake runs the real shard logic, and every request and reply crosses it as JSON, as at the
+//! edge), fault injection, and native crypto (RustCrypto) behind the crypto seam.
+//!
+//! Compiled for unit tests, and for benches and fuzz targets through the `testing` feature.
+
+use crate::app::{App, Config};
+use crate::auth::crypto::{Crypto, CryptoError, PublicKey, SigAlg};
+use crate::error::StoreError;
+use crate::http::{Body, HttpRequest};
+use crate::secret::Random;
+use crate::shard::{self, tokens::TOKEN_PREFIX, ShardStorage};
+use crate::store::{Kv, Namespace, Objects, Platform};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+/// Deterministic randomness (splitmix64): reproducible tests, never for production.
+pub struct SeqRng(pub u64);
+
+impl Random for SeqRng {
+    fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
+        }
+    }
+}
+
+/// A request, built up step by step.
+#[derive(Debug, Clone)]
+pub struct Req(pub HttpRequest);
+
+impl Req {
+    pub fn new(method: &str, target: &str) -> Req {
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        Req(HttpRequest {
+            method: method.to_string(),
+            path: path.to_string(),
+            query: query.to_string(),
+            headers: Vec::new(),
+            body: Body::Bytes(Vec::new()),
+            client_ip: Some("10.0.0.1".into()),
+            origin: "https://auth.test".into(),
+        })
+    }
+    pub fn header(mut self, name: &str, value: &str) -> Req {
+        self.0.headers.push((name.to_ascii_lowercase(), value.to_string()));
+        self
+    }
+    pub fn body(mut self, body: impl AsRef<[u8]>) -> Req {
+        self.0.body = Body::Bytes(body.as_ref().to_vec());
+        self
+    }
+    pub fn form(self, body: &str) -> Req {
+        self.header("content-type", "application/x-www-form-urlencoded").body(body)
+    }
+    pub fn basic(self, id: &str, secret: &str) -> Req {
+        let v = format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")));
+        self.header("authorization", &v)
+    }
+    pub fn bearer(self, token: &str) -> Req {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+    pub fn ip(mut self, ip: Option<&str>) -> Req {
+        self.0.client_ip = ip.map(str::to_string);
+        self
+    }
+    pub fn origin(mut self, origin: &str) -> Req {
+        self.0.origin = origin.to_string();
+        self
+    }
+}
+
+/// Fails the next `n` calls when set.
+#[derive(Default)]
+pub struct Faults(Cell<u32>);
+
+impl Faults {
+    pub fn fail_next(&self, n: u32) {
+        self.0.set(n);
+    }
+    fn check(&self, what: &str) -> Result<(), StoreError> {
+        let n = self.0.get();
+        if n > 0 {
+            self.0.set(n - 1);
+            return Err(StoreError(format!("injected fault in {what}")));
+        }
+        Ok(())
+    }
+}
+
+/// KV in memory; consistent (tests that need staleness plant old values themselves).
+#[derive(Default)]
+pub struct MemKv {
+    pub map: RefCell<BTreeMap<String, String>>,
+    pub faults: Faults,
+}
+
+impl Kv for MemKv {
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.faults.check("kv get")?;
+        Ok(self.map.borrow().get(key).cloned())
+    }
+    async fn put(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.faults.check("kv put")?;
+        self.map.borrow_mut().insert(key.to_string(), value.to_string());
+        Ok(())
+    }
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.faults.check("kv delete")?;
+        self.map.borrow_mut().remove(key);
+        Ok(())
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        self.faults.check("kv list")?;
+        Ok(self.map.borrow().keys().filter(|k| k.starts_with(prefix)).cloned().collect())
+    }
+}
+
+/// One object's storage: key to JSON text, as the Durable Object keeps it.
+#[derive(Default)]
+pub struct MemStorage {
+    pub entries: RefCell<BTreeMap<String, String>>,
+    pub alarm: Cell<Option<u64>>,
+}
+
+impl MemStorage {
+    pub fn count(&self, prefix: &str) -> usize {
+        self.entries.borrow().keys().filter(|k| k.starts_with(prefix)).count()
+    }
+}
+
+impl ShardStorage for MemStorage {
+    async fn get(&self, keys: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+        let map = self.entries.borrow();
+        Ok(keys.iter().filter_map(|k| map.get(k).map(|v| (k.clone(), v.clone()))).collect())
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let map = self.entries.borrow();
+        Ok(map.range(prefix.to_string()..).take_while(|(k, _)| k.starts_with(prefix)).map(|(k, v)| (k.clone(), v.clone())).collect())
+    }
+    async fn commit(&self, puts: &[(String, String)], deletes: &[String]) -> Result<(), StoreError> {
+        let mut map = self.entries.borrow_mut();
+        for (k, v) in puts {
+            map.insert(k.clone(), v.clone());
+        }
+        for k in deletes {
+            map.remove(k);
+        }
+        Ok(())
+    }
+    async fn alarm(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self.alarm.get())
+    }
+    async fn set_alarm(&self, at_ms: u64) -> Result<(), StoreError> {
+        self.alarm.set(Some(at_ms));
+        Ok(())
+    }
+}
+
+/// Every Durable Object, by name, with a shared clock standing in for each object's
+/// `Date.now()`.
+#[derive(Default)]
+pub struct MemObjects {
+    pub shards: RefCell<HashMap<String, Rc<MemStorage>>>,
+    pub now_ms: Cell<u64>,
+    pub faults: Faults,
+}
+
+impl MemObjects {
+    pub fn shard(&self, name: &str) -> Rc<MemStorage> {
+        self.shards.borrow_mut().entry(name.to_string()).or_default().clone()
+    }
+
+    /// Fire every alarm that is due, as the runtime would. Returns how many entries the
+    /// sweeps deleted.
+    pub async fn fire_alarms(&self) -> usize {
+        let now = self.now_ms.get();
+        let due: Vec<Rc<MemStorage>> =
+            self.shards.borrow().values().filter(|s| s.alarm.get().is_some_and(|a| a <= now)).cloned().collect();
+        let mut deleted = 0;
+        for s in due {
+            s.alarm.set(None);
+            deleted += shard::sweep::sweep(&*s, now).await.expect("memory sweep");
+        }
+        deleted
+    }
+
+    /// Live access-token records in all shards.
+    pub fn stored_tokens(&self) -> usize {
+        self.shards.borrow().values().map(|s| s.count(TOKEN_PREFIX)).sum()
+    }
+}
+
+impl Objects for MemObjects {
+    async fn send(&self, ns: Namespace, name: &str, request: &str) -> Result<String, StoreError> {
+        self.faults.check("durable object")?;
+        match ns {
+            Namespace::Tokens => shard::handle(&*self.shard(name), request, self.now_ms.get()).await,
+        }
+    }
+}
+
+/// PBKDF2 and JWS verification natively, with RustCrypto.
+#[derive(Default)]
+pub struct NativeCrypto;
+
+fn b64url(s: &str) -> Result<Vec<u8>, CryptoError> {
+    URL_SAFE_NO_PAD.decode(s).map_err(|_| CryptoError("key member is not base64url".into()))
+}
+
+impl Crypto for NativeCrypto {
+    async fn pbkdf2_sha256(&self, password: &[u8], salt: &[u8], iterations: u32) -> Result<[u8; 32], CryptoError> {
+        if iterations == 0 {
+            return Err(CryptoError("zero iterations".into()));
+        }
+        let mut out = [0u8; 32];
+        pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password, salt, iterations, &mut out);
+        Ok(out)
+    }
+
+    async fn verify(&self, alg: SigAlg, key: &PublicKey, message: &[u8], signature: &[u8]) -> Result<bool, CryptoError> {
+        if !alg.fits(key) {
+            return Err(CryptoError("the key does not fit the algorithm".into()));
+        }
+        match key {
+            PublicKey::Rsa { n, e } => {
+                use rsa::signature::Verifier;
+                let key = rsa::RsaPublicKey::new(rsa::BigUint::from_bytes_be(&b64url(n)?), rsa::BigUint::from_bytes_be(&b64url(e)?))
+                    .map_err(|e| CryptoError(format!("unusable RSA key: {e}")))?;
+                let Ok(sig) = rsa::pkcs1v15::Signature::try_from(signature) else { return Ok(false) };
+                Ok(rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(key).verify(message, &sig).is_ok())
+            }
+            PublicKey::Ec { x, y, .. } => {
+                use p256::ecdsa::signature::Verifier;
+                let (x, y) = (b64url(x)?, b64url(y)?);
+                if x.len() != 32 || y.len() != 32 {
+                    return Err(CryptoError("P-256 coordinates are 32 bytes".into()));
+                }
+                let point = p256::EncodedPoint::from_affine_coordinates(x.as_slice().into(), y.as_slice().into(), false);
+                let key = p256::ecdsa::VerifyingKey::from_encoded_point(&point).map_err(|_| CryptoError("not a P-256 point".into()))?;
+                let Ok(sig) = p256::ecdsa::Signature::from_slice(signature) else { return Ok(false) };
+                Ok(key.verify(message, &sig).is_ok())
+            }
+        }
+    }
+}
+
+/// The in-memory platform.
+pub struct MemPlatform;
+
+impl Platform for MemPlatform {
+    type Kv = MemKv;
+    type Objects = MemObjects;
+    type Crypto = NativeCrypto;
+}
+
+/// An app on the in-memory platform, its clock at `now_ms`.
+pub fn mem_app(config: Config, now_ms: u64) -> App<MemPlatform> {
+    let app: App<MemPlatform> = App::new(config, MemKv::default(), MemObjects::default(), NativeCrypto, Default::default());
+    app.objects.now_ms.set(now_ms);
+    app
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::block_on;
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// PBKDF2-HMAC-SHA256 known answers: RFC 7914 §11 (its first 32 bytes) and the widely
+    /// published vectors for "password"/"salt".
+    #[test]
+    fn pbkdf2_known_answers() {
+        let cases: [(&[u8], &[u8], u32, &str); 4] = [
+            (b"passwd", b"salt", 1, "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc"),
+            (b"password", b"salt", 1, "120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b"),
+            (b"password", b"salt", 2, "ae4d0c95af6b46d32d0adff928f06dd02a303f8ef3c251dfd6e2d85a95474c43"),
+            (b"password", b"salt", 4096, "c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a"),
+        ];
+        for (password, salt, iterations, want) in cases {
+            let got = block_on(NativeCrypto.pbkdf2_sha256(password, salt, iterations)).unwrap();
+            assert_eq!(hex(&got), want, "{iterations}");
+        }
+        assert!(block_on(NativeCrypto.pbkdf2_sha256(b"p", b"s", 0)).is_err());
+    }
+
+    /// RFC 7515 Appendix A.2 (RS256) and A.3 (ES256): the published keys and signatures.
+    pub const A2_N: &str = "ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ";
+    pub const A2_SIG: &str = "cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnvWh6IeYI2w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrBp0igcN_IoypGlUPQGe77Rw";
+    pub const PAYLOAD: &str = "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
+    pub const A3_X: &str = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU";
+    pub const A3_Y: &str = "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0";
+    pub const A3_SIG: &str = "DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q";
+
+    #[test]
+    fn rs256_known_answer() {
+        let key = PublicKey::Rsa { n: A2_N.into(), e: "AQAB".into() };
+        let input = format!("eyJhbGciOiJSUzI1NiJ9.{PAYLOAD}");
+        let sig = URL_SAFE_NO_PAD.decode(A2_SIG).unwrap();
+        assert!(block_on(NativeCrypto.verify(SigAlg::Rs256, &key, input.as_bytes(), &sig)).unwrap());
+        let mut bad = sig.clone();
+        bad[10] ^= 1;
+        assert!(!block_on(NativeCrypto.verify(SigAlg::Rs256, &key, input.as_bytes(), &bad)).unwrap());
+        assert!(!block_on(NativeCrypto.verify(SigAlg::Rs256, &key, b"other", &sig)).unwrap());
+        assert!(!block_on(NativeCrypto.verify(SigAlg::Rs256, &key, input.as_bytes(), &sig[1..])).unwrap());
+        assert!(block_on(NativeCrypto.verify(SigAlg::Es256, &key, input.as_bytes(), &sig)).is_err(), "alg must fit the key");
+    }
+
+    #[test]
+    fn es256_known_answer() {
+        let key = PublicKey::Ec { crv: "P-256".into(), x: A3_X.into(), y: A3_Y.into() };
+        let input = format!("eyJhbGciOiJFUzI1NiJ9.{PAYLOAD}");
+        let sig = URL_SAFE_NO_PAD.decode(A3_SIG).unwrap();
+        assert!(block_on(NativeCrypto.verify(SigAlg::Es256, &key, input.as_bytes(), &sig)).unwrap());
+        let mut bad = sig.clone();
+        bad[40] ^= 1;
+        assert!(!block_on(NativeCrypto.verify(SigAlg::Es256, &key, input.as_bytes(), &bad)).unwrap());
+        assert!(!block_on(NativeCrypto.verify(SigAlg::Es256, &key, input.as_bytes(), &sig[..63])).unwrap());
+        assert!(block_on(NativeCrypto.verify(SigAlg::Rs256, &key, input.as_bytes(), &sig)).is_err());
+        let off_curve = PublicKey::Ec { crv: "P-256".into(), x: A3_X.into(), y: A3_X.into() };
+        assert!(block_on(NativeCrypto.verify(SigAlg::Es256, &off_curve, input.as_bytes(), &sig)).is_err());
+    }
+}
