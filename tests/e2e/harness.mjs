@@ -1,6 +1,6 @@
 // Starts the built worker under `wrangler dev` (the real workerd runtime, local KV and Durable
 // Objects) on a free port with a fresh state folder, and talks HTTP to it as a client would.
-import { spawn } from "node:child_process";
+import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -81,17 +81,32 @@ export async function startWorker({ configs = ["wrangler.toml"], state, vars = {
   };
 }
 
+/**
+ * One request. `headers` is an object or a list of pairs (a list may repeat a name); `body` is
+ * a string, a stream, or a function returning either; `ip` is the CF-Connecting-IP (null: none).
+ */
+export async function request(url, method, path, { headers = {}, body, ip = "198.51.100.7" } = {}) {
+  const h = new Headers();
+  if (ip !== null) h.set("cf-connecting-ip", ip);
+  for (const [k, v] of Array.isArray(headers) ? headers : Object.entries(headers)) {
+    if (k.toLowerCase() === "cf-connecting-ip") {
+      if (v === null) h.delete(k); else h.set(k, v);
+    } else h.append(k, v);
+  }
+  if (typeof body === "function") body = body();
+  const init = { method, headers: h, body, redirect: "manual" };
+  if (body instanceof ReadableStream) init.duplex = "half";
+  const r = await fetch(url + path, init);
+  const text = await r.text();
+  let json;
+  try { json = JSON.parse(text); } catch {}
+  return { status: r.status, headers: r.headers, text, json };
+}
+
 /** A small client for the worker under test. */
 export function clientFor(url, { ip = "198.51.100.7" } = {}) {
-  const call = async (method, path, { headers = {}, body, ip: fromIp = ip } = {}) => {
-    const h = { "cf-connecting-ip": fromIp, ...headers };
-    if (h["cf-connecting-ip"] === null) delete h["cf-connecting-ip"];
-    const r = await fetch(url + path, { method, headers: h, body, redirect: "manual" });
-    const text = await r.text();
-    let json;
-    try { json = JSON.parse(text); } catch {}
-    return { status: r.status, headers: r.headers, text, json };
-  };
+  const call = (method, path, { headers = {}, body, ip: fromIp = ip } = {}) =>
+    request(url, method, path, { headers, body, ip: fromIp });
   const api = {
     call,
     admin: (method, path, body) =>
@@ -126,6 +141,89 @@ export function clientFor(url, { ip = "198.51.100.7" } = {}) {
       }),
   };
   return api;
+}
+
+/**
+ * Entries stored by the Durable Objects in a state folder (read-only, from their SQLite files):
+ * how many keys start with `prefix`, optionally only those whose value contains `containing`.
+ */
+export function storedKeys(stateDir, prefix, containing = "") {
+  return Number(execFileSync("python3", ["-c", `
+import glob, sqlite3, sys
+n = 0
+for f in glob.glob(sys.argv[1] + "/**/*.sqlite", recursive=True):
+    try:
+        db = sqlite3.connect("file:" + f + "?mode=ro", uri=True)
+        n += db.execute("select count(*) from _cf_KV where substr(key, 1, length(?)) = ? and instr(value, ?) > 0",
+                        (sys.argv[2], sys.argv[2], sys.argv[3].encode())).fetchone()[0]
+    except sqlite3.Error:
+        pass
+print(n)`, stateDir, prefix, containing]).toString());
+}
+
+const ENTITIES = { amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'", "#x27": "'" };
+const unescapeHtml = (s) => s.replace(/&(amp|lt|gt|quot|#39|#x27);/g, (_, e) => ENTITIES[e]);
+const attrs = (tag) => Object.fromEntries([...tag.matchAll(/([a-zA-Z_:-]+)(?:="([^"]*)")?/g)].slice(1).map(([, k, v]) => [k.toLowerCase(), unescapeHtml(v ?? "")]));
+
+/**
+ * The forms of a server-rendered page: `[{ action, method, fields: {name: value}, buttons:
+ * [{name, value}] }]`. Enough for edge-oauth's own pages (quoted attributes, no nesting).
+ */
+export function parseForms(html) {
+  return [...html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/g)].map(([, head, inner]) => {
+    const a = attrs("<form " + head);
+    const fields = {};
+    const buttons = [];
+    for (const [tag] of inner.matchAll(/<(input|button)\b[^>]*>/g)) {
+      const f = attrs(tag);
+      if (!f.name) continue;
+      if (tag.startsWith("<button") || f.type === "submit") buttons.push({ name: f.name, value: f.value ?? "" });
+      else fields[f.name] = f.value ?? "";
+    }
+    return { action: a.action ?? "", method: (a.method ?? "get").toUpperCase(), fields, buttons };
+  });
+}
+
+/**
+ * A cookie-keeping HTML client: drives server-rendered forms without a browser. `get` and
+ * `submit` return the response with its `forms` parsed; redirects are not followed.
+ */
+export function formClient(url, { ip = "198.51.100.7" } = {}) {
+  const jar = new Map();
+  const cookieHeader = () => [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
+  const keep = (headers) => {
+    for (const line of headers.getSetCookie?.() ?? []) {
+      const [pair, ...attrs] = line.split(";");
+      const i = pair.indexOf("=");
+      const name = pair.slice(0, i).trim(), value = pair.slice(i + 1).trim();
+      const expired = attrs.some((a) => /^\s*max-age=0\s*$/i.test(a));
+      if (expired || value === "") jar.delete(name); else jar.set(name, value);
+    }
+  };
+  const go = async (method, path, { form, headers = {} } = {}) => {
+    const h = { ...headers };
+    if (jar.size) h.cookie = cookieHeader();
+    let body;
+    if (form) {
+      h["content-type"] = "application/x-www-form-urlencoded";
+      body = new URLSearchParams(form).toString();
+    }
+    const r = await request(url, method, path, { headers: h, body, ip });
+    keep(r.headers);
+    return { ...r, location: r.headers.get("location"), forms: parseForms(r.text) };
+  };
+  return {
+    jar,
+    get: (path, opts) => go("GET", path, opts),
+    post: (path, form, opts) => go("POST", path, { ...opts, form }),
+    /** Submit `form` (from `forms`) with its fields, `changes` on top, and the named button. */
+    submit: (form, changes = {}, button) => {
+      const fields = { ...form.fields, ...changes };
+      if (button) fields[button.name] = button.value;
+      const target = form.action || "/";
+      return form.method === "GET" ? go("GET", `${target}?${new URLSearchParams(fields)}`) : go("POST", target, { form: fields });
+    },
+  };
 }
 
 /** Send raw bytes over TCP (for requests fetch refuses to make) and return status + body. */

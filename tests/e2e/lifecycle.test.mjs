@@ -2,8 +2,7 @@
 // max_lifetime, revocation, client deletion, concurrency, alarms.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { startWorker, clientFor, sleep } from "./harness.mjs";
+import { startWorker, clientFor, sleep, storedKeys } from "./harness.mjs";
 
 let worker, api;
 before(async () => {
@@ -132,6 +131,21 @@ test("revocation (RFC 7009) takes effect at once; only the owner can revoke", as
   assert.equal((await api.form("/revoke", a.client_id, "bad", `token=${t}`)).status, 401);
 });
 
+test("re-enabling a disabled client does not revive its tokens (no use in between)", async () => {
+  const c = await api.createClient({ scopes: ["read"] });
+  const t = await api.accessToken(c);
+  const other = await api.accessToken(c);
+  assert.equal((await api.validate(other)).status, 200);
+  // Disable and re-enable with no validation, introspection or sweep of `t` in between: only
+  // the disable itself can have removed it.
+  assert.equal((await api.admin("PATCH", `/admin/clients/${c.client_id}`, { disabled: true })).status, 200);
+  assert.equal((await api.admin("PATCH", `/admin/clients/${c.client_id}`, { disabled: false })).status, 200);
+  assert.equal(storedKeys(worker.stateDir, "t:", c.client_id), 0, "the disable deleted the stored tokens");
+  assert.equal((await api.validate(t)).status, 401, "re-enabling does not revive old tokens");
+  assert.equal((await api.validate(other)).status, 401);
+  assert.equal((await api.validate(await api.accessToken(c))).status, 200, "new tokens work");
+});
+
 test("deleting, disabling or rotating without grace kills tokens at once", async () => {
   const c = await api.createClient();
   const t1 = await api.accessToken(c);
@@ -181,18 +195,8 @@ test("50 concurrent validations of one token all succeed and leave a sane expiry
 test("alarms delete expired tokens from Durable Object storage", async () => {
   const c = await api.createClient({ token_ttl: 1 });
   for (let i = 0; i < 3; i++) await api.accessToken(c);
-  // Count this client's token records in the Durable Objects' SQLite files (read-only).
-  const count = () => Number(execFileSync("python3", ["-c", `
-import glob, sqlite3, sys
-n = 0
-for f in glob.glob(sys.argv[1] + "/**/*.sqlite", recursive=True):
-    try:
-        db = sqlite3.connect("file:" + f + "?mode=ro", uri=True)
-        n += db.execute("select count(*) from _cf_KV where key like 't:%' and instr(value, ?) > 0",
-                        (sys.argv[2].encode(),)).fetchone()[0]
-    except sqlite3.Error:
-        pass
-print(n)`, worker.stateDir, c.client_id]).toString());
+  // This client's token records in the Durable Objects' SQLite files (read-only).
+  const count = () => storedKeys(worker.stateDir, "t:", c.client_id);
   assert.ok(count() >= 3, "the tokens are stored");
   const deadline = Date.now() + 15000;
   while (count() > 0 && Date.now() < deadline) await sleep(500);

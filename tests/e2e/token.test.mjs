@@ -175,11 +175,36 @@ test("invalid_client: Basic challenge only for header auth; unknown and wrong id
   assert.equal(p1.text, p2.text);
 });
 
-test("metadata (RFC 8414)", async () => {
+test("metadata (RFC 8414): every advertised endpoint answers, and it may be cached", async () => {
   const r = await api.call("GET", "/.well-known/oauth-authorization-server");
   assert.equal(r.status, 200);
+  assert.equal(r.headers.get("content-type"), "application/json");
+  assert.equal(r.headers.get("cache-control"), "public, max-age=300");
   assert.equal(r.json.issuer, worker.url);
-  assert.equal(r.json.token_endpoint, `${worker.url}/token`);
   assert.deepEqual(r.json.grant_types_supported, ["client_credentials"]);
   assert.deepEqual(r.json.token_endpoint_auth_methods_supported, ["client_secret_basic", "client_secret_post"]);
+  const endpoints = Object.entries(r.json).filter(([k]) => k.endsWith("_endpoint"));
+  assert.deepEqual(endpoints.map(([k]) => k).sort(), ["introspection_endpoint", "revocation_endpoint", "token_endpoint"]);
+  // Each is an endpoint of this server: an unauthenticated POST gets its own 401, not a 404.
+  for (const [name, where] of endpoints) {
+    assert.ok(where.startsWith(worker.url + "/"), `${name}: ${where}`);
+    const answer = await api.call("POST", where.slice(worker.url.length), {
+      headers: { "content-type": "application/x-www-form-urlencoded" }, body: "token=x&grant_type=client_credentials",
+    });
+    assert.equal(answer.status, 401, `${name} answers`);
+    assert.equal(answer.json.error, "invalid_client", name);
+  }
+});
+
+test("metadata: the ISSUER setting names the issuer and every endpoint", async () => {
+  const other = await startWorker({ vars: { ADMIN_TOKEN: ADMIN, ISSUER: "https://auth.example.com/" } });
+  try {
+    const r = await clientFor(other.url).call("GET", "/.well-known/oauth-authorization-server");
+    assert.equal(r.json.issuer, "https://auth.example.com");
+    for (const [k, v] of Object.entries(r.json).filter(([k]) => k.endsWith("_endpoint"))) {
+      assert.ok(v.startsWith("https://auth.example.com/"), `${k}: ${v}`);
+    }
+  } finally {
+    await other.destroy();
+  }
 });
