@@ -6,8 +6,8 @@ use crate::client::{self, Client};
 use crate::error::OAuthError;
 use crate::http::HttpRequest;
 use crate::secret::{AdminToken, Random};
-use crate::shard::counters::{Count, Decision};
-use crate::shard::{self, Op, Request};
+use crate::shard::counters::{Count, Decision, Peek};
+use crate::shard::{self, Addressed};
 use crate::store::Platform;
 use std::rc::Rc;
 
@@ -40,11 +40,25 @@ pub struct Config {
     /// Safe because KV is itself eventually consistent and the shard gates, not KV, decide
     /// whether a deleted, disabled or rotated client's tokens live.
     pub client_cache_ms: u64,
+    /// PBKDF2 iterations for new password hashes (`PBKDF2_ITERATIONS`, at most 100,000).
+    pub pbkdf2_iterations: u32,
+    /// How long a sign-in lasts (`SESSION_SECONDS`), absolute.
+    pub session_ms: u64,
+    /// Descriptions of scopes for the consent page (`SCOPE_DESCRIPTIONS`, a JSON object).
+    pub scope_descriptions: Vec<(String, String)>,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { admin_token: None, issuer: None, limits: Limits::default(), client_cache_ms: 5_000 }
+        Config {
+            admin_token: None,
+            issuer: None,
+            limits: Limits::default(),
+            client_cache_ms: 5_000,
+            pbkdf2_iterations: crate::auth::password::MAX_ITERATIONS,
+            session_ms: 12 * 3_600_000,
+            scope_descriptions: Vec::new(),
+        }
     }
 }
 
@@ -78,18 +92,21 @@ impl<P: Platform> App<P> {
         issuer.trim_end_matches('/').to_string()
     }
 
-    /// Run one operation in the token shard `shard`.
-    pub async fn shard<O: Op>(&self, shard: &str, op: O) -> Result<O::Reply, OAuthError>
-    where
-        Request: From<O>,
-    {
-        Ok(shard::call(&self.objects, shard, op).await?)
+    /// Run one operation in the Durable Object `name` (of the class the operation belongs to).
+    pub async fn call<O: Addressed>(&self, name: &str, op: O) -> Result<O::Reply, OAuthError> {
+        Ok(shard::call(&self.objects, name, op).await?)
     }
 
     /// Count one event on a counter kept in shard 0 of `owner` (a client id, or `ip:{addr}`).
     pub async fn count(&self, owner: &str, name: &str, window_ms: u64, limit: u64, count_refused: bool) -> Result<Decision, OAuthError> {
         let op = Count { name: name.to_string(), window_ms, limit, count_refused };
-        self.shard(&shard::shard_name(owner, 0), op).await
+        self.call(&shard::shard_name(owner, 0), op).await
+    }
+
+    /// Would one more event on that counter be allowed? (Reads only.)
+    pub async fn peek(&self, owner: &str, name: &str, window_ms: u64, limit: u64) -> Result<Decision, OAuthError> {
+        let op = Peek { name: name.to_string(), window_ms, limit };
+        self.call(&shard::shard_name(owner, 0), op).await
     }
 
     /// A client record: from this isolate's cache when fresh, else from KV.

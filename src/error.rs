@@ -25,6 +25,8 @@ pub enum Surface {
     TokenEndpoint,
     Resource,
     Admin,
+    /// A page a person sees (`/authorize`, `/login`, `/logout`, `/device`): errors are HTML.
+    Page,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +39,9 @@ pub enum OAuthError {
     UnauthorizedClient,
     UnsupportedGrantType,
     InvalidScope(String),
+    /// RFC 6749 §5.2: the code, refresh token, device code or subject is invalid, expired,
+    /// revoked, or was issued to another client.
+    InvalidGrant(String),
     /// RFC 6750 §3.1: unknown, expired, revoked or wrong-IP token; deliberately one shape.
     InvalidToken,
     /// RFC 6750 §3: no credential at all: a bare challenge, no error code.
@@ -51,6 +56,10 @@ pub enum OAuthError {
     InvalidField { field: String, description: String },
     /// Admin API: missing or wrong admin token.
     AdminUnauthorized,
+    /// Admin API: the value of `field` is taken (a username).
+    Conflict { field: &'static str, description: String },
+    /// A form posted without a valid CSRF token.
+    Forbidden(String),
     /// An internal failure. The detail is logged, never sent.
     ServerError(String),
     /// A storage backend failed or timed out; the client may retry. Logged, never sent.
@@ -74,6 +83,9 @@ impl OAuthError {
             OAuthError::UnauthorizedClient => "unauthorized_client",
             OAuthError::UnsupportedGrantType => "unsupported_grant_type",
             OAuthError::InvalidScope(_) => "invalid_scope",
+            OAuthError::InvalidGrant(_) => "invalid_grant",
+            OAuthError::Conflict { .. } => "conflict",
+            OAuthError::Forbidden(_) => "forbidden",
             // RFC 6750 §3.1: a request with no credential at all is missing a required part.
             OAuthError::MissingToken => "invalid_request",
             OAuthError::InvalidToken | OAuthError::AdminUnauthorized => "invalid_token",
@@ -92,12 +104,14 @@ impl OAuthError {
             | OAuthError::InvalidField { .. }
             | OAuthError::UnauthorizedClient
             | OAuthError::UnsupportedGrantType
-            | OAuthError::InvalidScope(_) => 400,
+            | OAuthError::InvalidScope(_)
+            | OAuthError::InvalidGrant(_) => 400,
             OAuthError::InvalidClient { .. }
             | OAuthError::InvalidToken
             | OAuthError::MissingToken
             | OAuthError::AdminUnauthorized => 401,
-            OAuthError::InsufficientScope(_) => 403,
+            OAuthError::InsufficientScope(_) | OAuthError::Forbidden(_) => 403,
+            OAuthError::Conflict { .. } => 409,
             OAuthError::NotFound => 404,
             OAuthError::MethodNotAllowed(_) => 405,
             OAuthError::TooManyRequests { .. } => 429,
@@ -106,9 +120,10 @@ impl OAuthError {
         }
     }
 
-    fn description(&self) -> String {
+    pub fn description(&self) -> String {
         match self {
-            OAuthError::InvalidRequest(d) | OAuthError::InvalidScope(d) => d.clone(),
+            OAuthError::InvalidRequest(d) | OAuthError::InvalidScope(d) | OAuthError::InvalidGrant(d) | OAuthError::Forbidden(d) => d.clone(),
+            OAuthError::Conflict { description, .. } => description.clone(),
             OAuthError::InvalidField { description, .. } => description.clone(),
             OAuthError::InvalidClient { .. } => "client authentication failed".into(),
             OAuthError::UnauthorizedClient => {
@@ -135,9 +150,13 @@ impl OAuthError {
             OAuthError::InvalidField { field, .. } => {
                 json!({"error": code, "error_description": description, "field": field})
             }
+            OAuthError::Conflict { field, .. } => json!({"error": code, "error_description": description, "field": field}),
             _ => json!({"error": code, "error_description": description}),
         };
-        let mut resp = HttpResponse::json(self.status(), &body).no_store();
+        let mut resp = match surface {
+            Surface::Page => self.page(&description),
+            _ => HttpResponse::json(self.status(), &body).no_store(),
+        };
 
         let bearer = |error: Option<&str>, scope: Option<&str>| {
             let mut v = format!("Bearer realm=\"{REALM}\"");
@@ -183,6 +202,24 @@ impl OAuthError {
             resp.log = Some(format!("{code}: {detail}"));
         }
         resp
+    }
+
+    /// The same error as a page for a person.
+    fn page(&self, description: &str) -> HttpResponse {
+        let title = match self {
+            OAuthError::Forbidden(_) => "This form has expired",
+            OAuthError::TooManyRequests { .. } => "Too many attempts",
+            OAuthError::ServerError(_) => "Something went wrong",
+            OAuthError::Unavailable(_) => "Please try again",
+            OAuthError::NotFound => "Page not found",
+            OAuthError::MethodNotAllowed(_) => "This page cannot do that",
+            _ => "This request cannot be completed",
+        };
+        let detail = match self {
+            OAuthError::Forbidden(_) => "Please go back, reload the page and try again.".to_string(),
+            _ => description.to_string(),
+        };
+        crate::pages::error(self.status(), title, &detail)
     }
 }
 
@@ -257,6 +294,9 @@ mod tests {
             OAuthError::AdminUnauthorized,
             OAuthError::ServerError("x".into()),
             OAuthError::Unavailable("x".into()),
+            OAuthError::InvalidGrant("x".into()),
+            OAuthError::Conflict { field: "username", description: "x".into() },
+            OAuthError::Forbidden("x".into()),
         ];
         for e in all {
             let r = e.to_response(Surface::Resource);

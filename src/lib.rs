@@ -36,11 +36,13 @@ pub mod error;
 pub mod form;
 pub mod grants;
 pub mod http;
+pub mod pages;
 pub mod routes;
 pub mod scope;
 pub mod secret;
 pub mod shard;
 pub mod store;
+pub mod user;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -42,6 +42,37 @@ pub fn grant(requested: Option<&str>, allowed: &[String]) -> Result<Vec<String>,
     Ok(requested)
 }
 
+/// A scope in words, for the consent page: the operator's description (`SCOPE_DESCRIPTIONS`),
+/// else a description of a well-known scope, else the scope's own name in a sentence.
+pub fn describe(scope: &str, configured: &[(String, String)]) -> String {
+    if let Some((_, d)) = configured.iter().find(|(s, _)| s == scope) {
+        return d.clone();
+    }
+    let known = match scope {
+        "read" => "Read your data",
+        "write" => "Create, change and delete your data",
+        "profile" => "See your name and username",
+        "email" => "See your email address",
+        "offline_access" => "Keep access while you are away",
+        "openid" => "Confirm who you are",
+        _ => return format!("Use the \u{201c}{scope}\u{201d} permission"),
+    };
+    known.to_string()
+}
+
+/// Parse `SCOPE_DESCRIPTIONS`: a JSON object of scope → description. Anything else is ignored.
+pub fn parse_descriptions(json: &str) -> Vec<(String, String)> {
+    match serde_json::from_str::<serde_json::Value>(json) {
+        Ok(serde_json::Value::Object(m)) => m.into_iter().filter_map(|(k, v)| Some((k, v.as_str()?.to_string()))).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Is every scope in `asked` among `granted`?
+pub fn covers(granted: &[String], asked: &[String]) -> bool {
+    asked.iter().all(|s| granted.contains(s))
+}
+
 /// Space-joined, as scopes travel on the wire.
 pub fn join(scopes: &[String]) -> String {
     scopes.join(" ")
@@ -71,6 +102,17 @@ mod tests {
         assert_eq!(parse_scope("a  b a").unwrap(), v(&["a", "b"]));
         assert!(parse_scope("a\tb").is_err());
         assert_eq!(parse_scope("").unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn descriptions() {
+        let configured = parse_descriptions(r#"{"read":"See your photos","x":5}"#);
+        assert_eq!(configured, vec![("read".to_string(), "See your photos".to_string())]);
+        assert_eq!(describe("read", &configured), "See your photos");
+        assert_eq!(describe("write", &configured), "Create, change and delete your data");
+        assert_eq!(describe("billing:view", &[]), "Use the \u{201c}billing:view\u{201d} permission");
+        assert!(parse_descriptions("[1]").is_empty() && parse_descriptions("nope").is_empty());
+        assert!(covers(&v(&["a", "b"]), &v(&["b"])) && covers(&v(&["a"]), &[]) && !covers(&v(&["a"]), &v(&["a", "c"])));
     }
 
     #[test]

@@ -54,6 +54,22 @@ secret_type!(
     /// The admin API's bearer credential (`ADMIN_TOKEN`).
     AdminToken
 );
+secret_type!(
+    /// A refresh token. Only its hash is ever stored.
+    RefreshToken
+);
+secret_type!(
+    /// An authorization code (RFC 6749 §4.1.2). Only its hash is ever stored.
+    AuthCode
+);
+secret_type!(
+    /// The value of a session cookie. Only its hash is ever stored.
+    SessionSecret
+);
+secret_type!(
+    /// The value of the CSRF cookie. Never stored; forms carry its hash.
+    CsrfSecret
+);
 
 /// SHA-256 of a secret, base64url. Plain SHA-256 (no salt, no slow KDF) is sound here only
 /// because every secret we hash is 256 bits from the CSPRNG: there is no dictionary to attack.
@@ -89,11 +105,16 @@ impl std::fmt::Debug for SecretHash {
     }
 }
 
-/// `n` random bytes, base64url without padding.
-pub fn random_string(rng: &mut dyn Random, n: usize) -> String {
+/// `n` random bytes.
+pub fn random_bytes(rng: &mut dyn Random, n: usize) -> Vec<u8> {
     let mut buf = vec![0u8; n];
     rng.fill(&mut buf);
-    URL_SAFE_NO_PAD.encode(buf)
+    buf
+}
+
+/// `n` random bytes, base64url without padding.
+pub fn random_string(rng: &mut dyn Random, n: usize) -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes(rng, n))
 }
 
 /// A new client secret: 256 bits, base64url (43 characters).

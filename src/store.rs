@@ -22,6 +22,8 @@ pub trait Kv {
 pub enum Namespace {
     /// `TOKENS`: token shards ([`crate::shard`]).
     Tokens,
+    /// `USERS`: user objects and username claims ([`crate::shard::users`], [`crate::shard::names`]).
+    Users,
 }
 
 /// Durable Objects: deliver one JSON request to the object `name` and return its JSON reply.

@@ -79,18 +79,31 @@ impl Req {
     }
 }
 
-/// Fails the next `n` calls when set.
+/// Fault injection: fail the next `n` calls, or let some through and fail one after them.
 #[derive(Default)]
-pub struct Faults(Cell<u32>);
+pub struct Faults {
+    fail: Cell<u32>,
+    skip: Cell<u32>,
+}
 
 impl Faults {
     pub fn fail_next(&self, n: u32) {
-        self.0.set(n);
+        self.skip.set(0);
+        self.fail.set(n);
+    }
+    /// Let `n - 1` calls through, and fail the `n`th.
+    pub fn fail_nth(&self, n: u32) {
+        self.skip.set(n.saturating_sub(1));
+        self.fail.set(1);
     }
     fn check(&self, what: &str) -> Result<(), StoreError> {
-        let n = self.0.get();
+        if self.skip.get() > 0 {
+            self.skip.set(self.skip.get() - 1);
+            return Ok(());
+        }
+        let n = self.fail.get();
         if n > 0 {
-            self.0.set(n - 1);
+            self.fail.set(n - 1);
             return Err(StoreError(format!("injected fault in {what}")));
         }
         Ok(())
@@ -166,7 +179,7 @@ impl ShardStorage for MemStorage {
     }
 }
 
-/// Every Durable Object, by name, with a shared clock standing in for each object's
+/// Every Durable Object, by name (user objects under `users/{name}`), with a shared clock standing in for each object's
 /// `Date.now()`.
 #[derive(Default)]
 pub struct MemObjects {
@@ -184,12 +197,22 @@ impl MemObjects {
     /// sweeps deleted.
     pub async fn fire_alarms(&self) -> usize {
         let now = self.now_ms.get();
-        let due: Vec<Rc<MemStorage>> =
-            self.shards.borrow().values().filter(|s| s.alarm.get().is_some_and(|a| a <= now)).cloned().collect();
+        let due: Vec<(String, Rc<MemStorage>)> = self
+            .shards
+            .borrow()
+            .iter()
+            .filter(|(_, s)| s.alarm.get().is_some_and(|a| a <= now))
+            .map(|(n, s)| (n.clone(), s.clone()))
+            .collect();
         let mut deleted = 0;
-        for s in due {
+        for (name, s) in due {
             s.alarm.set(None);
-            deleted += shard::sweep::sweep(&*s, now).await.expect("memory sweep");
+            deleted += if name.starts_with("users/") {
+                shard::users::sweep(&*s, now).await
+            } else {
+                shard::sweep::sweep(&*s, now).await
+            }
+            .expect("memory sweep");
         }
         deleted
     }
@@ -205,6 +228,7 @@ impl Objects for MemObjects {
         self.faults.check("durable object")?;
         match ns {
             Namespace::Tokens => shard::handle(&*self.shard(name), request, self.now_ms.get()).await,
+            Namespace::Users => shard::handle_users(&*self.shard(&format!("users/{name}")), request, self.now_ms.get()).await,
         }
     }
 }

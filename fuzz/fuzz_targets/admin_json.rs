@@ -5,6 +5,8 @@ use edge_oauth::client::settings::{
     grace_for_rotation, settings_for_create, settings_for_patch, Settings, MAX_GRACE, MAX_MAX_LIFETIME, MAX_NAME_LEN,
     MAX_TOKEN_TTL,
 };
+use edge_oauth::client::redirect::check_registrable;
+use edge_oauth::client::GRANT_TYPES;
 use edge_oauth::scope::{is_scope_token, MAX_SCOPES};
 use libfuzzer_sys::fuzz_target;
 
@@ -17,7 +19,8 @@ fn check(s: &Settings) {
     assert_eq!(s.name, s.name.trim());
     assert!(s.scopes.len() <= MAX_SCOPES);
     assert!(s.scopes.iter().all(|x| is_scope_token(x)));
-    assert!(s.grant_types.iter().all(|g| g == "client_credentials"));
+    assert!(s.grant_types.iter().all(|g| GRANT_TYPES.contains(&g.as_str())));
+    assert!(s.redirect_uris.iter().all(|u| check_registrable(u).is_ok()));
     assert!(s.rate_limit != Some(0));
 }
 

@@ -29,7 +29,7 @@ const MAX_REQUESTS: usize = 6;
 
 fn app() -> App<MemPlatform> {
     let limits = Limits { failures_per_ip: 4, failures_per_client: 6, failure_window_ms: 60_000, rate_window_ms: 10_000 };
-    let config = Config { admin_token: Some(AdminToken::new(ADMIN)), issuer: None, limits, client_cache_ms: 2_000 };
+    let config = Config { admin_token: Some(AdminToken::new(ADMIN)), limits, client_cache_ms: 2_000, pbkdf2_iterations: 10, ..Config::default() };
     let app = mem_app(config, T0);
     let clients = [
         Client::new(
@@ -138,11 +138,17 @@ fn check(req: &HttpRequest, r: &HttpResponse) {
     let show = || format!("{req:?} -> {} {:?} log={:?}", r.status, String::from_utf8_lossy(&r.body), r.log);
     assert_ne!(r.status, 500, "internal error: {}", show());
     assert!(r.status < 500, "5xx without injected faults: {}", show());
-    assert!(matches!(r.status, 200 | 201 | 204 | 400 | 401 | 403 | 404 | 405 | 429), "odd status: {}", show());
+    assert!(matches!(r.status, 200 | 201 | 204 | 302 | 303 | 400 | 401 | 403 | 404 | 405 | 409 | 429), "odd status: {}", show());
+    let page = r.header("content-type").is_some_and(|c| c.starts_with("text/html"));
     if r.status >= 400 {
         assert_eq!(r.header("cache-control"), Some("no-store"), "{}", show());
-        let v = r.body_json();
-        assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()), "error body: {}", show());
+        if !page {
+            let v = r.body_json();
+            assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()), "error body: {}", show());
+        }
+    }
+    if page {
+        assert_eq!(r.header("x-frame-options"), Some("DENY"), "{}", show());
     }
     if r.status == 429 {
         assert!(r.header("retry-after").and_then(|v| v.parse::<u64>().ok()).is_some_and(|s| s >= 1), "{}", show());

@@ -3,8 +3,10 @@
 //! the field, `401` without the admin token, `404` for an unknown id.
 //!
 //! - [`clients`]: `/admin/clients`.
+//! - [`users`]: `/admin/users`, their grants.
 
 pub mod clients;
+pub mod users;
 
 use crate::app::App;
 use crate::auth::credentials::{parse_authorization, Authorization};

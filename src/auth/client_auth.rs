@@ -28,9 +28,11 @@ pub async fn authenticate<P: Platform>(app: &App<P>, creds: &ClientCredentials, 
     }
     let client = app.client(&creds.client_id, now_ms).await?;
     let generation = match &client {
-        Some(c) => c.authenticate(&creds.secret, now_ms).filter(|_| !c.settings.disabled),
+        Some(c) => c.authenticate(creds.secret.as_ref(), now_ms).filter(|_| !c.settings.disabled),
         None => {
-            client::authenticate_nobody(&creds.secret);
+            if let Some(secret) = &creds.secret {
+                client::authenticate_nobody(secret);
+            }
             None
         }
     };

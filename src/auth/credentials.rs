@@ -78,7 +78,9 @@ fn parse_bearer(token: &str) -> Result<Authorization, OAuthError> {
 #[derive(Debug, PartialEq, Eq)]
 pub struct ClientCredentials {
     pub client_id: String,
-    pub secret: ClientSecret,
+    /// `None`: a `client_id` in the body and nothing else, as a public client authenticates
+    /// (`token_endpoint_auth_method` `none`).
+    pub secret: Option<ClientSecret>,
     /// True for `client_secret_basic`: failures then carry a Basic challenge (RFC 6749 §5.2).
     pub via_header: bool,
 }
@@ -100,20 +102,20 @@ pub fn client_credentials(authorization: Option<&str>, body: &Params) -> Result<
             if body_id.is_some_and(|id| id != client_id) {
                 return Err(OAuthError::invalid_request("client_id in the body differs from the Basic credentials"));
             }
-            Ok(ClientCredentials { client_id, secret, via_header: true })
+            Ok(ClientCredentials { client_id, secret: Some(secret), via_header: true })
         }
         // Any other scheme on a token endpoint is a failed client authentication through the
         // header: 401 with the Basic challenge (RFC 6749 §5.2).
         Some(_) => Err(OAuthError::InvalidClient { challenge: true }),
         None => match (body_id, body_secret) {
-            (Some(id), Some(secret)) => Ok(ClientCredentials {
+            (Some(id), secret) => Ok(ClientCredentials {
                 client_id: id.to_string(),
-                secret: ClientSecret::new(secret),
+                secret: secret.map(ClientSecret::new),
                 via_header: false,
             }),
             // No authentication at all: challenge with the scheme we prefer.
             (None, None) => Err(OAuthError::InvalidClient { challenge: true }),
-            _ => Err(OAuthError::InvalidClient { challenge: false }),
+            (None, Some(_)) => Err(OAuthError::InvalidClient { challenge: false }),
         },
     }
 }
@@ -184,12 +186,15 @@ mod tests {
     fn post_and_missing() {
         let p = Params::parse(b"client_id=a&client_secret=b").unwrap();
         let c = client_credentials(None, &p).unwrap();
-        assert_eq!((c.client_id.as_str(), c.via_header), ("a", false));
+        assert_eq!((c.client_id.as_str(), c.via_header, c.secret), ("a", false, Some(ClientSecret::new("b"))));
         assert_eq!(
             client_credentials(None, &Params::default()).unwrap_err(),
             OAuthError::InvalidClient { challenge: true }
         );
         let p = Params::parse(b"client_id=a").unwrap();
+        let public = client_credentials(None, &p).unwrap();
+        assert_eq!((public.client_id.as_str(), public.secret, public.via_header), ("a", None, false));
+        let p = Params::parse(b"client_secret=b").unwrap();
         assert_eq!(client_credentials(None, &p).unwrap_err(), OAuthError::InvalidClient { challenge: false });
         assert_eq!(
             client_credentials(Some("Bearer x"), &Params::default()).unwrap_err(),

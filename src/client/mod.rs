@@ -4,10 +4,14 @@
 //! - [`settings`]: what an operator sets, and the admin API's JSON rules for it.
 //! - [`store`]: the records in Workers KV.
 
+pub mod redirect;
 pub mod settings;
 pub mod store;
 
-pub use settings::{Expiry, Settings, GRANT_CLIENT_CREDENTIALS};
+pub use settings::{
+    ClientType, Expiry, Settings, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN,
+    GRANT_TOKEN_EXCHANGE, GRANT_TYPES,
+};
 
 use crate::secret::{ClientSecret, SecretHash};
 use serde::{Deserialize, Serialize};
@@ -29,7 +33,9 @@ pub struct StoredSecret {
 pub struct Client {
     pub client_id: String,
     pub settings: Settings,
-    pub secret: StoredSecret,
+    /// `None` for a public client, which has no secret.
+    #[serde(default)]
+    pub secret: Option<StoredSecret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_secret: Option<StoredSecret>,
     pub created_at: u64,
@@ -37,29 +43,51 @@ pub struct Client {
 }
 
 impl Client {
+    /// A confidential client with its first secret.
     pub fn new(client_id: String, settings: Settings, secret: &ClientSecret, now_ms: u64) -> Client {
         Client {
             client_id,
             settings,
-            secret: StoredSecret { hash: secret.hash(), generation: 0, valid_until_ms: None },
+            secret: Some(StoredSecret { hash: secret.hash(), generation: 0, valid_until_ms: None }),
             previous_secret: None,
             created_at: now_ms,
             updated_at: now_ms,
         }
     }
 
-    /// Check a presented secret against the current one and, during a grace period, the
-    /// previous one. Both comparisons always run, in constant time. Returns the generation of
-    /// the secret that matched.
-    pub fn authenticate(&self, presented: &ClientSecret, now_ms: u64) -> Option<u32> {
+    /// A public client: no secret at all.
+    pub fn public(client_id: String, settings: Settings, now_ms: u64) -> Client {
+        Client { client_id, settings, secret: None, previous_secret: None, created_at: now_ms, updated_at: now_ms }
+    }
+
+    pub fn is_public(&self) -> bool {
+        self.settings.client_type == ClientType::Public
+    }
+
+    /// Client authentication. A public client proves nothing and presents no secret (RFC 6749
+    /// §2.1, `token_endpoint_auth_method` `none`); a confidential one presents its secret,
+    /// checked against the current one and, during a grace period, the previous one (both
+    /// comparisons always run, in constant time). Returns the generation of the secret that
+    /// matched (0 for public clients).
+    pub fn authenticate(&self, presented: Option<&ClientSecret>, now_ms: u64) -> Option<u32> {
+        let (stored, presented) = match (&self.secret, presented) {
+            (None, None) if self.is_public() => return Some(0),
+            (Some(stored), Some(presented)) => (stored, presented),
+            (_, presented) => {
+                if let Some(p) = presented {
+                    authenticate_nobody(p);
+                }
+                return None;
+            }
+        };
         let h = presented.hash();
-        let current = self.secret.hash.ct_eq(&h);
+        let current = stored.hash.ct_eq(&h);
         let previous = self.previous_secret.as_ref().is_some_and(|p| {
             let matches = p.hash.ct_eq(&h);
             matches && p.valid_until_ms.is_some_and(|until| now_ms < until)
         });
         if current {
-            Some(self.secret.generation)
+            Some(stored.generation)
         } else if previous {
             self.previous_secret.as_ref().map(|p| p.generation)
         } else {
@@ -67,14 +95,21 @@ impl Client {
         }
     }
 
-    /// Replace the secret. The old one keeps working for `grace_s` seconds (0: not at all).
+    /// The generation of the current secret (0 for a public client).
+    pub fn generation(&self) -> u32 {
+        self.secret.as_ref().map_or(0, |s| s.generation)
+    }
+
+    /// Replace the secret of a confidential client. The old one keeps working for `grace_s`
+    /// seconds (0: not at all).
     pub fn rotate(&mut self, new_secret: &ClientSecret, grace_s: u64, now_ms: u64) {
         let old = self.secret.clone();
-        self.previous_secret = (grace_s > 0).then(|| StoredSecret {
+        self.previous_secret = old.as_ref().filter(|_| grace_s > 0).map(|old| StoredSecret {
             valid_until_ms: Some(now_ms + grace_s * 1000),
             ..old.clone()
         });
-        self.secret = StoredSecret { hash: new_secret.hash(), generation: old.generation + 1, valid_until_ms: None };
+        let generation = old.map_or(0, |o| o.generation + 1);
+        self.secret = Some(StoredSecret { hash: new_secret.hash(), generation, valid_until_ms: None });
         self.updated_at = now_ms;
     }
 
@@ -84,8 +119,12 @@ impl Client {
         json!({
             "client_id": self.client_id,
             "name": s.name,
+            "client_type": s.client_type.as_str(),
             "scopes": s.scopes,
             "grant_types": s.grant_types,
+            "redirect_uris": s.redirect_uris,
+            "refresh_token_ttl": s.refresh_token_ttl,
+            "skip_consent": s.skip_consent,
             "token_ttl": s.token_ttl,
             "max_lifetime": s.max_lifetime,
             "expiry": s.expiry.as_str(),
@@ -116,24 +155,39 @@ mod tests {
         let s1 = ClientSecret::new("one");
         let s2 = ClientSecret::new("two");
         let mut c = Client::new("id".into(), Settings::default(), &s1, 1_000);
-        assert_eq!(c.authenticate(&s1, 1_000), Some(0));
-        assert_eq!(c.authenticate(&s2, 1_000), None);
+        assert_eq!(c.authenticate(Some(&s1), 1_000), Some(0));
+        assert_eq!(c.authenticate(Some(&s2), 1_000), None);
+        assert_eq!(c.authenticate(None, 1_000), None, "a confidential client must present its secret");
         c.rotate(&s2, 10, 2_000);
-        assert_eq!(c.authenticate(&s2, 2_000), Some(1));
-        assert_eq!(c.authenticate(&s1, 11_999), Some(0), "old secret works during grace");
-        assert_eq!(c.authenticate(&s1, 12_000), None, "and not after");
+        assert_eq!(c.authenticate(Some(&s2), 2_000), Some(1));
+        assert_eq!(c.authenticate(Some(&s1), 11_999), Some(0), "old secret works during grace");
+        assert_eq!(c.authenticate(Some(&s1), 12_000), None, "and not after");
         let s3 = ClientSecret::new("three");
         c.rotate(&s3, 0, 3_000);
-        assert_eq!(c.authenticate(&s2, 3_000), None, "no grace: the old secret dies at once");
-        assert_eq!(c.authenticate(&s1, 3_000), None);
-        assert_eq!(c.authenticate(&s3, 3_000), Some(2));
+        assert_eq!(c.authenticate(Some(&s2), 3_000), None, "no grace: the old secret dies at once");
+        assert_eq!(c.authenticate(Some(&s1), 3_000), None);
+        assert_eq!(c.authenticate(Some(&s3), 3_000), Some(2));
+        assert_eq!(c.generation(), 2);
+    }
+
+    #[test]
+    fn public_clients_present_no_secret() {
+        let settings = Settings { client_type: ClientType::Public, ..Settings::default() };
+        let c = Client::public("pub".into(), settings, 0);
+        assert_eq!(c.authenticate(None, 0), Some(0));
+        assert_eq!(c.authenticate(Some(&ClientSecret::new("")), 0), None, "a public client has no secret to present");
+        assert_eq!(c.authenticate(Some(&ClientSecret::new("x")), 0), None);
+        assert!(!c.view().to_string().contains("secret"));
+        // A confidential record with no secret (never made, but never trusted either).
+        let broken = Client { secret: None, ..Client::new("c".into(), Settings::default(), &ClientSecret::new("s"), 0) };
+        assert_eq!(broken.authenticate(None, 0), None);
     }
 
     #[test]
     fn view_has_no_secret() {
         let c = Client::new("id".into(), Settings::default(), &ClientSecret::new("s"), 0);
         let text = c.view().to_string();
-        assert!(!text.contains(c.secret.hash.as_str()));
+        assert!(!text.contains(c.secret.as_ref().unwrap().hash.as_str()));
         assert!(!text.contains("secret"));
     }
 

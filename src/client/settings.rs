@@ -1,6 +1,7 @@
 //! What an operator sets on a client, and the admin API's JSON rules for it: every field is
 //! checked, and an invalid one is a `400` naming it.
 
+use super::redirect::{check_registrable, MAX_REDIRECT_URIS};
 use crate::error::OAuthError;
 use crate::scope::{is_scope_token, MAX_SCOPES};
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,27 @@ pub const MAX_MAX_LIFETIME: u64 = 365 * 86_400;
 pub const MAX_GRACE: u64 = 30 * 86_400;
 pub const MAX_RATE_LIMIT: u64 = 1_000_000;
 pub const MAX_NAME_LEN: usize = 200;
+pub const DEFAULT_REFRESH_TOKEN_TTL: u32 = 2_592_000;
+pub const MAX_REFRESH_TOKEN_TTL: u64 = 31_536_000;
+
+/// RFC 6749 §2.1: a confidential client can keep a secret; a public one (a browser app, a
+/// native app, a device) cannot, and authenticates by `client_id` alone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientType {
+    #[default]
+    Confidential,
+    Public,
+}
+
+impl ClientType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientType::Confidential => "confidential",
+            ClientType::Public => "public",
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -33,14 +55,26 @@ impl Expiry {
     }
 }
 
-/// The grant types a client may be allowed. Only `client_credentials` exists today; an empty
-/// list makes an API-key-only client (its token requests get `unauthorized_client`).
+/// The grant types a client may be allowed. An empty list makes an API-key-only client (its
+/// token requests get `unauthorized_client`).
 pub const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";
+pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
+pub const GRANT_REFRESH_TOKEN: &str = "refresh_token";
+pub const GRANT_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
+pub const GRANT_TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+pub const GRANT_TYPES: [&str; 5] =
+    [GRANT_CLIENT_CREDENTIALS, GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN, GRANT_DEVICE_CODE, GRANT_TOKEN_EXCHANGE];
+/// What a public client may use: grants that act for a person, never for the client itself.
+pub const PUBLIC_GRANT_TYPES: [&str; 3] = [GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN, GRANT_DEVICE_CODE];
 
-/// What an operator sets on a client through the admin API.
+/// What an operator sets on a client through the admin API. Fields added later default when
+/// an older record is read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Settings {
     pub name: String,
+    /// Fixed at creation.
+    pub client_type: ClientType,
     pub scopes: Vec<String>,
     pub grant_types: Vec<String>,
     pub token_ttl: u32,
@@ -52,6 +86,18 @@ pub struct Settings {
     /// Requests per minute on `/validate`; `None` is unlimited.
     pub rate_limit: Option<u32>,
     pub disabled: bool,
+    /// Matched exactly (loopback http on any port); see [`super::redirect`].
+    pub redirect_uris: Vec<String>,
+    /// Seconds a refresh-token family lives after the authorization (absolute).
+    pub refresh_token_ttl: u32,
+    /// A first-party client: the consent page is not shown.
+    pub skip_consent: bool,
+}
+
+impl Settings {
+    pub fn allows(&self, grant_type: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant_type)
+    }
 }
 
 impl Default for Settings {
@@ -68,6 +114,10 @@ impl Default for Settings {
             introspect: false,
             rate_limit: None,
             disabled: false,
+            client_type: ClientType::Confidential,
+            redirect_uris: Vec::new(),
+            refresh_token_ttl: DEFAULT_REFRESH_TOKEN_TTL,
+            skip_consent: false,
         }
     }
 }
@@ -90,7 +140,11 @@ pub fn settings_for_create(body: &[u8]) -> Result<Settings, OAuthError> {
     if !obj.contains_key("name") {
         return Err(OAuthError::field("name", "name is required"));
     }
-    apply_fields(Settings::default(), &obj, false)
+    let mut s = Settings::default();
+    if let Some(v) = obj.get("client_type") {
+        s.client_type = client_type(v)?;
+    }
+    apply_fields(s, &obj, false)
 }
 
 /// `PATCH /admin/clients/{id}`: any settings, plus `disabled`. Also says whether the body
@@ -138,13 +192,55 @@ fn apply_fields(mut s: Settings, obj: &Map<String, Value>, allow_disabled: bool)
                 }
             }
             "disabled" if allow_disabled => s.disabled = boolean(v, "disabled")?,
+            // Set by `settings_for_create`; a PATCH may repeat it but not change it.
+            "client_type" if client_type(v)? == s.client_type => {}
+            "client_type" => return Err(OAuthError::field("client_type", "client_type is fixed when the client is created")),
+            "redirect_uris" => s.redirect_uris = redirect_uris(v)?,
+            "refresh_token_ttl" => s.refresh_token_ttl = int_in(v, "refresh_token_ttl", 1, MAX_REFRESH_TOKEN_TTL)? as u32,
+            "skip_consent" => s.skip_consent = boolean(v, "skip_consent")?,
             other => return Err(OAuthError::field(other, format!("unknown field {}", shorten(other)))),
         }
     }
     if s.max_lifetime < s.token_ttl {
         return Err(OAuthError::field("max_lifetime", "max_lifetime must be at least token_ttl"));
     }
+    if s.client_type == ClientType::Public {
+        if let Some(g) = s.grant_types.iter().find(|g| !PUBLIC_GRANT_TYPES.contains(&g.as_str())) {
+            return Err(OAuthError::field(
+                "grant_types",
+                format!("a public client has no secret, so it cannot use {g}; give grant_types from authorization_code, refresh_token and the device grant"),
+            ));
+        }
+    }
+    if s.allows(GRANT_AUTHORIZATION_CODE) && s.redirect_uris.is_empty() {
+        return Err(OAuthError::field("redirect_uris", "the authorization_code grant needs at least one redirect URI"));
+    }
     Ok(s)
+}
+
+fn client_type(v: &Value) -> Result<ClientType, OAuthError> {
+    match v.as_str() {
+        Some("confidential") => Ok(ClientType::Confidential),
+        Some("public") => Ok(ClientType::Public),
+        _ => Err(OAuthError::field("client_type", "client_type must be \"confidential\" or \"public\"")),
+    }
+}
+
+fn redirect_uris(v: &Value) -> Result<Vec<String>, OAuthError> {
+    let err = |d: String| OAuthError::field("redirect_uris", d);
+    let arr = v.as_array().ok_or_else(|| err("redirect_uris must be an array of strings".into()))?;
+    if arr.len() > MAX_REDIRECT_URIS {
+        return Err(err(format!("at most {MAX_REDIRECT_URIS} redirect URIs")));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(arr.len());
+    for item in arr {
+        let uri = item.as_str().ok_or_else(|| err("redirect_uris must be an array of strings".into()))?;
+        check_registrable(uri).map_err(|why| err(format!("{why}: {}", shorten(uri))))?;
+        if !out.iter().any(|x| x == uri) {
+            out.push(uri.to_string());
+        }
+    }
+    Ok(out)
 }
 
 fn shorten(s: &str) -> String {
@@ -181,12 +277,12 @@ fn scopes(v: &Value) -> Result<Vec<String>, OAuthError> {
 }
 
 fn grant_types(v: &Value) -> Result<Vec<String>, OAuthError> {
-    let err = || OAuthError::field("grant_types", "grant_types must be an array of supported grant types (\"client_credentials\")");
+    let err = || OAuthError::field("grant_types", format!("grant_types must be an array of: {}", GRANT_TYPES.join(", ")));
     let arr = v.as_array().ok_or_else(err)?;
     let mut out: Vec<String> = Vec::new();
     for item in arr {
         match item.as_str() {
-            Some(g @ GRANT_CLIENT_CREDENTIALS) => {
+            Some(g) if GRANT_TYPES.contains(&g) => {
                 if !out.iter().any(|x| x == g) {
                     out.push(g.to_string())
                 }
@@ -251,6 +347,18 @@ mod tests {
             (br#"{"name":"a","disabled":true}"#, "disabled"),
             (br#"{"name":"a","grant_types":["password"]}"#, "grant_types"),
             (br#"{"name":"a","rate_limit":0}"#, "rate_limit"),
+            (br#"{"name":"a","client_type":"secret"}"#, "client_type"),
+            (br#"{"name":"a","client_type":"public"}"#, "grant_types"),
+            (br#"{"name":"a","client_type":"public","grant_types":["authorization_code","client_credentials"],"redirect_uris":["https://a.example/cb"]}"#, "grant_types"),
+            (br#"{"name":"a","client_type":"public","grant_types":["urn:ietf:params:oauth:grant-type:token-exchange"]}"#, "grant_types"),
+            (br#"{"name":"a","grant_types":["authorization_code"]}"#, "redirect_uris"),
+            (br#"{"name":"a","grant_types":["authorization_code"],"redirect_uris":[]}"#, "redirect_uris"),
+            (br#"{"name":"a","redirect_uris":["javascript:alert(1)"]}"#, "redirect_uris"),
+            (br#"{"name":"a","redirect_uris":"https://a.example/cb"}"#, "redirect_uris"),
+            (br#"{"name":"a","redirect_uris":[1]}"#, "redirect_uris"),
+            (br#"{"name":"a","refresh_token_ttl":0}"#, "refresh_token_ttl"),
+            (br#"{"name":"a","refresh_token_ttl":31536001}"#, "refresh_token_ttl"),
+            (br#"{"name":"a","skip_consent":"yes"}"#, "skip_consent"),
         ];
         for (body, field) in cases {
             let e = settings_for_create(body).unwrap_err();
@@ -259,6 +367,50 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn person_side_settings() {
+        let s = settings_for_create(
+            br#"{"name":"spa","client_type":"public","grant_types":["authorization_code","refresh_token","authorization_code"],
+                "redirect_uris":["https://app.example/cb","http://127.0.0.1/cb","https://app.example/cb"],"refresh_token_ttl":60,"skip_consent":true}"#,
+        )
+        .unwrap();
+        assert_eq!(s.client_type, ClientType::Public);
+        assert_eq!(s.grant_types, vec!["authorization_code", "refresh_token"]);
+        assert_eq!(s.redirect_uris, vec!["https://app.example/cb", "http://127.0.0.1/cb"]);
+        assert_eq!((s.refresh_token_ttl, s.skip_consent), (60, true));
+        assert!(s.allows(GRANT_REFRESH_TOKEN) && !s.allows(GRANT_CLIENT_CREDENTIALS));
+        let d = settings_for_create(br#"{"name":"x"}"#).unwrap();
+        assert_eq!((d.client_type, d.refresh_token_ttl, d.skip_consent), (ClientType::Confidential, 2_592_000, false));
+        assert!(d.redirect_uris.is_empty());
+        // Every grant type is accepted by a confidential client.
+        let all = format!(r#"{{"name":"x","grant_types":{},"redirect_uris":["https://a.example/cb"]}}"#, serde_json::to_string(&GRANT_TYPES).unwrap());
+        assert_eq!(settings_for_create(all.as_bytes()).unwrap().grant_types.len(), 5);
+    }
+
+    #[test]
+    fn client_type_is_fixed() {
+        let public = settings_for_create(br#"{"name":"p","client_type":"public","grant_types":["urn:ietf:params:oauth:grant-type:device_code"]}"#).unwrap();
+        let e = settings_for_patch(&public, br#"{"client_type":"confidential"}"#).unwrap_err();
+        assert!(matches!(e, OAuthError::InvalidField { ref field, .. } if field == "client_type"), "{e:?}");
+        assert!(settings_for_patch(&public, br#"{"client_type":"public","name":"q"}"#).is_ok(), "repeating it is fine");
+        // A PATCH cannot sneak a public client into client_credentials, nor drop redirect URIs
+        // that authorization_code needs.
+        let e = settings_for_patch(&public, br#"{"grant_types":["client_credentials"]}"#).unwrap_err();
+        assert!(matches!(e, OAuthError::InvalidField { ref field, .. } if field == "grant_types"));
+        let web = settings_for_create(br#"{"name":"w","grant_types":["authorization_code"],"redirect_uris":["https://a.example/cb"]}"#).unwrap();
+        let e = settings_for_patch(&web, br#"{"redirect_uris":[]}"#).unwrap_err();
+        assert!(matches!(e, OAuthError::InvalidField { ref field, .. } if field == "redirect_uris"));
+    }
+
+    #[test]
+    fn older_records_read_with_defaults() {
+        let old = r#"{"name":"svc","scopes":[],"grant_types":["client_credentials"],"token_ttl":300,"max_lifetime":86400,
+            "expiry":"sliding","ip_binding":true,"api_key":false,"introspect":false,"rate_limit":null,"disabled":false}"#;
+        let s: Settings = serde_json::from_str(old).unwrap();
+        assert_eq!(s.client_type, ClientType::Confidential);
+        assert_eq!(s.refresh_token_ttl, DEFAULT_REFRESH_TOKEN_TTL);
     }
 
     #[test]

@@ -59,6 +59,9 @@ fn config(env: &Env) -> Config {
             rate_window_ms: l.rate_window_ms,
         },
         client_cache_ms: number("CLIENT_CACHE_SECONDS", d.client_cache_ms / 1000) * 1000,
+        pbkdf2_iterations: number("PBKDF2_ITERATIONS", u64::from(d.pbkdf2_iterations)).clamp(1, u64::from(d.pbkdf2_iterations)) as u32,
+        session_ms: number("SESSION_SECONDS", d.session_ms / 1000).max(60) * 1000,
+        scope_descriptions: text("SCOPE_DESCRIPTIONS").map(|j| crate::scope::parse_descriptions(&j)).unwrap_or_default(),
     }
 }
 

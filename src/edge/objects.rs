@@ -24,11 +24,12 @@ async fn run(promise: std::result::Result<js_sys::Promise, JsValue>, what: &str)
 /// The caller's side: one POST to the named object, the request as the body.
 pub struct DoObjects {
     tokens: ObjectNamespace,
+    users: ObjectNamespace,
 }
 
 impl DoObjects {
     pub fn new(env: &Env) -> Result<Self> {
-        Ok(DoObjects { tokens: env.durable_object("TOKENS")? })
+        Ok(DoObjects { tokens: env.durable_object("TOKENS")?, users: env.durable_object("USERS")? })
     }
 }
 
@@ -36,6 +37,7 @@ impl Objects for DoObjects {
     async fn send(&self, ns: Namespace, name: &str, body: &str) -> std::result::Result<String, StoreError> {
         let ns = match ns {
             Namespace::Tokens => &self.tokens,
+            Namespace::Users => &self.users,
         };
         let stub = ns.get_by_name(name).map_err(store_err("stub"))?;
         // Built with web-sys directly: worker's RequestInit conversion would bring its
@@ -195,6 +197,37 @@ impl DurableObject for TokenShard {
         match shard::sweep::sweep(&storage, worker::Date::now().as_millis()).await {
             Ok(_) => Response::ok("swept"),
             // Returning an error makes the runtime retry the alarm.
+            Err(e) => Err(worker::Error::RustError(e.0)),
+        }
+    }
+}
+
+/// The user objects (`USERS`): `id:{user_id}` holds a user, its sessions and grants;
+/// `name:{username}` claims a username. Its alarm deletes expired sessions.
+#[durable_object]
+pub struct UserObject {
+    state: State,
+    memo: Memo,
+}
+
+impl DurableObject for UserObject {
+    fn new(state: State, _env: Env) -> Self {
+        UserObject { state, memo: Memo::default() }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let storage = DoStorage(self.state.storage(), &self.memo);
+        match shard::handle_users(&storage, &req.text().await?, worker::Date::now().as_millis()).await {
+            Ok(reply) => Response::ok(reply),
+            Err(e) => Response::error(e.0, 500),
+        }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.memo.alarm.set(Some(None));
+        let storage = DoStorage(self.state.storage(), &self.memo);
+        match shard::users::sweep(&storage, worker::Date::now().as_millis()).await {
+            Ok(_) => Response::ok("swept"),
             Err(e) => Err(worker::Error::RustError(e.0)),
         }
     }

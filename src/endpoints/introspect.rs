@@ -26,13 +26,17 @@ pub async fn token_about<P: Platform>(app: &App<P>, req: &HttpRequest, now_ms: u
 
 pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_>) -> Outcome {
     let (caller, token) = token_about(app, req, cx.now_ms).await?;
+    // A public client proves nothing about itself: it may not introspect (RFC 7662 §2.1).
+    if caller.client.is_public() {
+        return Err(OAuthError::InvalidClient { challenge: false });
+    }
     let inactive = || Ok(HttpResponse::json(200, &json!({"active": false})).no_store());
     let Some(at) = route(&token) else { return inactive() };
     // A client sees its own tokens; only an `introspect: true` client sees others'.
     if at.client_id != caller.client.client_id && !caller.client.settings.introspect {
         return inactive();
     }
-    match app.shard(&at.shard_name(), Introspect { hash: at.hash.clone() }).await? {
+    match app.call(&at.shard_name(), Introspect { hash: at.hash.clone() }).await? {
         Some(view) => Ok(HttpResponse::json(200, &serde_json::to_value(view).unwrap_or_default()).no_store()),
         None => inactive(),
     }

@@ -2,7 +2,7 @@
 
 use super::Outcome;
 use crate::app::{App, Cx};
-use crate::client::GRANT_CLIENT_CREDENTIALS;
+use crate::client::GRANT_TYPES;
 use crate::error::OAuthError;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::store::Platform;
@@ -13,17 +13,26 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, _cx: &mut Cx<'
         return Err(OAuthError::MethodNotAllowed("GET, HEAD"));
     }
     let issuer = app.issuer(req);
-    let methods = json!(["client_secret_basic", "client_secret_post"]);
+    // Public clients authenticate by client_id alone (`none`) at the token and revocation
+    // endpoints; introspection needs a client that can really authenticate (RFC 7662 §2.1).
+    let confidential = json!(["client_secret_basic", "client_secret_post"]);
+    let any = json!(["client_secret_basic", "client_secret_post", "none"]);
     let body = json!({
         "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
+        "device_authorization_endpoint": format!("{issuer}/device_authorization"),
         "introspection_endpoint": format!("{issuer}/introspect"),
         "revocation_endpoint": format!("{issuer}/revoke"),
-        "grant_types_supported": [GRANT_CLIENT_CREDENTIALS],
-        "response_types_supported": [],
-        "token_endpoint_auth_methods_supported": methods,
-        "introspection_endpoint_auth_methods_supported": methods,
-        "revocation_endpoint_auth_methods_supported": methods,
+        "grant_types_supported": GRANT_TYPES,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": any,
+        "introspection_endpoint_auth_methods_supported": confidential,
+        "revocation_endpoint_auth_methods_supported": any,
+        // RFC 9207: the authorization response names the issuer.
+        "authorization_response_iss_parameter_supported": true,
     });
     Ok(HttpResponse::json(200, &body).with_header("cache-control", "public, max-age=300"))
 }

@@ -1,7 +1,9 @@
 //! One module per endpoint. Each handler reads like its RFC: parse the request, decide, and
 //! respond; errors are [`OAuthError`]s, mapped to HTTP in one place ([`crate::error`]).
 
+pub mod authorize;
 pub mod introspect;
+pub mod login;
 pub mod metadata;
 pub mod revoke;
 pub mod token;
@@ -22,9 +24,24 @@ pub fn require_post(req: &HttpRequest) -> Result<(), OAuthError> {
     }
 }
 
-/// The body of a token-style request: `application/x-www-form-urlencoded` (optionally with a
-/// UTF-8 charset), at most 8 KiB, and no credentials in the URL (RFC 6749 §2.3.1).
-pub fn form_body(req: &HttpRequest) -> Result<Params, OAuthError> {
+/// The fields of a form one of our pages posted, with its CSRF token checked first: a post
+/// without a valid token is refused (`403`) before anything else is looked at, and changes
+/// nothing (a body that is not a form has no valid token either).
+pub fn page_form(req: &HttpRequest) -> Result<Params, OAuthError> {
+    match form_params(req) {
+        Ok(form) if crate::auth::session::csrf_ok(req, &form) => Ok(form),
+        _ => Err(OAuthError::Forbidden("missing or wrong CSRF token".into())),
+    }
+}
+
+/// The fields of a form a page posted: `application/x-www-form-urlencoded`, at most 8 KiB.
+pub fn form_params(req: &HttpRequest) -> Result<Params, OAuthError> {
+    form_content_type(req)?;
+    let body = req.body_bytes().ok_or_else(|| OAuthError::invalid_request("request body exceeds 8 KiB"))?;
+    Params::parse(body)
+}
+
+fn form_content_type(req: &HttpRequest) -> Result<(), OAuthError> {
     let ctype = req.header("content-type").ok_or_else(|| OAuthError::invalid_request("missing Content-Type"))?;
     let mut parts = ctype.split(';');
     let media = parts.next().unwrap_or("").trim();
@@ -38,6 +55,13 @@ pub fn form_body(req: &HttpRequest) -> Result<Params, OAuthError> {
             return Err(OAuthError::invalid_request("unsupported Content-Type parameter (only charset=utf-8)"));
         }
     }
+    Ok(())
+}
+
+/// The body of a token-style request: `application/x-www-form-urlencoded` (optionally with a
+/// UTF-8 charset), at most 8 KiB, and no credentials in the URL (RFC 6749 §2.3.1).
+pub fn form_body(req: &HttpRequest) -> Result<Params, OAuthError> {
+    form_content_type(req)?;
     let query = Params::parse(req.query.as_bytes())?;
     if query.contains("client_secret") || query.contains("client_id") {
         return Err(OAuthError::invalid_request("client credentials must not be sent in the URL"));

@@ -45,7 +45,7 @@ async fn bearer_token<P: Platform>(app: &App<P>, token: &AccessToken, ip: Option
     let Some(at) = route(token) else { return Err(OAuthError::InvalidToken) };
     let needed = scope::join(&required);
     let op = Validate { hash: at.hash.clone(), ip: ip.map(str::to_string), required };
-    let view = match app.shard(&at.shard_name(), op).await? {
+    let view = match app.call(&at.shard_name(), op).await? {
         Validation::Valid(view) => view,
         Validation::InsufficientScope => return Err(OAuthError::InsufficientScope(needed)),
         Validation::Invalid => return Err(OAuthError::InvalidToken),
@@ -63,7 +63,7 @@ async fn api_key<P: Platform>(app: &App<P>, key: &str, required: &[String], now_
         _ => return Err(OAuthError::InvalidToken),
     };
     // KV may be stale: the shard gate is the authority on deletion and disabling.
-    if !app.shard(&shard_name(&client.client_id, 0), Check {}).await? {
+    if !app.call(&shard_name(&client.client_id, 0), Check {}).await? {
         return Err(OAuthError::InvalidToken);
     }
     if !required.iter().all(|r| client.settings.scopes.contains(r)) {

@@ -31,8 +31,9 @@ pub async fn grant<P: Platform>(
         issued_at_ms: cx.now_ms,
         scope: record.scope.clone(),
         access_token,
+        refresh_token: None,
     };
-    match app.shard(&at.shard_name(), Issue { hash: at.hash, record }).await? {
+    match app.call(&at.shard_name(), Issue { hash: at.hash, record }).await? {
         Issued::Issued => Ok(response),
         // KV said the client was fine, but the shard's gate (the authority) says it is
         // deleted, disabled or rotated away.

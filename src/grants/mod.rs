@@ -1,10 +1,18 @@
 //! One module per grant type. Each turns a token request from an authenticated client into a
 //! [`TokenResponse`], the one response shape every grant uses (RFC 6749 §5.1).
 
+pub mod authorization_code;
 pub mod client_credentials;
+pub mod refresh_token;
 
-use crate::http::HttpResponse;
-use crate::secret::AccessToken;
+use crate::app::Cx;
+use crate::auth::client_auth::Authenticated;
+use crate::client::GRANT_REFRESH_TOKEN;
+use crate::http::{HttpRequest, HttpResponse};
+use crate::secret::{random_string, AccessToken, RefreshToken};
+use crate::shard::codes::NewTokens;
+use crate::shard::route::generate_in;
+use crate::shard::tokens::TokenRecord;
 use serde_json::{json, Value};
 
 /// A successful token response.
@@ -16,6 +24,7 @@ pub struct TokenResponse {
     pub issued_at_ms: u64,
     /// The granted scopes; absent from the response when there are none.
     pub scope: Vec<String>,
+    pub refresh_token: Option<RefreshToken>,
 }
 
 impl TokenResponse {
@@ -29,9 +38,32 @@ impl TokenResponse {
         if !self.scope.is_empty() {
             body["scope"] = Value::String(self.scope.join(" "));
         }
+        if let Some(r) = &self.refresh_token {
+            body["refresh_token"] = Value::String(r.expose().to_string());
+        }
         // RFC 6749 §5.1: token responses are never cached.
         HttpResponse::json(200, &body).no_store()
     }
+}
+
+/// Tokens for a person's grant, made to live in `shard` of the client (the shard of that
+/// client and user): an access token, a refresh token when the client has that grant, and the
+/// client's token settings. The plaintext stays here; the shard gets hashes.
+pub fn new_tokens(auth: &Authenticated, req: &HttpRequest, shard: u8, cx: &mut Cx<'_>) -> (AccessToken, Option<RefreshToken>, NewTokens) {
+    let client = &auth.client;
+    let access = generate_in(&client.client_id, shard, cx.rng);
+    let refresh = client
+        .settings
+        .allows(GRANT_REFRESH_TOKEN)
+        .then(|| RefreshToken::new(generate_in(&client.client_id, shard, cx.rng).expose()));
+    let tokens = NewTokens {
+        family_id: random_string(cx.rng, 16),
+        access: access.hash(),
+        refresh: refresh.as_ref().map(|r| r.hash()),
+        template: TokenRecord::new(client, auth.generation, Vec::new(), req.client_ip.as_deref(), cx.now_ms),
+        refresh_ttl_s: client.settings.refresh_token_ttl,
+    };
+    (access, refresh, tokens)
 }
 
 #[cfg(test)]
@@ -40,12 +72,19 @@ mod tests {
 
     #[test]
     fn response_shape() {
-        let r = TokenResponse { access_token: AccessToken::new("t"), expires_in: 300, issued_at_ms: 5, scope: vec![] };
+        let r = TokenResponse { access_token: AccessToken::new("t"), expires_in: 300, issued_at_ms: 5, scope: vec![], refresh_token: None };
         let r = r.into_response();
         assert_eq!(r.header("cache-control"), Some("no-store"));
         assert_eq!(r.header("pragma"), Some("no-cache"));
         assert_eq!(r.body_json(), json!({"access_token": "t", "token_type": "Bearer", "expires_in": 300, "issued_at": 5}));
-        let r = TokenResponse { access_token: AccessToken::new("t"), expires_in: 1, issued_at_ms: 5, scope: vec!["a".into(), "b".into()] };
-        assert_eq!(r.into_response().body_json()["scope"], "a b");
+        let r = TokenResponse {
+            access_token: AccessToken::new("t"),
+            expires_in: 1,
+            issued_at_ms: 5,
+            scope: vec!["a".into(), "b".into()],
+            refresh_token: Some(RefreshToken::new("r")),
+        };
+        let v = r.into_response().body_json();
+        assert_eq!((v["scope"].as_str(), v["refresh_token"].as_str()), (Some("a b"), Some("r")));
     }
 }

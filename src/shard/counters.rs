@@ -109,6 +109,26 @@ impl Op for Count {
     }
 }
 
+/// Would one more event be allowed? Reads, never counts (a sign-in checks before it spends
+/// the PBKDF2 work).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Peek {
+    pub name: String,
+    pub window_ms: u64,
+    pub limit: u64,
+}
+
+impl Op for Peek {
+    type Reply = Decision;
+    fn keys(&self) -> Vec<String> {
+        vec![counter_key(&self.name)]
+    }
+    fn decide(self, loaded: &Loaded, now_ms: u64) -> Result<(Decision, Effects), StoreError> {
+        let mut counter: Counter = loaded.get(&counter_key(&self.name))?.unwrap_or_default();
+        Ok((counter.hit(now_ms, self.window_ms, self.limit, false), Effects::default()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +189,17 @@ mod tests {
         let loaded = Loaded::default().with("c:f", &Counter { count: 2, ..stored });
         let (d, _) = op(2).decide(&loaded, 600).unwrap();
         assert!(!d.allowed && d.retry_after_s >= 1);
+    }
+
+    #[test]
+    fn peek_reads_and_never_counts() {
+        let peek = Peek { name: "f".into(), window_ms: 1_000, limit: 2 };
+        let (d, fx) = peek.clone().decide(&Loaded::default(), 0).unwrap();
+        assert!(d.allowed && fx == Effects::default());
+        let full = Loaded::default().with("c:f", &Counter { window_start_ms: 0, count: 2, previous: 0, window_ms: 1_000 });
+        let (d, fx) = peek.decide(&full, 10).unwrap();
+        assert!(!d.allowed && d.retry_after_s >= 1);
+        assert_eq!(fx, Effects::default());
     }
 
     #[test]

@@ -3,12 +3,17 @@
 //! once; every shard of the client keeps this gate, the admin API updates all of them before
 //! it answers, and every issue and use of a token passes through it.
 
+use super::codes::CODE_PREFIX;
+use super::families::{FAMILY_PREFIX, REFRESH_PREFIX};
 use super::tokens::TOKEN_PREFIX;
 use super::{Effects, Loaded, Op};
 use crate::error::StoreError;
 use serde::{Deserialize, Serialize};
 
 pub const GATE_KEY: &str = "gate";
+
+/// Everything a client holds in a shard: what disabling or deleting it deletes.
+pub const CLIENT_HOLDINGS: [&str; 4] = [TOKEN_PREFIX, FAMILY_PREFIX, REFRESH_PREFIX, CODE_PREFIX];
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Gate {
@@ -72,16 +77,16 @@ impl Op for ChangeGate {
         let mut fx = Effects::default();
         let mut gate: Gate = loaded.get(GATE_KEY)?.unwrap_or_default();
         match self.change {
-            // Disabling deletes the tokens as well as closing the gate, so that re-enabling
-            // can never revive them.
+            // Disabling deletes the tokens, families, refresh tokens and codes as well as
+            // closing the gate, so that re-enabling can never revive them.
             GateChange::Disable => {
                 gate.disabled = true;
-                fx.purge.push(TOKEN_PREFIX);
+                fx.purge.extend(CLIENT_HOLDINGS);
             }
             GateChange::Enable => gate.disabled = false,
             GateChange::Delete => {
                 gate.deleted = true;
-                fx.purge.push(TOKEN_PREFIX);
+                fx.purge.extend(CLIENT_HOLDINGS);
             }
             // A retried or out-of-order rotation (not newer than what the gate has) changes
             // nothing: the minimum generation never goes down.
@@ -148,11 +153,12 @@ mod tests {
     fn changes() {
         let open = Gate::default();
         let (g, fx) = change(&open, GateChange::Disable, 0);
-        assert!(g.disabled && fx.purge == vec![TOKEN_PREFIX], "disabling purges the tokens");
+        assert!(g.disabled && fx.purge == CLIENT_HOLDINGS, "disabling purges the tokens, families and codes");
         let (g, fx) = change(&g, GateChange::Enable, 0);
         assert!(!g.disabled && fx.purge.is_empty(), "enabling revives nothing and purges nothing");
         let (g, fx) = change(&open, GateChange::Delete, 0);
-        assert!(g.deleted && fx.purge == vec![TOKEN_PREFIX]);
+        assert!(g.deleted && fx.purge == CLIENT_HOLDINGS);
+        assert_eq!(CLIENT_HOLDINGS, ["t:", "f:", "r:", "a:"]);
 
         let (g, fx) = change(&open, GateChange::Rotate { generation: 1, grace_until_ms: 5_000 }, 1_000);
         assert_eq!((g.min_generation, g.grace_generation, g.grace_until_ms), (1, Some(0), 5_000));

@@ -12,14 +12,27 @@
 //! - [`route`]: which shard a token lives in, and the token format.
 //! - [`tokens`]: issue, validate (a use), introspect (not a use), revoke.
 //! - [`gate`]: client-wide changes (disable, enable, delete, rotate) and the liveness check.
+//! - [`codes`]: authorization codes: issued after consent, redeemed once.
+//! - [`families`]: what one authorization issued (access and refresh tokens), killed as one;
+//!   the user gate that keeps a killed user's older codes and tokens dead.
+//! - [`refresh`]: rotation, the retry window and reuse detection.
 //! - [`counters`]: sliding-window counters for brute-force protection and rate limits.
 //! - [`sweep`]: the alarm that deletes what has expired.
+//!
+//! The same machinery runs the second class of object, `UserObject` (`USERS`):
+//! - [`users`]: the user object `id:{user_id}`: record, sessions, grants.
+//! - [`names`]: the username claim `name:{username}`.
 
+pub mod codes;
 pub mod counters;
+pub mod families;
 pub mod gate;
+pub mod names;
+pub mod refresh;
 pub mod route;
 pub mod sweep;
 pub mod tokens;
+pub mod users;
 
 pub use route::{route, shard_name, Route, SHARDS};
 
@@ -42,11 +55,19 @@ pub trait ShardStorage {
     async fn set_alarm(&self, at_ms: u64) -> Result<(), StoreError>;
 }
 
-/// One operation on a shard.
+/// One operation on an object.
 pub trait Op: Sized {
     type Reply: Serialize + DeserializeOwned;
     /// The keys to read before deciding.
     fn keys(&self) -> Vec<String>;
+    /// Every entry under these prefixes is read as well.
+    fn prefixes(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Keys named by what the first read found (a code names its user's gate); read next.
+    fn more_keys(&self, _loaded: &Loaded) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
     /// The decision, from what was read: pure. Only a corrupt record makes it fail.
     fn decide(self, loaded: &Loaded, now_ms: u64) -> Result<(Self::Reply, Effects), StoreError>;
 }
@@ -59,6 +80,15 @@ impl Loaded {
     /// The record under `key`, if there is one.
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
         self.0.get(key).map(|text| decode(key, text)).transpose()
+    }
+
+    /// Every record read under `prefix`, with its key.
+    pub fn under<T: DeserializeOwned>(&self, prefix: &str) -> Result<Vec<(String, T)>, StoreError> {
+        self.0
+            .range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, text)| Ok((k.clone(), decode(k, text)?)))
+            .collect()
     }
 
     /// For tests: a state with `value` stored under `key`.
@@ -127,41 +157,90 @@ pub(crate) fn decode<T: DeserializeOwned>(key: &str, text: &str) -> Result<T, St
     serde_json::from_str(text).map_err(|e| StoreError(format!("corrupt record {key}: {e}")))
 }
 
-/// Read, decide, commit; the reply as JSON.
-pub async fn execute<S: ShardStorage, O: Op>(s: &S, op: O, now_ms: u64) -> Result<String, StoreError> {
-    let keys = op.keys();
-    let loaded = Loaded(s.get(&keys).await?.into_iter().collect());
-    let (reply, effects) = op.decide(&loaded, now_ms)?;
-    effects.apply(s).await?;
-    Ok(to_json(&reply))
+/// An operation with its types erased, so that the read → decide → commit loop below exists
+/// once in the wasm rather than once per operation (each copy of an async loop is kilobytes).
+trait AnyOp {
+    fn keys(&self) -> Vec<String>;
+    fn prefixes(&self) -> Vec<String>;
+    fn more_keys(&self, loaded: &Loaded) -> Result<Vec<String>, StoreError>;
+    fn decide(self: Box<Self>, loaded: &Loaded, now_ms: u64) -> Result<(String, Effects), StoreError>;
 }
 
+impl<O: Op> AnyOp for O {
+    fn keys(&self) -> Vec<String> {
+        Op::keys(self)
+    }
+    fn prefixes(&self) -> Vec<String> {
+        Op::prefixes(self)
+    }
+    fn more_keys(&self, loaded: &Loaded) -> Result<Vec<String>, StoreError> {
+        Op::more_keys(self, loaded)
+    }
+    fn decide(self: Box<Self>, loaded: &Loaded, now_ms: u64) -> Result<(String, Effects), StoreError> {
+        let (reply, effects) = Op::decide(*self, loaded, now_ms)?;
+        Ok((to_json(&reply), effects))
+    }
+}
+
+/// Read, decide, commit; the reply as JSON.
+pub async fn execute<S: ShardStorage, O: Op + 'static>(s: &S, op: O, now_ms: u64) -> Result<String, StoreError> {
+    run(s, Box::new(op), now_ms).await
+}
+
+async fn run<S: ShardStorage>(s: &S, op: Box<dyn AnyOp>, now_ms: u64) -> Result<String, StoreError> {
+    let mut loaded = Loaded(s.get(&op.keys()).await?.into_iter().collect());
+    for prefix in op.prefixes() {
+        loaded.0.extend(s.list(&prefix).await?);
+    }
+    let more = op.more_keys(&loaded)?;
+    if !more.is_empty() {
+        loaded.0.extend(s.get(&more).await?);
+    }
+    let (reply, effects) = op.decide(&loaded, now_ms)?;
+    effects.apply(s).await?;
+    Ok(reply)
+}
+
+/// An operation's address: which class of object runs it, and in which request enum it
+/// travels there.
+pub trait Addressed: Op {
+    type Request: Serialize + From<Self>;
+    const NS: Namespace;
+}
+
+/// One enum of requests per class of object, tagged by operation name on the wire.
 macro_rules! requests {
-    ($($variant:ident($op:ty)),* $(,)?) => {
-        /// Every operation, as it travels to the Durable Object (JSON, tagged by `op`).
+    ($name:ident in $ns:expr => { $($variant:ident($op:ty)),* $(,)? }) => {
+        /// Every operation of this class, as it travels to the Durable Object.
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
-        pub enum Request {
+        pub enum $name {
             $($variant($op)),*
         }
 
-        $(impl From<$op> for Request {
+        $(impl From<$op> for $name {
             fn from(op: $op) -> Self {
-                Request::$variant(op)
+                $name::$variant(op)
             }
+        }
+
+        impl $crate::shard::Addressed for $op {
+            type Request = $name;
+            const NS: $crate::store::Namespace = $ns;
         })*
 
-        impl Request {
-            async fn execute<S: ShardStorage>(self, s: &S, now_ms: u64) -> Result<String, StoreError> {
-                match self {
-                    $(Request::$variant(op) => execute(s, op, now_ms).await),*
-                }
+        impl $name {
+            pub async fn execute<S: $crate::shard::ShardStorage>(self, s: &S, now_ms: u64) -> Result<String, $crate::error::StoreError> {
+                let op: Box<dyn AnyOp> = match self {
+                    $($name::$variant(op) => Box::new(op)),*
+                };
+                run(s, op, now_ms).await
             }
         }
     };
 }
 
-requests! {
+requests! { Request in Namespace::Tokens => {
     Issue(tokens::Issue),
     Validate(tokens::Validate),
     Introspect(tokens::Introspect),
@@ -169,21 +248,54 @@ requests! {
     Gate(gate::ChangeGate),
     Check(gate::Check),
     Count(counters::Count),
+    Peek(counters::Peek),
+    IssueCode(codes::IssueCode),
+    RedeemCode(codes::RedeemCode),
+    KillUser(families::KillUser),
+    Refresh(refresh::Refresh),
+}}
+
+requests! { UserRequest in Namespace::Users => {
+    CreateUser(users::CreateUser),
+    GetUser(users::GetUser),
+    UpdateUser(users::UpdateUser),
+    DeleteUser(users::DeleteUser),
+    PurgeUser(users::PurgeUser),
+    StartSession(users::StartSession),
+    CheckSession(users::CheckSession),
+    EndSession(users::EndSession),
+    Authorize(users::Authorize),
+    Grants(users::Grants),
+    RevokeGrant(users::RevokeGrant),
+    ForgetGrant(users::ForgetGrant),
+    Claim(names::Claim),
+    Release(names::Release),
+    Resolve(names::Resolve),
+}}
+
+fn parse<R: DeserializeOwned>(request: &str) -> Result<R, StoreError> {
+    serde_json::from_str(request).map_err(|e| StoreError(format!("bad request to a durable object: {e}")))
 }
 
-/// The Durable Object's side: one request (JSON) in, its reply (JSON) out.
+/// A token shard's side: one request (JSON) in, its reply (JSON) out.
 pub async fn handle<S: ShardStorage>(s: &S, request: &str, now_ms: u64) -> Result<String, StoreError> {
-    let request: Request = serde_json::from_str(request).map_err(|e| StoreError(format!("bad shard request: {e}")))?;
-    request.execute(s, now_ms).await
+    parse::<Request>(request)?.execute(s, now_ms).await
 }
 
-/// The caller's side: run `op` in the shard named `shard` and return its typed reply.
-pub async fn call<O: Objects, R: Op>(objects: &O, shard: &str, op: R) -> Result<R::Reply, StoreError>
-where
-    Request: From<R>,
-{
-    let text = objects.send(Namespace::Tokens, shard, &to_json(&Request::from(op))).await?;
+/// A user object's side.
+pub async fn handle_users<S: ShardStorage>(s: &S, request: &str, now_ms: u64) -> Result<String, StoreError> {
+    parse::<UserRequest>(request)?.execute(s, now_ms).await
+}
+
+/// The caller's side: run `op` in the object named `name` and return its typed reply.
+pub async fn call<O: Objects, R: Addressed>(objects: &O, name: &str, op: R) -> Result<R::Reply, StoreError> {
+    let text = send(objects, R::NS, name, to_json(&R::Request::from(op))).await?;
     decode_reply(&text)
+}
+
+/// The transport's future, boxed: one copy in the wasm, not one inlined into every call site.
+fn send<'a, O: Objects>(objects: &'a O, ns: Namespace, name: &'a str, request: String) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, StoreError>> + 'a>> {
+    Box::pin(async move { objects.send(ns, name, &request).await })
 }
 
 #[cfg(test)]

@@ -19,6 +19,23 @@ pub fn generate(client_id: &str, rng: &mut dyn Random) -> AccessToken {
     AccessToken::new(format!("{client_id}.{}", random_string(rng, SECRET_BYTES)))
 }
 
+/// The shard that holds everything one person authorized one client to do: their codes,
+/// families and tokens. One place per (client, user), so a kill is one call per client.
+pub fn user_shard(user_id: &str) -> u8 {
+    SecretHash::of(user_id).first_byte() % SHARDS
+}
+
+/// A new secret of the access-token shape whose route is `shard` of `client_id` (rejection
+/// sampling: on average 8 draws; each draw is 256 random bits, of which the route fixes 3).
+pub fn generate_in(client_id: &str, shard: u8, rng: &mut dyn Random) -> AccessToken {
+    loop {
+        let t = generate(client_id, rng);
+        if t.hash().first_byte() % SHARDS == shard {
+            return t;
+        }
+    }
+}
+
 /// Where a presented token would be stored, if it has our shape at all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
@@ -73,6 +90,17 @@ mod tests {
             assert!(route(&AccessToken::new(bad)).is_none(), "{bad}");
         }
         assert!(route(&AccessToken::new(format!("{}.{}", "a".repeat(64), "A".repeat(43)))).is_some());
+    }
+
+    #[test]
+    fn generated_in_a_chosen_shard() {
+        let mut rng = SeqRng(5);
+        for shard in 0..SHARDS {
+            let t = generate_in("cid", shard, &mut rng);
+            assert_eq!(route(&t).unwrap().shard, shard);
+        }
+        assert!(user_shard("someone") < SHARDS);
+        assert_eq!(user_shard("someone"), user_shard("someone"));
     }
 
     #[test]

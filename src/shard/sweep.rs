@@ -1,12 +1,25 @@
 //! The alarm. Every expiry is enforced by the time checks of each read; the alarm only cleans
-//! up: it deletes every token that has expired or whose client no longer admits it and every
-//! stale counter, then re-arms for the earliest remaining deadline.
+//! up: it deletes every token that has expired or whose client no longer admits it, codes past
+//! their replay window, ended families, refresh records whose family is gone, and stale
+//! counters; then it re-arms for the earliest remaining deadline.
 
+use super::codes::{CodeRecord, CODE_KEEP_MS, CODE_PREFIX};
 use super::counters::{Counter, COUNTER_PREFIX};
+use super::families::{Family, RefreshRecord, FAMILY_PREFIX, REFRESH_PREFIX};
 use super::gate::{Gate, GATE_KEY};
 use super::tokens::{TokenRecord, TOKEN_PREFIX};
 use super::{decode, ShardStorage};
 use crate::error::StoreError;
+
+/// What a sweep reads: every entry of each kind.
+#[derive(Debug, Default)]
+pub struct Entries {
+    pub tokens: Vec<(String, String)>,
+    pub counters: Vec<(String, String)>,
+    pub codes: Vec<(String, String)>,
+    pub families: Vec<(String, String)>,
+    pub refresh: Vec<(String, String)>,
+}
 
 /// Sweep one shard. Returns how many entries were deleted.
 pub async fn sweep<S: ShardStorage>(s: &S, now_ms: u64) -> Result<usize, StoreError> {
@@ -14,9 +27,14 @@ pub async fn sweep<S: ShardStorage>(s: &S, now_ms: u64) -> Result<usize, StoreEr
         Some((key, text)) => decode(&key, &text)?,
         None => Gate::default(),
     };
-    let tokens = s.list(TOKEN_PREFIX).await?;
-    let counters = s.list(COUNTER_PREFIX).await?;
-    let (deletes, next) = plan_sweep(&gate, &tokens, &counters, now_ms);
+    let entries = Entries {
+        tokens: s.list(TOKEN_PREFIX).await?,
+        counters: s.list(COUNTER_PREFIX).await?,
+        codes: s.list(CODE_PREFIX).await?,
+        families: s.list(FAMILY_PREFIX).await?,
+        refresh: s.list(REFRESH_PREFIX).await?,
+    };
+    let (deletes, next) = plan_sweep(&gate, &entries, now_ms);
     if !deletes.is_empty() {
         s.commit(&[], &deletes).await?;
     }
@@ -27,11 +45,11 @@ pub async fn sweep<S: ShardStorage>(s: &S, now_ms: u64) -> Result<usize, StoreEr
 }
 
 /// Which entries a sweep deletes, and when the next alarm is due: pure.
-pub fn plan_sweep(gate: &Gate, tokens: &[(String, String)], counters: &[(String, String)], now_ms: u64) -> (Vec<String>, Option<u64>) {
+pub fn plan_sweep(gate: &Gate, e: &Entries, now_ms: u64) -> (Vec<String>, Option<u64>) {
     let mut deletes = Vec::new();
     let mut next: Option<u64> = None;
     let mut keep_until = |at: u64| next = Some(next.map_or(at, |n: u64| n.min(at)));
-    for (key, text) in tokens {
+    for (key, text) in &e.tokens {
         // A record that does not parse can never validate: it goes too.
         match serde_json::from_str::<TokenRecord>(text) {
             Ok(r) if r.is_live(now_ms) && gate.admits(r.generation, now_ms) => {
@@ -40,9 +58,32 @@ pub fn plan_sweep(gate: &Gate, tokens: &[(String, String)], counters: &[(String,
             _ => deletes.push(key.clone()),
         }
     }
-    for (key, text) in counters {
+    for (key, text) in &e.counters {
         match serde_json::from_str::<Counter>(text) {
             Ok(c) if now_ms < c.stale_at_ms() => keep_until(c.stale_at_ms()),
+            _ => deletes.push(key.clone()),
+        }
+    }
+    for (key, text) in &e.codes {
+        match serde_json::from_str::<CodeRecord>(text) {
+            Ok(c) if now_ms < c.created_ms + CODE_KEEP_MS && gate.open() => keep_until(c.created_ms + CODE_KEEP_MS),
+            _ => deletes.push(key.clone()),
+        }
+    }
+    let mut live_families = Vec::new();
+    for (key, text) in &e.families {
+        match serde_json::from_str::<Family>(text) {
+            Ok(f) if f.is_live(now_ms) && gate.open() => {
+                keep_until(f.expires_ms);
+                live_families.push(&key[FAMILY_PREFIX.len()..]);
+            }
+            _ => deletes.push(key.clone()),
+        }
+    }
+    // A refresh record lives as long as its family; the family's end re-arms the alarm.
+    for (key, text) in &e.refresh {
+        match serde_json::from_str::<RefreshRecord>(text) {
+            Ok(r) if live_families.contains(&r.family.as_str()) => {}
             _ => deletes.push(key.clone()),
         }
     }
@@ -61,6 +102,10 @@ mod tests {
         to_json(&TokenRecord::new(&c, generation, vec![], None, issued_ms))
     }
 
+    fn toks(tokens: Vec<(String, String)>) -> Entries {
+        Entries { tokens, ..Entries::default() }
+    }
+
     fn counter(window_start_ms: u64, window_ms: u64) -> String {
         to_json(&Counter { window_start_ms, count: 3, previous: 0, window_ms })
     }
@@ -74,7 +119,7 @@ mod tests {
             ("t:dead".to_string(), token(0, 0, 1)),     // died at 1 s
             ("t:corrupt".to_string(), "{".to_string()),
         ];
-        let (deletes, next) = plan_sweep(&gate, &tokens, &[], 2_000);
+        let (deletes, next) = plan_sweep(&gate, &toks(tokens), 2_000);
         assert_eq!(deletes, vec!["t:dead", "t:corrupt"]);
         assert_eq!(next, Some(10_000));
     }
@@ -84,10 +129,10 @@ mod tests {
         // Generation 0 lives on until 5 s by grace, although its token would live to 60 s.
         let gate = Gate { min_generation: 1, grace_generation: Some(0), grace_until_ms: 5_000, ..Gate::default() };
         let tokens = vec![("t:old".to_string(), token(0, 0, 60)), ("t:new".to_string(), token(1, 0, 60))];
-        let (deletes, next) = plan_sweep(&gate, &tokens, &[], 1_000);
+        let (deletes, next) = plan_sweep(&gate, &toks(tokens.clone()), 1_000);
         assert!(deletes.is_empty());
         assert_eq!(next, Some(5_000), "the sweep comes back when the grace ends");
-        let (deletes, next) = plan_sweep(&gate, &tokens, &[], 5_000);
+        let (deletes, next) = plan_sweep(&gate, &toks(tokens), 5_000);
         assert_eq!(deletes, vec!["t:old"]);
         assert_eq!(next, Some(60_000));
     }
@@ -96,7 +141,7 @@ mod tests {
     fn a_closed_gate_sweeps_every_token() {
         let gate = Gate { disabled: true, ..Gate::default() };
         let tokens = vec![("t:a".to_string(), token(0, 0, 60))];
-        assert_eq!(plan_sweep(&gate, &tokens, &[], 0), (vec!["t:a".to_string()], None));
+        assert_eq!(plan_sweep(&gate, &toks(tokens), 0), (vec!["t:a".to_string()], None));
     }
 
     #[test]
@@ -106,10 +151,11 @@ mod tests {
             ("c:fresh".to_string(), counter(2_000, 1_000)), // stale at 4 s
             ("c:corrupt".to_string(), "[]".to_string()),
         ];
-        let (deletes, next) = plan_sweep(&Gate::default(), &[], &counters, 2_000);
+        let e = Entries { counters, ..Entries::default() };
+        let (deletes, next) = plan_sweep(&Gate::default(), &e, 2_000);
         assert_eq!(deletes, vec!["c:stale", "c:corrupt"]);
         assert_eq!(next, Some(4_000));
-        let (deletes, next) = plan_sweep(&Gate::default(), &[], &counters, 1_999);
+        let (deletes, next) = plan_sweep(&Gate::default(), &e, 1_999);
         assert_eq!(deletes, vec!["c:corrupt"], "a counter is kept until the moment it is stale");
         assert_eq!(next, Some(2_000));
     }
@@ -120,7 +166,53 @@ mod tests {
         let mut r = TokenRecord::new(&c, 0, vec![], None, 0);
         r.touch(4_000);
         let tokens = vec![("t:f".to_string(), to_json(&r))];
-        assert_eq!(plan_sweep(&Gate::default(), &tokens, &[], 4_999).1, Some(5_000));
-        assert_eq!(plan_sweep(&Gate::default(), &tokens, &[], 5_000).0, vec!["t:f"]);
+        assert_eq!(plan_sweep(&Gate::default(), &toks(tokens.clone()), 4_999).1, Some(5_000));
+        assert_eq!(plan_sweep(&Gate::default(), &toks(tokens), 5_000).0, vec!["t:f"]);
+    }
+
+    fn family(expires_ms: u64) -> String {
+        to_json(&Family {
+            client_id: "c".into(),
+            user_id: "u".into(),
+            username: "n".into(),
+            scope: vec![],
+            created_ms: 0,
+            expires_ms,
+            epoch: 0,
+            access: vec![],
+            refresh: None,
+        })
+    }
+
+    fn code(created_ms: u64) -> String {
+        to_json(&CodeRecord {
+            client_id: "c".into(),
+            user_id: "u".into(),
+            username: "n".into(),
+            scope: vec![],
+            redirect_uri: "https://a.example/cb".into(),
+            redirect_uri_sent: true,
+            challenge: "x".into(),
+            created_ms,
+            epoch: 0,
+            used_by: None,
+        })
+    }
+
+    #[test]
+    fn codes_families_and_refresh_records() {
+        let refresh = |family: &str| to_json(&RefreshRecord { family: family.into() });
+        let e = Entries {
+            codes: vec![("a:old".into(), code(0)), ("a:new".into(), code(500_000))],
+            families: vec![("f:u:live".into(), family(700_000)), ("f:u:ended".into(), family(600_000))],
+            refresh: vec![("r:1".into(), refresh("u:live")), ("r:2".into(), refresh("u:ended")), ("r:3".into(), refresh("u:gone"))],
+            ..Entries::default()
+        };
+        let (deletes, next) = plan_sweep(&Gate::default(), &e, 600_000);
+        assert_eq!(deletes, vec!["a:old", "f:u:ended", "r:2", "r:3"]);
+        assert_eq!(next, Some(700_000), "the live family's end (the new code is kept until 1,100,000)");
+        // A closed gate sweeps all of them.
+        let (deletes, _) = plan_sweep(&Gate { deleted: true, ..Gate::default() }, &e, 0);
+        assert_eq!(deletes.len(), 7);
     }
 }

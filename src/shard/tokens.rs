@@ -1,8 +1,9 @@
 //! Live access tokens in a shard: what is stored for each (under its hash; the token itself
 //! never is), the expiry and IP-binding rules, and the operations on them.
 
+use super::families::refresh_key;
 use super::gate::{Gate, GATE_KEY};
-use super::{Effects, Loaded, Op};
+use super::{refresh, Effects, Loaded, Op};
 use crate::client::{Client, Expiry};
 use crate::error::StoreError;
 use crate::secret::SecretHash;
@@ -30,6 +31,36 @@ pub struct TokenRecord {
     pub expiry: Expiry,
     /// The generation of the client secret the token was obtained with.
     pub generation: u32,
+    /// Who the token acts for, when not the client itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<Principal>,
+    /// The family (authorization) it belongs to: `{user_id}:{family_id}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
+    /// A hard end, whatever the expiry rules say (its family's end, a subject token's `exp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_after_ms: Option<u64>,
+}
+
+/// Who a token acts for (RFC 8693 §4.1's `sub` and `act`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    /// A user id, or the subject of an exchanged token.
+    pub sub: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Token exchange: who issued the subject token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_issuer: Option<String>,
+    /// Token exchange: the client acting for the subject.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<String>,
+}
+
+/// RFC 8693 §4.1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub sub: String,
 }
 
 /// The body of a successful `/validate` (and of `/introspect` for a live token).
@@ -42,6 +73,14 @@ pub struct TokenView {
     pub iat: u64,
     pub expires_in: u64,
     pub auth: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_issuer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Actor>,
 }
 
 impl TokenRecord {
@@ -57,6 +96,9 @@ impl TokenRecord {
             max_lifetime_s: s.max_lifetime,
             expiry: s.expiry,
             generation,
+            principal: None,
+            family: None,
+            not_after_ms: None,
         }
     }
 
@@ -64,10 +106,20 @@ impl TokenRecord {
     /// Fixed: `token_ttl` after issue.
     pub fn expires_at_ms(&self) -> u64 {
         let ttl = u64::from(self.ttl_s) * 1000;
-        match self.expiry {
+        let by_rule = match self.expiry {
             Expiry::Fixed => self.issued_ms + ttl,
             Expiry::Sliding => (self.last_used_ms + ttl).min(self.issued_ms + u64::from(self.max_lifetime_s) * 1000),
-        }
+        };
+        self.not_after_ms.map_or(by_rule, |n| by_rule.min(n))
+    }
+
+    /// The latest the token can possibly live: however much it is used.
+    pub fn dead_by_ms(&self) -> u64 {
+        let most = match self.expiry {
+            Expiry::Fixed => self.issued_ms + u64::from(self.ttl_s) * 1000,
+            Expiry::Sliding => self.issued_ms + u64::from(self.max_lifetime_s) * 1000,
+        };
+        self.not_after_ms.map_or(most, |n| most.min(n))
     }
 
     pub fn is_live(&self, now_ms: u64) -> bool {
@@ -96,6 +148,7 @@ impl TokenRecord {
 
     pub fn view(&self, now_ms: u64) -> TokenView {
         let exp_ms = self.expires_at_ms();
+        let p = self.principal.as_ref();
         TokenView {
             active: true,
             client_id: self.client_id.clone(),
@@ -104,6 +157,10 @@ impl TokenRecord {
             iat: self.issued_ms / 1000,
             expires_in: exp_ms.saturating_sub(now_ms) / 1000,
             auth: "bearer".into(),
+            sub: p.map(|p| p.sub.clone()),
+            username: p.and_then(|p| p.username.clone()),
+            subject_issuer: p.and_then(|p| p.subject_issuer.clone()),
+            act: p.and_then(|p| p.act.clone()).map(|sub| Actor { sub }),
         }
     }
 }
@@ -219,7 +276,8 @@ impl Op for Introspect {
     }
 }
 
-/// RFC 7009: delete the token if it belongs to `client_id`; the same (empty) answer either way.
+/// RFC 7009: an access token is deleted, a refresh token's whole family dies; only if it
+/// belongs to `client_id`, and with the same (empty) answer either way.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revoke {
     pub hash: SecretHash,
@@ -229,7 +287,10 @@ pub struct Revoke {
 impl Op for Revoke {
     type Reply = ();
     fn keys(&self) -> Vec<String> {
-        vec![token_key(&self.hash)]
+        vec![token_key(&self.hash), refresh_key(&self.hash)]
+    }
+    fn more_keys(&self, loaded: &Loaded) -> Result<Vec<String>, StoreError> {
+        Ok(refresh::family_key_of(loaded, &self.hash)?.into_iter().collect())
     }
     fn decide(self, loaded: &Loaded, _now_ms: u64) -> Result<((), Effects), StoreError> {
         let mut fx = Effects::default();
@@ -237,6 +298,7 @@ impl Op for Revoke {
         if loaded.get::<TokenRecord>(&key)?.is_some_and(|r| r.client_id == self.client_id) {
             fx.delete(key);
         }
+        refresh::revoke(&mut fx, loaded, &self.hash, &self.client_id)?;
         Ok(((), fx))
     }
 }

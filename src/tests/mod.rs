@@ -3,6 +3,8 @@
 
 mod abuse;
 mod admin;
+mod person;
+mod refresh;
 mod token;
 mod validate;
 
@@ -28,7 +30,8 @@ pub struct Harness {
 impl Harness {
     pub fn new() -> Harness {
         // No isolate cache by default, so that tests which plant a stale KV record see it.
-        let config = Config { admin_token: Some(AdminToken::new(ADMIN)), client_cache_ms: 0, ..Config::default() };
+        // Few PBKDF2 iterations: the tests check the rules, not the cost (the edge runs 100,000).
+        let config = Config { admin_token: Some(AdminToken::new(ADMIN)), client_cache_ms: 0, pbkdf2_iterations: 100, ..Config::default() };
         Harness { app: mem_app(config, T0), rng: SeqRng(0), now: T0 }
     }
 

@@ -123,7 +123,15 @@ fn metadata() {
     let v = r.body_json();
     assert_eq!(v["issuer"], "https://auth.test");
     assert_eq!(v["token_endpoint"], "https://auth.test/token");
-    assert_eq!(v["grant_types_supported"], json!(["client_credentials"]));
-    assert_eq!(v["token_endpoint_auth_methods_supported"], json!(["client_secret_basic", "client_secret_post"]));
+    assert_eq!(v["authorization_endpoint"], "https://auth.test/authorize");
+    assert_eq!(v["device_authorization_endpoint"], "https://auth.test/device_authorization");
+    assert_eq!(
+        v["grant_types_supported"],
+        json!(["client_credentials", "authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:token-exchange"])
+    );
+    assert_eq!(v["token_endpoint_auth_methods_supported"], json!(["client_secret_basic", "client_secret_post", "none"]));
+    assert_eq!(v["response_types_supported"], json!(["code"]));
+    assert_eq!(v["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(v["authorization_response_iss_parameter_supported"], true);
     assert_eq!(h.send(Req::new("POST", "/.well-known/oauth-authorization-server")).status, 405);
 }

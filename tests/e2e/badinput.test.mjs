@@ -242,8 +242,12 @@ test("/token: missing, empty, repeated and unknown parameters", async () => {
     { name: "empty token on /revoke", path: "/revoke", headers: withBasic(), body: "token=", ...inv },
     { name: "repeated token_type_hint on /revoke", path: "/revoke", headers: withBasic(), body: `token=${t0}&token_type_hint=a&token_type_hint=b`, ...inv },
     // Unknown grants: the client authenticates, then the grant is refused.
-    ...["password", "authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:jwt-bearer", "CLIENT_CREDENTIALS", "client_credentials ", "implicit"].map((g) => ({
+    ...["password", "urn:ietf:params:oauth:grant-type:jwt-bearer", "CLIENT_CREDENTIALS", "client_credentials ", "implicit", "AUTHORIZATION_CODE"].map((g) => ({
       name: `grant_type=${g}`, headers: withBasic(), body: `grant_type=${encodeURIComponent(g)}&code=x&refresh_token=y`, status: 400, error: "unsupported_grant_type",
+    })),
+    // Known grants this client does not have.
+    ...["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:token-exchange"].map((g) => ({
+      name: `grant_type=${g}`, headers: withBasic(), body: `grant_type=${encodeURIComponent(g)}&code=x&refresh_token=y`, status: 400, error: "unauthorized_client",
     })),
     { name: "grant not allowed for the client", headers: form({ authorization: api.basic(keysOnly.client_id, keysOnly.client_secret) }), body: OK_BODY, status: 400, error: "unauthorized_client" },
     // Scopes.

@@ -161,8 +161,11 @@ for f in glob.glob(sys.argv[1] + "/**/*.sqlite", recursive=True):
 print(n)`, stateDir, prefix, containing]).toString());
 }
 
-const ENTITIES = { amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'", "#x27": "'" };
-const unescapeHtml = (s) => s.replace(/&(amp|lt|gt|quot|#39|#x27);/g, (_, e) => ENTITIES[e]);
+const ENTITIES = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
+/** Named and numeric character references (askama writes `&` as `&#38;`). */
+const unescapeHtml = (s) =>
+  s.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (m, e) =>
+    e[0] !== "#" ? ENTITIES[e] ?? m : String.fromCodePoint(e[1] === "x" || e[1] === "X" ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10)));
 const attrs = (tag) => Object.fromEntries([...tag.matchAll(/([a-zA-Z_:-]+)(?:="([^"]*)")?/g)].slice(1).map(([, k, v]) => [k.toLowerCase(), unescapeHtml(v ?? "")]));
 
 /**
@@ -248,3 +251,216 @@ export function rawRequest(url, bytes) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---- Seed 004 (users, /authorize, the authorization code grant): helpers for the suites that
+// drive the pages. Appended; nothing above changes.
+import { createHash, randomBytes } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+
+/** A short random suffix, so every test makes its own users and clients. */
+export const uniq = (prefix = "") => prefix + randomBytes(5).toString("hex");
+
+/** A PKCE pair (RFC 7636): a 43-character verifier and its S256 challenge. */
+export function pkce(verifier = randomBytes(32).toString("base64url")) {
+  return { verifier, challenge: createHash("sha256").update(verifier).digest("base64url") };
+}
+
+/** `/authorize?…` from an object; `undefined` values are left out. */
+export function authorizePath(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) q.append(k, v);
+  return `/authorize?${q}`;
+}
+
+/** A Location (absolute or relative) as a path on the worker (`base`). */
+export function pathOf(location, base) {
+  const u = new URL(location, base);
+  return u.pathname + u.search;
+}
+
+/** Decode HTML character references: the common named ones and every numeric one (`&#38;`). */
+export function decodeEntities(s) {
+  const named = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: "\u00a0" };
+  return s.replace(/&(#[xX][0-9a-fA-F]+|#[0-9]+|[a-zA-Z]+);/g, (m, e) =>
+    e[0] === "#" ? String.fromCodePoint(e[1] === "x" || e[1] === "X" ? parseInt(e.slice(2), 16) : Number(e.slice(1))) : named[e] ?? m);
+}
+
+/** The visible text of HTML: tags removed, character references decoded. */
+export const htmlText = (html) => decodeEntities(html.replace(/<[^>]*>/g, " "));
+
+/**
+ * Like `parseForms`, but decoding every character reference in attribute values (askama, for
+ * one, writes `&` as `&#38;`, which `parseForms` leaves alone).
+ */
+export function formsOf(html) {
+  const attrsOf = (tag) => Object.fromEntries([...tag.matchAll(/([a-zA-Z_:-]+)(?:="([^"]*)")?/g)].slice(1).map(([, k, v]) => [k.toLowerCase(), decodeEntities(v ?? "")]));
+  return [...html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/g)].map(([, head, inner]) => {
+    const a = attrsOf("<form " + head);
+    const fields = {};
+    const buttons = [];
+    for (const [tag] of inner.matchAll(/<(input|button)\b[^>]*>/g)) {
+      const f = attrsOf(tag);
+      if (!f.name) continue;
+      if (tag.startsWith("<button") || f.type === "submit") buttons.push({ name: f.name, value: f.value ?? "" });
+      else fields[f.name] = f.value ?? "";
+    }
+    return { action: a.action ?? "", method: (a.method ?? "get").toUpperCase(), fields, buttons };
+  });
+}
+
+/** The login form of a formClient response (it has a `password` input), or undefined. */
+export const loginFormOf = (page) => formsOf(page.text).find((f) => "password" in f.fields);
+/** The consent form of a formClient response (its buttons are named `decision`), or undefined. */
+export const consentFormOf = (page) => formsOf(page.text).find((f) => f.buttons.some((b) => b.name === "decision"));
+
+/**
+ * Submit a parsed form with a formClient, like a browser would: an absolute `action` becomes a
+ * path on the worker, an empty one is the page's own path (`pagePath`).
+ */
+export function submitForm(fc, url, form, changes = {}, button, pagePath = "/") {
+  const action = form.action ? pathOf(form.action, url) : pagePath;
+  return fc.submit({ ...form, action }, changes, button);
+}
+
+const describeResponse = (r) => `${r.status} ${r.location ? `Location: ${r.location} ` : ""}${r.text.slice(0, 300)}`;
+
+/**
+ * Sign in on the login page that `path` (an `/authorize?…` path) shows. Returns the login
+ * POST's response (303 to `return_to` on success).
+ */
+export async function signIn(fc, url, path, username, password) {
+  const page = await fc.get(path);
+  const form = loginFormOf(page);
+  if (!form) throw new Error(`expected the login page at ${path}, got ${describeResponse(page)}`);
+  return submitForm(fc, url, form, { username, password }, form.buttons[0], path);
+}
+
+/**
+ * Walk `/authorize?…` (`path`) with a formClient as a person would: sign in if the login page
+ * shows (with `username`/`password`), then press `decision` (approve/deny) on the consent page
+ * if it shows (`decision: null` stops there and returns the consent page). Returns the last
+ * response, with `loginShown` and `consentShown`.
+ */
+export async function authorizeAs(fc, url, path, { username, password, decision = "approve" } = {}) {
+  let loginShown = false, consentShown = false;
+  let page = await fc.get(path);
+  let pagePath = path;
+  const login = loginFormOf(page);
+  if (login) {
+    loginShown = true;
+    if (username === undefined) throw new Error(`the login page was shown for ${path}, and no user was given`);
+    const r = await submitForm(fc, url, login, { username, password }, login.buttons[0], path);
+    if (r.status !== 303 || !r.location) throw new Error(`sign-in as ${username}: expected 303 to return_to, got ${describeResponse(r)}`);
+    pagePath = pathOf(r.location, url);
+    page = await fc.get(pagePath);
+  }
+  const consent = consentFormOf(page);
+  if (consent) {
+    consentShown = true;
+    if (decision === null) return Object.assign(page, { loginShown, consentShown, pagePath });
+    const button = consent.buttons.find((b) => b.name === "decision" && b.value === decision);
+    if (!button) throw new Error(`the consent page has no decision=${decision} button: ${JSON.stringify(consent.buttons)}`);
+    page = await submitForm(fc, url, consent, {}, button, pagePath);
+  }
+  return Object.assign(page, { loginShown, consentShown, pagePath });
+}
+
+/** The query of a redirect response's Location, as URLSearchParams (throws when none). */
+export function redirectQuery(r) {
+  if (!r.location) throw new Error(`expected a redirect, got ${describeResponse(r)}`);
+  return new URL(r.location).searchParams;
+}
+
+/**
+ * Redeem an authorization code at `/token/`. `auth`: "none" (public client: the body exactly as
+ * seed 004 writes it), "basic" or "post" (confidential client). `omit` leaves body fields out,
+ * `set` overrides them.
+ */
+export function redeemCode(api, { client, code, redirect_uri, code_verifier, auth = "none", omit = [], set = {}, ip }) {
+  const fields = [["grant_type", "authorization_code"], ["code", code], ["redirect_uri", redirect_uri], ["client_id", client.client_id], ["code_verifier", code_verifier]];
+  if (auth === "post") fields.push(["client_secret", client.client_secret]);
+  if (auth === "basic") fields.splice(3, 1);
+  const body = fields
+    .map(([k, v]) => [k, k in set ? set[k] : v])
+    .filter(([k, v]) => !omit.includes(k) && v !== undefined)
+    .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+    .join("&");
+  const headers = { "content-type": "application/x-www-form-urlencoded" };
+  if (auth === "basic") headers.authorization = api.basic(client.client_id, client.client_secret);
+  return api.call("POST", "/token/", { headers, body, ip });
+}
+
+/** Create a user through the admin API (throws unless 201); returns its JSON plus `password`. */
+export async function createUser(api, { username = uniq("u-"), password = uniq("pw-") + "Xy9!", name = "E2E Person" } = {}) {
+  const r = await api.admin("POST", "/admin/users", { username, password, name });
+  if (r.status !== 201) throw new Error(`create user: ${r.status} ${r.text}`);
+  return { ...r.json, password };
+}
+
+/**
+ * The whole code flow for `user` and `client` (which has `redirect_uris[0]` unless
+ * `redirect_uri` is given): authorize with formClient `fc`, approve, redeem at `/token/` with
+ * `api`. Returns `{ code, state, verifier, redirect, token }` (`token` is the /token response).
+ */
+export async function codeFlow(api, fc, url, { client, user, scope, redirect_uri = client.redirect_uris[0], auth, state = uniq("st-") }) {
+  const { verifier, challenge } = pkce();
+  const path = authorizePath({ response_type: "code", client_id: client.client_id, redirect_uri, scope, state, code_challenge: challenge, code_challenge_method: "S256" });
+  const r = await authorizeAs(fc, url, path, { username: user.username, password: user.password });
+  if (r.status !== 302) throw new Error(`authorize ${client.client_id} as ${user.username}: expected 302 to the client, got ${describeResponse(r)}`);
+  const q = redirectQuery(r);
+  const code = q.get("code");
+  if (!code) throw new Error(`no code in ${r.location}`);
+  const token = await redeemCode(api, { client, code, redirect_uri, code_verifier: verifier, auth: auth ?? (client.client_secret ? "basic" : "none") });
+  return { code, state, verifier, redirect: r, token, consentShown: r.consentShown, loginShown: r.loginShown };
+}
+
+/**
+ * Every stored record in a state folder (read-only): Durable Object storage rows (`_cf_KV` in
+ * each SQLite file) and KV entries (`_mf_entries`, values from their blob files). Returns
+ * `[{ kind: "do" | "kv", file, key, value: Buffer }]`.
+ */
+export function storedRecords(stateDir) {
+  const out = execFileSync("python3", ["-c", `
+import base64, glob, json, os, sqlite3, sys
+root = sys.argv[1]
+blobs = {}
+for p in glob.glob(root + "/**/blobs/*", recursive=True):
+    blobs[os.path.basename(p)] = p
+rows = []
+for f in glob.glob(root + "/**/*.sqlite", recursive=True):
+    try:
+        db = sqlite3.connect("file:" + f + "?mode=ro", uri=True)
+        tables = {r[0] for r in db.execute("select name from sqlite_master where type = 'table'")}
+        if "_cf_KV" in tables:
+            for k, v in db.execute("select key, value from _cf_KV"):
+                v = v if isinstance(v, bytes) else str(v).encode()
+                rows.append({"kind": "do", "file": f, "key": k, "value": base64.b64encode(v).decode()})
+        if "_mf_entries" in tables:
+            for k, b, m in db.execute("select key, blob_id, metadata from _mf_entries"):
+                v = b""
+                if b in blobs:
+                    with open(blobs[b], "rb") as fh:
+                        v = fh.read()
+                rows.append({"kind": "kv", "file": f, "key": k, "value": base64.b64encode(v).decode(), "metadata": m})
+    except sqlite3.Error:
+        pass
+print(json.dumps(rows))`, stateDir], { maxBuffer: 1 << 28 }).toString();
+  return JSON.parse(out).map((r) => ({ ...r, value: Buffer.from(r.value, "base64") }));
+}
+
+/** Every file under `dir` (recursively) whose bytes contain `needle` (string or Buffer). */
+export function filesContaining(dir, needle) {
+  const bytes = Buffer.isBuffer(needle) ? needle : Buffer.from(needle);
+  const hits = [];
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) {
+        try { if (readFileSync(p).includes(bytes)) hits.push(p); } catch {}
+      }
+    }
+  };
+  walk(dir);
+  return hits;
+}

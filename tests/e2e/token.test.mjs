@@ -135,7 +135,7 @@ test("POST /token errors (RFC 6749 §5.2)", async () => {
     ["POST", { authorization: basic, ...FORM }, "", 400, "invalid_request"],
     ["POST", { authorization: basic, ...FORM }, ok + "&" + ok, 400, "invalid_request"],
     ["POST", { authorization: basic, ...FORM }, "grant_type=password", 400, "unsupported_grant_type"],
-    ["POST", { authorization: basic, ...FORM }, "grant_type=authorization_code&code=x", 400, "unsupported_grant_type"],
+    ["POST", { authorization: basic, ...FORM }, "grant_type=authorization_code&code=x", 400, "unauthorized_client"],
     ["POST", { authorization: basic, ...FORM }, ok + "&scope=admin", 400, "invalid_scope"],
     ["POST", { authorization: api.basic(c.client_id, "wrong"), ...FORM }, ok, 401, "invalid_client"],
     ["POST", { authorization: api.basic("unknown-client", "wrong"), ...FORM }, ok, 401, "invalid_client"],
@@ -181,14 +181,24 @@ test("metadata (RFC 8414): every advertised endpoint answers, and it may be cach
   assert.equal(r.headers.get("content-type"), "application/json");
   assert.equal(r.headers.get("cache-control"), "public, max-age=300");
   assert.equal(r.json.issuer, worker.url);
-  assert.deepEqual(r.json.grant_types_supported, ["client_credentials"]);
-  assert.deepEqual(r.json.token_endpoint_auth_methods_supported, ["client_secret_basic", "client_secret_post"]);
+  assert.deepEqual(r.json.grant_types_supported, ["client_credentials", "authorization_code", "refresh_token",
+    "urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:token-exchange"]);
+  assert.deepEqual(r.json.token_endpoint_auth_methods_supported, ["client_secret_basic", "client_secret_post", "none"]);
   const endpoints = Object.entries(r.json).filter(([k]) => k.endsWith("_endpoint"));
-  assert.deepEqual(endpoints.map(([k]) => k).sort(), ["introspection_endpoint", "revocation_endpoint", "token_endpoint"]);
-  // Each is an endpoint of this server: an unauthenticated POST gets its own 401, not a 404.
+  assert.deepEqual(endpoints.map(([k]) => k).sort(),
+    ["authorization_endpoint", "device_authorization_endpoint", "introspection_endpoint", "revocation_endpoint", "token_endpoint"]);
   for (const [name, where] of endpoints) {
     assert.ok(where.startsWith(worker.url + "/"), `${name}: ${where}`);
-    const answer = await api.call("POST", where.slice(worker.url.length), {
+    const path = where.slice(worker.url.length);
+    if (name === "authorization_endpoint") {
+      // A person's endpoint: without a client it answers with an HTML error page, not a 404.
+      const page = await api.call("GET", path);
+      assert.equal(page.status, 400, name);
+      assert.match(page.headers.get("content-type"), /^text\/html/);
+      continue;
+    }
+    // A client's endpoint: an unauthenticated POST gets its own 401, not a 404.
+    const answer = await api.call("POST", path, {
       headers: { "content-type": "application/x-www-form-urlencoded" }, body: "token=x&grant_type=client_credentials",
     });
     assert.equal(answer.status, 401, `${name} answers`);

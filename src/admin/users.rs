@@ -1,0 +1,149 @@
+//! `/admin/users`: people who sign in. Disabling or deleting a user, or revoking one of its
+//! grants, takes effect before the call answers: the user's object ends its sessions and raises
+//! its epoch in one step, then the kill reaches the one shard of each client holding tokens for
+//! the user (`{client}/{hash(user) mod 8}`), which kills those families and tokens at once.
+//! Every step is idempotent: a call that failed part way (503) is completed by repeating it.
+
+use super::{authorize, body, segments};
+use crate::app::{App, Cx};
+use crate::auth::password;
+use crate::endpoints::Outcome;
+use crate::error::OAuthError;
+use crate::http::{HttpRequest, HttpResponse};
+use crate::secret::generate_client_id;
+use crate::shard::families::KillUser;
+use crate::shard::names::{Claim, Release};
+use crate::shard::route::{shard_name, user_shard};
+use crate::shard::users::{CreateUser, DeleteUser, ForgetGrant, GetUser, Grants, Kill, PurgeUser, RevokeGrant, UpdateUser};
+use crate::store::Platform;
+use crate::user::{self, User};
+use serde_json::json;
+
+pub const PATH: &str = "/admin/users";
+
+pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_>) -> Outcome {
+    authorize(app, req)?;
+    match (req.method.as_str(), segments(req, PATH).as_slice()) {
+        ("GET", []) => Ok(HttpResponse::json(200, &json!({ "users": user::store::list(&app.kv).await? })).no_store()),
+        ("POST", []) => create(app, body(req)?, cx).await,
+        (_, []) => Err(OAuthError::MethodNotAllowed("GET, POST")),
+        ("GET", [id]) => Ok(HttpResponse::json(200, &load(app, id).await?.view()).no_store()),
+        ("PATCH", [id]) => patch(app, id, body(req)?, cx).await,
+        ("DELETE", [id]) => delete(app, id).await,
+        (_, [_]) => Err(OAuthError::MethodNotAllowed("GET, PATCH, DELETE")),
+        ("GET", [id, "grants"]) => grants(app, id).await,
+        (_, [_, "grants"]) => Err(OAuthError::MethodNotAllowed("GET")),
+        ("DELETE", [id, "grants", client_id]) => revoke_grant(app, id, client_id).await,
+        (_, [_, "grants", _]) => Err(OAuthError::MethodNotAllowed("DELETE")),
+        _ => Err(OAuthError::NotFound),
+    }
+}
+
+/// Ids are ours (22 base64url characters); anything else names no user, and no object.
+fn object(id: &str) -> Result<String, OAuthError> {
+    let ours = id.len() == 22 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    ours.then(|| user::object_name(id)).ok_or(OAuthError::NotFound)
+}
+
+async fn load<P: Platform>(app: &App<P>, id: &str) -> Result<User, OAuthError> {
+    app.call(&object(id)?, GetUser {}).await?.ok_or(OAuthError::NotFound)
+}
+
+async fn create<P: Platform>(app: &App<P>, body: &[u8], cx: &mut Cx<'_>) -> Outcome {
+    let new = user::parse_new(body)?;
+    let user_id = generate_client_id(cx.rng);
+    let claim = user::name_object(&new.username);
+    // The name first: one object per lower-cased name makes the check and the claim one step.
+    if app.call(&claim, Claim { user_id: user_id.clone() }).await?.is_some() {
+        return Err(OAuthError::Conflict { field: "username", description: "this username is taken (usernames are compared ignoring case)".into() });
+    }
+    let created = async {
+        let hash = password::hash(&app.crypto, &new.password, app.config.pbkdf2_iterations, cx.rng)
+            .await
+            .map_err(|e| OAuthError::ServerError(format!("password hashing: {}", e.0)))?;
+        let user = User {
+            user_id: user_id.clone(),
+            username: new.username.clone(),
+            name: new.name.clone(),
+            created_at: cx.now_ms,
+            updated_at: cx.now_ms,
+            disabled: false,
+            password: hash,
+            epoch: 0,
+            clients: Vec::new(),
+            deleted: false,
+        };
+        if !app.call(&user::object_name(&user_id), CreateUser { user: user.clone() }).await? {
+            return Err(OAuthError::ServerError("a fresh user id was taken".into()));
+        }
+        user::store::put(&app.kv, &user).await?;
+        Ok(user)
+    }
+    .await;
+    match created {
+        Ok(user) => Ok(HttpResponse::json(201, &user.view()).no_store()),
+        Err(e) => {
+            // Give the name back, so that a retry can have it (best effort: the error is what
+            // the caller needs to see).
+            let _ = app.call(&claim, Release { user_id }).await;
+            Err(e)
+        }
+    }
+}
+
+async fn patch<P: Platform>(app: &App<P>, id: &str, body: &[u8], cx: &mut Cx<'_>) -> Outcome {
+    let object = object(id)?;
+    let patch = user::parse_patch(body)?;
+    let hash = match &patch.password {
+        Some(p) => Some(
+            password::hash(&app.crypto, p, app.config.pbkdf2_iterations, cx.rng)
+                .await
+                .map_err(|e| OAuthError::ServerError(format!("password hashing: {}", e.0)))?,
+        ),
+        None => None,
+    };
+    let op = UpdateUser { name: patch.name, password: hash, disabled: patch.disabled };
+    let updated = app.call(&object, op).await?.ok_or(OAuthError::NotFound)?;
+    if let Some(kill) = &updated.kill {
+        kill_everywhere(app, id, kill).await?;
+    }
+    user::store::put(&app.kv, &updated.user).await?;
+    Ok(HttpResponse::json(200, &updated.user.view()).no_store())
+}
+
+async fn delete<P: Platform>(app: &App<P>, id: &str) -> Outcome {
+    let object = object(id)?;
+    let (user, kill) = app.call(&object, DeleteUser {}).await?.ok_or(OAuthError::NotFound)?;
+    kill_everywhere(app, id, &kill).await?;
+    app.call(&user::name_object(&user.username), Release { user_id: user.user_id.clone() }).await?;
+    user::store::delete(&app.kv, id).await?;
+    app.call(&object, PurgeUser {}).await?;
+    Ok(HttpResponse::new(204))
+}
+
+async fn grants<P: Platform>(app: &App<P>, id: &str) -> Outcome {
+    let grants = app.call(&object(id)?, Grants {}).await?.ok_or(OAuthError::NotFound)?;
+    let views: Vec<_> = grants.iter().map(|g| json!({"client_id": g.client_id, "scope": g.scope.join(" "), "created_at": g.created_at})).collect();
+    Ok(HttpResponse::json(200, &json!({ "grants": views })).no_store())
+}
+
+async fn revoke_grant<P: Platform>(app: &App<P>, id: &str, client_id: &str) -> Outcome {
+    let object = object(id)?;
+    let epoch = app.call(&object, RevokeGrant { client_id: client_id.to_string() }).await?.ok_or(OAuthError::NotFound)?;
+    kill_in(app, id, client_id, epoch).await?;
+    app.call(&object, ForgetGrant { client_id: client_id.to_string() }).await?;
+    Ok(HttpResponse::new(204))
+}
+
+/// The kill reaches the one shard of each client that holds tokens for the user.
+async fn kill_everywhere<P: Platform>(app: &App<P>, user_id: &str, kill: &Kill) -> Result<(), OAuthError> {
+    for client_id in &kill.clients {
+        kill_in(app, user_id, client_id, kill.epoch).await?;
+    }
+    Ok(())
+}
+
+async fn kill_in<P: Platform>(app: &App<P>, user_id: &str, client_id: &str, epoch: u32) -> Result<(), OAuthError> {
+    let shard = shard_name(client_id, user_shard(user_id));
+    app.call(&shard, KillUser { user_id: user_id.to_string(), epoch }).await
+}

@@ -1,0 +1,80 @@
+//! The askama templates (files in `templates/`); one struct per page. Everything interpolated
+//! is HTML-escaped (`.html` templates escape by default) and every attribute is double-quoted.
+
+use askama::Template;
+
+use super::{ClientInfo, Person, ScopeInfo};
+
+#[derive(Template)]
+#[template(path = "login.html", whitespace = "minimize")]
+pub(super) struct LoginPage<'a> {
+    pub csrf: &'a str,
+    pub return_to: &'a str,
+    pub username: &'a str,
+    pub failed: bool,
+    pub client: Option<ClientInfo<'a>>,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html", whitespace = "minimize")]
+pub(super) struct ConsentPage<'a> {
+    pub csrf: &'a str,
+    pub person: Person<'a>,
+    pub client: ClientInfo<'a>,
+    pub scopes: &'a [ScopeInfo<'a>],
+    pub action: &'a str,
+    pub hidden: &'a [(&'a str, &'a str)],
+}
+
+#[derive(Template)]
+#[template(path = "logout.html", whitespace = "minimize")]
+pub(super) struct LogoutPage<'a> {
+    pub csrf: &'a str,
+    pub person: Option<Person<'a>>,
+}
+
+#[derive(Template)]
+#[template(path = "signed_in.html", whitespace = "minimize")]
+pub(super) struct SignedInPage<'a> {
+    pub person: Person<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "device_entry.html", whitespace = "minimize")]
+pub(super) struct DeviceEntryPage<'a> {
+    pub csrf: &'a str,
+    pub prefill: &'a str,
+    pub problem: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "device_consent.html", whitespace = "minimize")]
+pub(super) struct DeviceConsentPage<'a> {
+    pub csrf: &'a str,
+    pub person: Person<'a>,
+    pub client: ClientInfo<'a>,
+    pub scopes: &'a [ScopeInfo<'a>],
+    /// As given, for the hidden input.
+    pub user_code: &'a str,
+    /// As shown, `XXXX-XXXX`.
+    pub code: &'a str,
+}
+
+/// Title, explanation, an optional quieter note and an optional link; no form.
+#[derive(Template)]
+#[template(path = "message.html", whitespace = "minimize")]
+pub(super) struct MessagePage<'a> {
+    /// Shows the warning mark instead of the shield (for error statuses).
+    pub bad: bool,
+    pub title: &'a str,
+    pub detail: &'a str,
+    pub note: Option<&'a str>,
+    pub link: Option<(&'a str, &'a str)>,
+}
+
+/// The one stylesheet, inlined in every page by `base.html`. Kept out of the templates' text so
+/// that it is compiled into the worker once rather than once per page.
+pub(crate) const STYLE: &str = include_str!("../../templates/style.css");
+
+/// The shield mark at the top of every card (inline SVG: no request, allowed by the CSP).
+pub(crate) const MARK: &str = include_str!("../../templates/mark.svg");

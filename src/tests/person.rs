@@ -1,0 +1,404 @@
+//! The person side through the handlers: users, sign-in, consent, codes, tokens for a person,
+//! and kills that must take effect at once.
+
+use super::*;
+use crate::auth::pkce::s256;
+use std::collections::BTreeMap;
+
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CB: &str = "https://app.example/cb";
+
+/// A browser: cookies kept between requests, forms read from pages.
+pub struct Browser {
+    pub cookies: BTreeMap<String, String>,
+    pub ip: &'static str,
+}
+
+impl Browser {
+    pub fn new() -> Browser {
+        Browser { cookies: BTreeMap::new(), ip: "10.0.0.1" }
+    }
+
+    pub fn send(&mut self, h: &mut Harness, r: Req) -> HttpResponse {
+        let mut r = r.ip(Some(self.ip));
+        if !self.cookies.is_empty() {
+            let c: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            r = r.header("cookie", &c.join("; "));
+        }
+        let resp = h.send(r);
+        for (n, v) in &resp.headers {
+            if *n == "set-cookie" {
+                let pair = v.split(';').next().unwrap();
+                let (k, val) = pair.split_once('=').unwrap();
+                if val.is_empty() || v.contains("Max-Age=0") {
+                    self.cookies.remove(k);
+                } else {
+                    self.cookies.insert(k.to_string(), val.to_string());
+                }
+            }
+        }
+        resp
+    }
+}
+
+/// The value of the input named `name` in a page (entities decoded).
+pub fn input(page: &HttpResponse, name: &str) -> Option<String> {
+    let html = String::from_utf8_lossy(&page.body);
+    let at = html.find(&format!("name=\"{name}\" value=\""))?;
+    let rest = &html[at + name.len() + 15..];
+    let v = &rest[..rest.find('"')?];
+    Some(v.replace("&#34;", "\"").replace("&#39;", "'").replace("&#60;", "<").replace("&#62;", ">").replace("&#38;", "&"))
+}
+
+pub fn text(r: &HttpResponse) -> String {
+    String::from_utf8_lossy(&r.body).into_owned()
+}
+
+/// The query of a redirect, as pairs.
+pub fn redirect_query(r: &HttpResponse) -> BTreeMap<String, String> {
+    let loc = r.header("location").expect("a redirect");
+    let q = loc.split_once('?').map(|(_, q)| q).unwrap_or("");
+    crate::form::Params::parse(q.as_bytes()).unwrap();
+    q.split('&')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.to_string(), crate::form::decode_component(v.as_bytes()).unwrap()))
+        .collect()
+}
+
+impl Harness {
+    pub fn user(&mut self, username: &str, password: &str) -> String {
+        let body = format!(r#"{{"username":"{username}","password":"{password}","name":"The {username}"}}"#);
+        let r = self.send(Req::new("POST", "/admin/users").bearer(ADMIN).body(body));
+        assert_eq!(r.status, 201, "{}", text(&r));
+        r.body_json()["user_id"].as_str().unwrap().to_string()
+    }
+
+    /// A web client with the authorization code (and refresh) grant.
+    pub fn web_client(&mut self, extra: &str) -> (String, String) {
+        let json = format!(
+            r#"{{"name":"Web","scopes":["read","write"],"grant_types":["authorization_code","refresh_token"],"redirect_uris":["{CB}"]{extra}}}"#
+        );
+        let r = self.send(Req::new("POST", "/admin/clients").bearer(ADMIN).body(json));
+        assert_eq!(r.status, 201, "{}", text(&r));
+        let v = r.body_json();
+        (v["client_id"].as_str().unwrap().to_string(), v["client_secret"].as_str().unwrap_or("").to_string())
+    }
+}
+
+pub fn authorize_url(client_id: &str, extra: &str) -> String {
+    format!("/authorize?response_type=code&client_id={client_id}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_challenge={}&code_challenge_method=S256&state=s%201{extra}", s256(VERIFIER))
+}
+
+/// Sign in through the login page an authorization request shows.
+pub fn sign_in(h: &mut Harness, b: &mut Browser, url: &str, username: &str, password: &str) -> HttpResponse {
+    let login = b.send(h, Req::new("GET", url));
+    assert_eq!(login.status, 200, "{}", text(&login));
+    let form = format!(
+        "username={username}&password={}&csrf_token={}&return_to={}",
+        crate::form::encode_component(password),
+        input(&login, "csrf_token").unwrap(),
+        crate::form::encode_component(&input(&login, "return_to").unwrap())
+    );
+    b.send(h, Req::new("POST", "/login").form(&form))
+}
+
+/// Approve on the consent page (after sign-in).
+pub fn approve(h: &mut Harness, b: &mut Browser, url: &str, decision: &str) -> HttpResponse {
+    let consent = b.send(h, Req::new("GET", url));
+    assert_eq!(consent.status, 200, "{}", text(&consent));
+    let mut form = String::new();
+    for name in ["response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method", "csrf_token"] {
+        if let Some(v) = input(&consent, name) {
+            form.push_str(&format!("{name}={}&", crate::form::encode_component(&v)));
+        }
+    }
+    form.push_str(&format!("decision={decision}"));
+    b.send(h, Req::new("POST", "/authorize").form(&form))
+}
+
+/// The whole flow to a code: sign in and approve unless this browser already did.
+pub fn code_for(h: &mut Harness, b: &mut Browser, client_id: &str, user: (&str, &str)) -> String {
+    let url = authorize_url(client_id, "");
+    let first = b.send(h, Req::new("GET", &url));
+    if first.status == 302 {
+        return redirect_query(&first)["code"].clone();
+    }
+    if input(&first, "password").is_some() || text(&first).contains("name=\"password\"") {
+        let signed = sign_in(h, b, &url, user.0, user.1);
+        assert_eq!(signed.status, 303, "{}", text(&signed));
+    }
+    let r = approve(h, b, &url, "approve");
+    assert_eq!(r.status, 302, "{}", text(&r));
+    redirect_query(&r)["code"].clone()
+}
+
+pub fn redeem(h: &mut Harness, client_id: &str, code: &str) -> HttpResponse {
+    let body = format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&client_id={client_id}&code_verifier={VERIFIER}");
+    h.send(Req::new("POST", "/token/").form(&body))
+}
+
+#[test]
+fn the_whole_flow_for_a_public_client() {
+    let mut h = Harness::new();
+    let alice = h.user("alice", "correct horse");
+    let (cid, secret) = h.web_client(r#","client_type":"public""#);
+    assert_eq!(secret, "", "a public client gets no secret");
+    let mut b = Browser::new();
+    let url = authorize_url(&cid, "");
+
+    // No session: the login page, naming the client.
+    let login = b.send(&mut h, Req::new("GET", &url));
+    assert_eq!(login.status, 200);
+    assert!(text(&login).contains("Web"));
+    let return_to = input(&login, "return_to").unwrap();
+    assert!(return_to.starts_with("/authorize?") && return_to.contains("state=s+1") && return_to.contains(&cid), "{return_to}");
+    let signed = sign_in(&mut h, &mut b, &url, "alice", "correct horse");
+    assert_eq!(signed.status, 303);
+    assert!(signed.header("location").unwrap().starts_with("/authorize?"));
+    assert!(b.cookies.contains_key("__Host-eo_session"));
+
+    let r = approve(&mut h, &mut b, &url, "approve");
+    assert_eq!(r.status, 302);
+    let q = redirect_query(&r);
+    assert_eq!((q["state"].as_str(), q["iss"].as_str()), ("s 1", "https://auth.test"));
+    assert!(r.header("location").unwrap().starts_with("https://app.example/cb?code="));
+
+    // Seed 004's exact request shape, at /token/.
+    let t = redeem(&mut h, &cid, &q["code"]);
+    assert_eq!(t.status, 200, "{}", text(&t));
+    let v = t.body_json();
+    assert_eq!((v["token_type"].as_str(), v["scope"].as_str(), v["expires_in"].as_u64()), (Some("Bearer"), Some("read write"), Some(300)));
+    assert!(v["refresh_token"].as_str().is_some_and(|r| r.len() > 43));
+    let access = v["access_token"].as_str().unwrap().to_string();
+    let who = h.validate(&access, "10.0.0.1").body_json();
+    assert_eq!((who["sub"].as_str(), who["username"].as_str(), who["client_id"].as_str()), (Some(alice.as_str()), Some("alice"), Some(cid.as_str())));
+
+    // The same scopes again: no consent page, straight back with a code.
+    let again = b.send(&mut h, Req::new("GET", &url));
+    assert_eq!(again.status, 302);
+    assert!(redirect_query(&again).contains_key("code"));
+    let grants = h.send(Req::new("GET", &format!("/admin/users/{alice}/grants")).bearer(ADMIN)).body_json();
+    assert_eq!(grants["grants"][0]["client_id"], cid);
+    assert_eq!(grants["grants"][0]["scope"], "read write");
+}
+
+#[test]
+fn codes_are_single_use_and_a_replay_kills_what_they_issued() {
+    let mut h = Harness::new();
+    h.user("bob", "12345678");
+    let (cid, secret) = h.web_client("");
+    let mut b = Browser::new();
+    let code = code_for(&mut h, &mut b, &cid, ("bob", "12345678"));
+    let body = format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}");
+    let first = h.send(Req::new("POST", "/token").form(&body).basic(&cid, &secret));
+    assert_eq!(first.status, 200, "{}", text(&first));
+    let access = first.body_json()["access_token"].as_str().unwrap().to_string();
+    assert_eq!(h.validate(&access, "10.0.0.1").status, 200);
+    let second = h.send(Req::new("POST", "/token").form(&body).basic(&cid, &secret));
+    assert_eq!((second.status, err(&second).as_str()), (400, "invalid_grant"));
+    assert_eq!(h.validate(&access, "10.0.0.1").status, 401, "the replay killed the first redemption's token");
+}
+
+#[test]
+fn code_redemption_errors() {
+    let mut h = Harness::new();
+    h.user("carol", "12345678");
+    let (cid, secret) = h.web_client("");
+    let (other, other_secret) = h.web_client("");
+    let mut b = Browser::new();
+    let code = code_for(&mut h, &mut b, &cid, ("carol", "12345678"));
+    let cb = "redirect_uri=https%3A%2F%2Fapp.example%2Fcb";
+    let cases: Vec<(Req, u16, &str)> = vec![
+        (Req::new("POST", "/token").basic(&cid, &secret).form(&format!("grant_type=authorization_code&code={code}&{cb}&code_verifier={}", "x".repeat(43))), 400, "invalid_grant"),
+        (Req::new("POST", "/token").basic(&cid, &secret).form(&format!("grant_type=authorization_code&code={code}&{cb}")), 400, "invalid_grant"),
+        (Req::new("POST", "/token").basic(&cid, &secret).form(&format!("grant_type=authorization_code&code={code}&code_verifier={VERIFIER}")), 400, "invalid_grant"),
+        (Req::new("POST", "/token").basic(&cid, &secret).form(&format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fother&code_verifier={VERIFIER}")), 400, "invalid_grant"),
+        (Req::new("POST", "/token").basic(&other, &other_secret).form(&format!("grant_type=authorization_code&code={code}&{cb}&code_verifier={VERIFIER}")), 400, "invalid_grant"),
+        (Req::new("POST", "/token").basic(&cid, &secret).form(&format!("grant_type=authorization_code&code=nonsense&{cb}&code_verifier={VERIFIER}")), 400, "invalid_grant"),
+        (Req::new("POST", "/token").basic(&cid, &secret).form(&format!("grant_type=authorization_code&{cb}&code_verifier={VERIFIER}")), 400, "invalid_request"),
+        (Req::new("POST", "/token").basic(&cid, "wrong").form(&format!("grant_type=authorization_code&code={code}&{cb}&code_verifier={VERIFIER}")), 401, "invalid_client"),
+        (Req::new("POST", "/token").form(&format!("grant_type=authorization_code&client_id={cid}&code={code}&{cb}&code_verifier={VERIFIER}")), 401, "invalid_client"),
+    ];
+    for (i, (req, status, code_)) in cases.into_iter().enumerate() {
+        let r = h.send(req);
+        assert_eq!((r.status, err(&r).as_str()), (status, code_), "case {i}: {}", text(&r));
+    }
+    // None of those used the code up.
+    let ok = h.send(Req::new("POST", "/token").basic(&cid, &secret).form(&format!("grant_type=authorization_code&code={code}&{cb}&code_verifier={VERIFIER}")));
+    assert_eq!(ok.status, 200, "{}", text(&ok));
+    // A code lives 60 s.
+    let late = code_for(&mut h, &mut b, &cid, ("carol", "12345678"));
+    h.advance(60_000);
+    let r = h.send(Req::new("POST", "/token").basic(&cid, &secret).form(&format!("grant_type=authorization_code&code={late}&{cb}&code_verifier={VERIFIER}")));
+    assert_eq!(err(&r), "invalid_grant");
+}
+
+#[test]
+fn consent_deny_csrf_and_escaping() {
+    let mut h = Harness::new();
+    h.user("dave", "12345678");
+    let r = h.send(Req::new("POST", "/admin/clients").bearer(ADMIN).body(format!(
+        r#"{{"name":"<script>alert(1)</script>","scopes":["read"],"grant_types":["authorization_code"],"redirect_uris":["{CB}"]}}"#
+    )));
+    let cid = r.body_json()["client_id"].as_str().unwrap().to_string();
+    let mut b = Browser::new();
+    let url = authorize_url(&cid, "");
+    assert_eq!(sign_in(&mut h, &mut b, &url, "dave", "12345678").status, 303);
+    let consent = b.send(&mut h, Req::new("GET", &url));
+    assert!(!text(&consent).contains("<script>alert(1)"), "the client's name is escaped");
+    assert!(text(&consent).contains("&#60;script&#62;alert(1)&#60;/script&#62;"));
+    for (name, value) in [("x-frame-options", "DENY"), ("cache-control", "no-store")] {
+        assert_eq!(consent.header(name), Some(value));
+    }
+    assert!(consent.header("content-security-policy").unwrap().contains("frame-ancestors 'none'"));
+    // A POST without the CSRF token: 403, and no code.
+    let before = h.app.objects.shards.borrow().values().map(|s| s.count("a:")).sum::<usize>();
+    let forged = format!("response_type=code&client_id={cid}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_challenge={}&code_challenge_method=S256&decision=approve", s256(VERIFIER));
+    let r = b.send(&mut h, Req::new("POST", "/authorize").form(&forged));
+    assert_eq!(r.status, 403);
+    let r = b.send(&mut h, Req::new("POST", "/authorize").form(&format!("{forged}&csrf_token=wrong")));
+    assert_eq!(r.status, 403);
+    assert_eq!(h.app.objects.shards.borrow().values().map(|s| s.count("a:")).sum::<usize>(), before);
+    // Deny: back with access_denied, state and iss.
+    let r = approve(&mut h, &mut b, &url, "deny");
+    assert_eq!(r.status, 302);
+    let q = redirect_query(&r);
+    assert_eq!((q["error"].as_str(), q["state"].as_str(), q["iss"].as_str()), ("access_denied", "s 1", "https://auth.test"));
+    assert!(!q.contains_key("code"));
+}
+
+#[test]
+fn failed_logins_look_alike_and_are_limited() {
+    let mut h = Harness::new();
+    h.app.config.limits = Limits { failures_per_ip: 1000, failures_per_client: 3, failure_window_ms: 60_000, rate_window_ms: 60_000 };
+    let id = h.user("erin", "12345678");
+    h.user("frank", "12345678");
+    h.send(Req::new("PATCH", &format!("/admin/users/{id}")).bearer(ADMIN).body(r#"{"disabled":true}"#));
+    let mut b = Browser::new();
+    let page = |h: &mut Harness, b: &mut Browser, u: &str, p: &str| {
+        let r = sign_in(h, b, "/login", u, p);
+        (r.status, text(&r).replace(&input(&r, "csrf_token").unwrap_or_default(), "").replace(u, "NAME"))
+    };
+    let wrong = page(&mut h, &mut b, "frank", "wrong password");
+    let unknown = page(&mut h, &mut b, "nobody", "wrong password");
+    let disabled = page(&mut h, &mut b, "erin", "12345678");
+    assert_eq!(wrong.0, 401);
+    assert_eq!(wrong, unknown, "an unknown user looks like a wrong password");
+    assert_eq!(wrong, disabled, "a disabled user looks like a wrong password");
+    // frank has 1 failure; 2 more reach the limit; then even the right password is refused.
+    assert_eq!(page(&mut h, &mut b, "frank", "x").0, 401);
+    assert_eq!(page(&mut h, &mut b, "frank", "x").0, 401);
+    let r = sign_in(&mut h, &mut b, "/login", "frank", "12345678");
+    assert_eq!(r.status, 429);
+    assert!(r.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
+    // Another name from the same address is not blocked.
+    assert_eq!(sign_in(&mut h, &mut b, "/login", "nobody", "x").status, 401);
+    h.advance(120_000);
+    assert_eq!(sign_in(&mut h, &mut b, "/login", "FRANK", "12345678").status, 303, "usernames ignore case");
+}
+
+#[test]
+fn disabling_a_user_ends_sessions_and_tokens_at_once() {
+    let mut h = Harness::new();
+    let gail = h.user("gail", "12345678");
+    let (cid, secret) = h.web_client("");
+    let mut b = Browser::new();
+    let code = code_for(&mut h, &mut b, &cid, ("gail", "12345678"));
+    let t = h.send(Req::new("POST", "/token").basic(&cid, &secret).form(&format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}")));
+    let access = t.body_json()["access_token"].as_str().unwrap().to_string();
+    // An unredeemed code from before the disable.
+    let pending = code_for(&mut h, &mut b, &cid, ("gail", "12345678"));
+    let r = h.send(Req::new("PATCH", &format!("/admin/users/{gail}")).bearer(ADMIN).body(r#"{"disabled":true}"#));
+    assert_eq!((r.status, r.body_json()["disabled"].as_bool()), (200, Some(true)));
+    assert_eq!(h.validate(&access, "10.0.0.1").status, 401, "the token died with the disable");
+    let again = b.send(&mut h, Req::new("GET", &authorize_url(&cid, "")));
+    assert_eq!(again.status, 200, "the session ended: the login page again");
+    assert!(input(&again, "password").is_none() && text(&again).contains("name=\"password\""));
+    let r = redeem(&mut h, &cid, &pending);
+    assert_eq!(r.status, 401, "{}", text(&r));
+    let r = h.send(Req::new("POST", "/token").basic(&cid, &secret).form(&format!("grant_type=authorization_code&code={pending}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}")));
+    assert_eq!(err(&r), "invalid_grant", "a code from before the disable is dead");
+    // Re-enabling revives nothing.
+    h.send(Req::new("PATCH", &format!("/admin/users/{gail}")).bearer(ADMIN).body(r#"{"disabled":false}"#));
+    assert_eq!(h.validate(&access, "10.0.0.1").status, 401);
+}
+
+#[test]
+fn revoking_a_grant_kills_only_that_clients_tokens() {
+    let mut h = Harness::new();
+    let hal = h.user("hal", "12345678");
+    let (a, a_secret) = h.web_client("");
+    let (c, c_secret) = h.web_client("");
+    let mut b = Browser::new();
+    let tok = |h: &mut Harness, b: &mut Browser, cid: &str, secret: &str| {
+        let code = code_for(h, b, cid, ("hal", "12345678"));
+        let r = h.send(Req::new("POST", "/token").basic(cid, secret).form(&format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}")));
+        r.body_json()["access_token"].as_str().unwrap().to_string()
+    };
+    let ta = tok(&mut h, &mut b, &a, &a_secret);
+    let tc = tok(&mut h, &mut b, &c, &c_secret);
+    let r = h.send(Req::new("DELETE", &format!("/admin/users/{hal}/grants/{a}")).bearer(ADMIN));
+    assert_eq!(r.status, 204);
+    assert_eq!(h.validate(&ta, "10.0.0.1").status, 401);
+    assert_eq!(h.validate(&tc, "10.0.0.1").status, 200, "the other client's tokens live on");
+    let grants = h.send(Req::new("GET", &format!("/admin/users/{hal}/grants")).bearer(ADMIN)).body_json();
+    assert_eq!(grants["grants"].as_array().unwrap().len(), 1);
+    assert_eq!(h.send(Req::new("DELETE", &format!("/admin/users/{hal}/grants/{a}")).bearer(ADMIN)).status, 404);
+    // The consent is forgotten: the next authorization asks again.
+    let r = b.send(&mut h, Req::new("GET", &authorize_url(&a, "")));
+    assert_eq!(r.status, 200);
+    assert!(input(&r, "code_challenge").is_some(), "the consent page");
+}
+
+#[test]
+fn a_failed_kill_is_completed_by_repeating_the_call() {
+    let mut h = Harness::new();
+    let ivy = h.user("ivy", "12345678");
+    let (cid, secret) = h.web_client("");
+    let mut b = Browser::new();
+    let mut token = |h: &mut Harness| {
+        let code = code_for(h, &mut b, &cid, ("ivy", "12345678"));
+        let t = h.send(Req::new("POST", "/token").basic(&cid, &secret).form(&format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}")));
+        t.body_json()["access_token"].as_str().unwrap().to_string()
+    };
+    // Revoking a grant: the user object answers (call 1), the shard's kill fails (call 2).
+    let t1 = token(&mut h);
+    let path = format!("/admin/users/{ivy}/grants/{cid}");
+    h.app.objects.faults.fail_nth(2);
+    assert_eq!(h.send(Req::new("DELETE", &path).bearer(ADMIN)).status, 503);
+    assert_eq!(h.send(Req::new("DELETE", &path).bearer(ADMIN)).status, 204, "the retry finds the grant being revoked and completes it");
+    assert_eq!(h.validate(&t1, "10.0.0.1").status, 401);
+    assert_eq!(h.send(Req::new("DELETE", &path).bearer(ADMIN)).status, 404, "then it is gone");
+    // Deleting the user: the same.
+    let t2 = token(&mut h);
+    let path = format!("/admin/users/{ivy}");
+    h.app.objects.faults.fail_nth(2);
+    assert_eq!(h.send(Req::new("DELETE", &path).bearer(ADMIN)).status, 503);
+    assert_eq!(h.send(Req::new("GET", &path).bearer(ADMIN)).status, 404, "the user is gone at once");
+    assert_eq!(h.send(Req::new("DELETE", &path).bearer(ADMIN)).status, 204);
+    assert_eq!(h.validate(&t2, "10.0.0.1").status, 401);
+    assert_eq!(h.send(Req::new("DELETE", &path).bearer(ADMIN)).status, 404);
+}
+
+#[test]
+fn users_api() {
+    let mut h = Harness::new();
+    let id = h.user("Judy", "12345678");
+    let dup = h.send(Req::new("POST", "/admin/users").bearer(ADMIN).body(r#"{"username":"judy","password":"12345678"}"#));
+    assert_eq!((dup.status, dup.body_json()["field"].as_str()), (409, Some("username")));
+    let one = h.send(Req::new("GET", &format!("/admin/users/{id}")).bearer(ADMIN));
+    assert_eq!(one.body_json()["username"], "Judy");
+    let list = h.send(Req::new("GET", "/admin/users").bearer(ADMIN));
+    assert_eq!(list.body_json()["users"][0]["user_id"], id);
+    let all = format!("{:?}{:?}", h.app.kv.map.borrow(), h.app.objects.shards.borrow().values().map(|s| format!("{:?}", s.entries.borrow())).collect::<Vec<_>>());
+    assert!(!all.contains("12345678"), "no plaintext password anywhere");
+    assert!(!text(&one).contains("password") && !text(&list).contains("hash"));
+    assert_eq!(h.send(Req::new("GET", "/admin/users/nope").bearer(ADMIN)).status, 404);
+    assert_eq!(h.send(Req::new("GET", "/admin/users").bearer("wrong")).status, 401);
+    assert_eq!(h.send(Req::new("PATCH", &format!("/admin/users/{id}")).bearer(ADMIN).body(r#"{"username":"x"}"#)).body_json()["field"], "username");
+    assert_eq!(h.send(Req::new("DELETE", &format!("/admin/users/{id}")).bearer(ADMIN)).status, 204);
+    assert_eq!(h.send(Req::new("GET", &format!("/admin/users/{id}")).bearer(ADMIN)).status, 404);
+    assert_eq!(h.send(Req::new("DELETE", &format!("/admin/users/{id}")).bearer(ADMIN)).status, 404);
+    // The name is free again.
+    assert_eq!(h.send(Req::new("POST", "/admin/users").bearer(ADMIN).body(r#"{"username":"JUDY","password":"12345678"}"#)).status, 201);
+}
