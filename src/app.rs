@@ -46,6 +46,9 @@ pub struct Config {
     pub session_ms: u64,
     /// Descriptions of scopes for the consent page (`SCOPE_DESCRIPTIONS`, a JSON object).
     pub scope_descriptions: Vec<(String, String)>,
+    /// How long a device code lives: 600 s (RFC 8628 §3.2); `DEVICE_CODE_SECONDS` lowers it
+    /// for tests only.
+    pub device_code_ms: u64,
 }
 
 impl Default for Config {
@@ -58,6 +61,7 @@ impl Default for Config {
             pbkdf2_iterations: crate::auth::password::MAX_ITERATIONS,
             session_ms: 12 * 3_600_000,
             scope_descriptions: Vec::new(),
+            device_code_ms: 600_000,
         }
     }
 }
@@ -65,6 +69,10 @@ impl Default for Config {
 /// Names of the counters kept in shards.
 pub const FAILURES: &str = "auth_failures";
 pub const RATE: &str = "rate";
+/// Wrong user codes entered at `/device`, per address.
+pub const USER_CODE_FAILURES: &str = "user_code_failures";
+/// At most this many wrong user codes per address per failure window (then 429).
+pub const USER_CODE_FAILURES_PER_IP: u64 = 20;
 
 /// What one request brings besides itself: the time, and randomness.
 pub struct Cx<'a> {
@@ -77,13 +85,14 @@ pub struct App<P: Platform> {
     pub kv: P::Kv,
     pub objects: P::Objects,
     pub crypto: P::Crypto,
+    pub fetch: P::Fetch,
     /// What this isolate remembers between requests.
     pub cache: Rc<IsolateCache>,
 }
 
 impl<P: Platform> App<P> {
-    pub fn new(config: Config, kv: P::Kv, objects: P::Objects, crypto: P::Crypto, cache: Rc<IsolateCache>) -> Self {
-        App { config, kv, objects, crypto, cache }
+    pub fn new(config: Config, kv: P::Kv, objects: P::Objects, crypto: P::Crypto, fetch: P::Fetch, cache: Rc<IsolateCache>) -> Self {
+        App { config, kv, objects, crypto, fetch, cache }
     }
 
     /// The issuer identifier (RFC 8414 §2): `ISSUER`, else the request's origin.

@@ -2,7 +2,9 @@
 //! addresses it has seen blocked for failed authentications. Neither is an authority: the
 //! shard gates decide whether a client's tokens live, and the counters decide blocks.
 
+use crate::auth::jwks::Cached;
 use crate::client::Client;
+use crate::issuer::Issuer;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -13,6 +15,10 @@ const MAX_ENTRIES: usize = 10_000;
 pub struct IsolateCache {
     clients: RefCell<HashMap<String, (Option<Client>, u64)>>,
     blocked: RefCell<HashMap<String, u64>>,
+    /// The trusted issuers, and until when this copy may be used.
+    issuers: RefCell<Option<(Vec<Issuer>, u64)>>,
+    /// Each trusted issuer's keys, by issuer id.
+    jwks: RefCell<HashMap<String, Cached>>,
 }
 
 impl IsolateCache {
@@ -32,6 +38,30 @@ impl IsolateCache {
 
     pub fn forget_client(&self, id: &str) {
         self.clients.borrow_mut().remove(id);
+    }
+
+    pub fn issuers(&self, now_ms: u64) -> Option<Vec<Issuer>> {
+        self.issuers.borrow().as_ref().filter(|(_, until)| now_ms < *until).map(|(i, _)| i.clone())
+    }
+
+    pub fn put_issuers(&self, issuers: Option<Vec<Issuer>>, until_ms: u64) {
+        *self.issuers.borrow_mut() = issuers.map(|i| (i, until_ms));
+    }
+
+    pub fn jwks(&self, issuer_id: &str) -> Option<Cached> {
+        self.jwks.borrow().get(issuer_id).cloned()
+    }
+
+    pub fn put_jwks(&self, issuer_id: &str, keys: Cached) {
+        let mut map = self.jwks.borrow_mut();
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(issuer_id.to_string(), keys);
+    }
+
+    pub fn forget_jwks(&self, issuer_id: &str) {
+        self.jwks.borrow_mut().remove(issuer_id);
     }
 
     /// Seconds left on a block this isolate has seen for `key`.

@@ -42,6 +42,19 @@ pub enum OAuthError {
     /// RFC 6749 §5.2: the code, refresh token, device code or subject is invalid, expired,
     /// revoked, or was issued to another client.
     InvalidGrant(String),
+    /// RFC 8693 §2.2.2: `audience` or `resource` names a target we do not serve.
+    InvalidTarget(String),
+    /// A client authenticated with its own access token (RFC 8693, seed 004), and the token is
+    /// not a live client-credentials token of a live client: 401 with a Bearer challenge.
+    InvalidClientToken,
+    /// RFC 8628 §3.5: the person has not decided yet.
+    AuthorizationPending,
+    /// RFC 8628 §3.5: polled faster than the interval; the interval grew by 5 s.
+    SlowDown,
+    /// The person denied the request.
+    AccessDenied,
+    /// RFC 8628 §3.5: the device code expired.
+    ExpiredToken,
     /// RFC 6750 §3.1: unknown, expired, revoked or wrong-IP token; deliberately one shape.
     InvalidToken,
     /// RFC 6750 §3: no credential at all: a bare challenge, no error code.
@@ -84,6 +97,12 @@ impl OAuthError {
             OAuthError::UnsupportedGrantType => "unsupported_grant_type",
             OAuthError::InvalidScope(_) => "invalid_scope",
             OAuthError::InvalidGrant(_) => "invalid_grant",
+            OAuthError::InvalidTarget(_) => "invalid_target",
+            OAuthError::InvalidClientToken => "invalid_client",
+            OAuthError::AuthorizationPending => "authorization_pending",
+            OAuthError::SlowDown => "slow_down",
+            OAuthError::AccessDenied => "access_denied",
+            OAuthError::ExpiredToken => "expired_token",
             OAuthError::Conflict { .. } => "conflict",
             OAuthError::Forbidden(_) => "forbidden",
             // RFC 6750 §3.1: a request with no credential at all is missing a required part.
@@ -105,8 +124,14 @@ impl OAuthError {
             | OAuthError::UnauthorizedClient
             | OAuthError::UnsupportedGrantType
             | OAuthError::InvalidScope(_)
-            | OAuthError::InvalidGrant(_) => 400,
+            | OAuthError::InvalidGrant(_)
+            | OAuthError::InvalidTarget(_)
+            | OAuthError::AuthorizationPending
+            | OAuthError::SlowDown
+            | OAuthError::AccessDenied
+            | OAuthError::ExpiredToken => 400,
             OAuthError::InvalidClient { .. }
+            | OAuthError::InvalidClientToken
             | OAuthError::InvalidToken
             | OAuthError::MissingToken
             | OAuthError::AdminUnauthorized => 401,
@@ -122,7 +147,12 @@ impl OAuthError {
 
     pub fn description(&self) -> String {
         match self {
-            OAuthError::InvalidRequest(d) | OAuthError::InvalidScope(d) | OAuthError::InvalidGrant(d) | OAuthError::Forbidden(d) => d.clone(),
+            OAuthError::InvalidRequest(d)
+            | OAuthError::InvalidScope(d)
+            | OAuthError::InvalidGrant(d)
+            | OAuthError::InvalidTarget(d)
+            | OAuthError::Forbidden(d) => d.clone(),
+            OAuthError::InvalidClientToken => "client authentication failed: the access token is not a live token of a client".into(),
             OAuthError::Conflict { description, .. } => description.clone(),
             OAuthError::InvalidField { description, .. } => description.clone(),
             OAuthError::InvalidClient { .. } => "client authentication failed".into(),
@@ -130,6 +160,10 @@ impl OAuthError {
                 "the client is not allowed to use this grant type".into()
             }
             OAuthError::UnsupportedGrantType => "the grant type is not supported".into(),
+            OAuthError::AuthorizationPending => "the person has not approved or denied the request yet".into(),
+            OAuthError::SlowDown => "polled too fast: wait 5 seconds longer between polls".into(),
+            OAuthError::AccessDenied => "the person denied the request".into(),
+            OAuthError::ExpiredToken => "the device code has expired; start again".into(),
             OAuthError::InvalidToken => "the access token is invalid".into(),
             OAuthError::MissingToken => "no access token was presented".into(),
             OAuthError::InsufficientScope(_) => "the access token lacks the required scope".into(),
@@ -172,7 +206,7 @@ impl OAuthError {
             (OAuthError::InvalidClient { challenge: true }, _) => {
                 resp.headers.push(("www-authenticate", format!("Basic realm=\"{REALM}\"")));
             }
-            (OAuthError::InvalidToken, _) => {
+            (OAuthError::InvalidToken | OAuthError::InvalidClientToken, _) => {
                 resp.headers.push(("www-authenticate", bearer(Some("invalid_token"), None)));
             }
             (OAuthError::MissingToken, _) => {
@@ -297,6 +331,12 @@ mod tests {
             OAuthError::InvalidGrant("x".into()),
             OAuthError::Conflict { field: "username", description: "x".into() },
             OAuthError::Forbidden("x".into()),
+            OAuthError::InvalidTarget("x".into()),
+            OAuthError::InvalidClientToken,
+            OAuthError::AuthorizationPending,
+            OAuthError::SlowDown,
+            OAuthError::AccessDenied,
+            OAuthError::ExpiredToken,
         ];
         for e in all {
             let r = e.to_response(Surface::Resource);

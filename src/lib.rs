@@ -36,6 +36,7 @@ pub mod error;
 pub mod form;
 pub mod grants;
 pub mod http;
+pub mod issuer;
 pub mod pages;
 pub mod routes;
 pub mod scope;

@@ -34,11 +34,26 @@ pub trait Objects {
     async fn send(&self, ns: Namespace, name: &str, request: &str) -> Result<String, StoreError>;
 }
 
+/// An answer from another server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// Outbound HTTP (a trusted issuer's JWKS): a GET with a deadline and a size cap, no
+/// redirects followed. `Err` says why nothing usable came back.
+#[allow(async_fn_in_trait)]
+pub trait Fetch {
+    async fn get(&self, url: &str, timeout_ms: u64, max_bytes: usize) -> Result<Fetched, String>;
+}
+
 /// What one deployment provides.
 pub trait Platform {
     type Kv: Kv;
     type Objects: Objects;
     type Crypto: Crypto;
+    type Fetch: Fetch;
 }
 
 /// Decode a reply of a known type; a reply of another shape is our bug or a version skew

@@ -11,7 +11,7 @@ use crate::error::StoreError;
 use crate::http::{Body, HttpRequest};
 use crate::secret::Random;
 use crate::shard::{self, tokens::TOKEN_PREFIX, ShardStorage};
-use crate::store::{Kv, Namespace, Objects, Platform};
+use crate::store::{Fetch, Fetched, Kv, Namespace, Objects, Platform};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use std::cell::{Cell, RefCell};
@@ -278,6 +278,43 @@ impl Crypto for NativeCrypto {
     }
 }
 
+/// RFC 7515 Appendix A.3's P-256 key: its public half as a JWK.
+pub const ES256_X: &str = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU";
+pub const ES256_Y: &str = "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0";
+const ES256_D: &str = "jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI";
+
+/// A compact JWS (ES256, RFC 6979 deterministic) of `header` and `claims`, signed with RFC
+/// 7515 A.3's key: for tests of JWT checking.
+pub fn sign_es256(header: &serde_json::Value, claims: &serde_json::Value) -> String {
+    use p256::ecdsa::signature::Signer;
+    let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
+    let key = p256::ecdsa::SigningKey::from_slice(&URL_SAFE_NO_PAD.decode(ES256_D).unwrap()).unwrap();
+    let sig: p256::ecdsa::Signature = key.sign(input.as_bytes());
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
+}
+
+/// Outbound HTTP in memory: answers by URL, a count of requests, and failure injection.
+#[derive(Default)]
+pub struct MemFetch {
+    pub answers: RefCell<HashMap<String, Fetched>>,
+    pub requests: Cell<u32>,
+    pub down: Cell<bool>,
+}
+
+impl Fetch for MemFetch {
+    async fn get(&self, url: &str, _timeout_ms: u64, max_bytes: usize) -> Result<Fetched, String> {
+        self.requests.set(self.requests.get() + 1);
+        if self.down.get() {
+            return Err("connection refused".into());
+        }
+        match self.answers.borrow().get(url) {
+            Some(f) if f.body.len() > max_bytes => Err("too large".into()),
+            Some(f) => Ok(f.clone()),
+            None => Ok(Fetched { status: 404, body: Vec::new() }),
+        }
+    }
+}
+
 /// The in-memory platform.
 pub struct MemPlatform;
 
@@ -285,17 +322,18 @@ impl Platform for MemPlatform {
     type Kv = MemKv;
     type Objects = MemObjects;
     type Crypto = NativeCrypto;
+    type Fetch = MemFetch;
 }
 
 /// An app on the in-memory platform, its clock at `now_ms`.
 pub fn mem_app(config: Config, now_ms: u64) -> App<MemPlatform> {
-    let app: App<MemPlatform> = App::new(config, MemKv::default(), MemObjects::default(), NativeCrypto, Default::default());
+    let app: App<MemPlatform> = App::new(config, MemKv::default(), MemObjects::default(), NativeCrypto, MemFetch::default(), Default::default());
     app.objects.now_ms.set(now_ms);
     app
 }
 
 #[cfg(test)]
-mod tests {
+pub mod tests {
     use super::*;
     use crate::block_on;
 

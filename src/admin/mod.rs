@@ -4,8 +4,10 @@
 //!
 //! - [`clients`]: `/admin/clients`.
 //! - [`users`]: `/admin/users`, their grants.
+//! - [`issuers`]: `/admin/issuers`, trusted identity providers for token exchange.
 
 pub mod clients;
+pub mod issuers;
 pub mod users;
 
 use crate::app::App;

@@ -6,6 +6,9 @@ use crate::app::{App, FAILURES};
 use crate::client::{self, Client};
 use crate::error::OAuthError;
 use crate::http::HttpRequest;
+use crate::secret::AccessToken;
+use crate::shard::route::route;
+use crate::shard::tokens::{Validate, Validation};
 use crate::store::Platform;
 
 /// A client that proved who it is, and the generation of the secret it proved it with.
@@ -58,4 +61,18 @@ pub async fn authenticate<P: Platform>(app: &App<P>, creds: &ClientCredentials, 
         Some(retry_after) => OAuthError::TooManyRequests { retry_after },
         None => OAuthError::InvalidClient { challenge: creds.via_header },
     })
+}
+
+/// RFC 8693 delegation as seed 004 writes it: a client authenticates with its own live
+/// client-credentials access token (`Bearer`, or bare). Using it is a use, checked like
+/// `/validate` (its IP binding included); a user's token cannot authenticate a client.
+pub async fn by_token<P: Platform>(app: &App<P>, token: &AccessToken, req: &HttpRequest, now_ms: u64) -> Result<Authenticated, OAuthError> {
+    let at = route(token).ok_or(OAuthError::InvalidClientToken)?;
+    let op = Validate { hash: at.hash.clone(), ip: req.client_ip.clone(), required: Vec::new() };
+    let view = match app.call(&at.shard_name(), op).await? {
+        Validation::Valid(v) if v.sub.is_none() => v,
+        _ => return Err(OAuthError::InvalidClientToken),
+    };
+    let client = app.client(&view.client_id, now_ms).await?.filter(|c| !c.settings.disabled).ok_or(OAuthError::InvalidClientToken)?;
+    Ok(Authenticated { generation: client.generation(), client })
 }

@@ -5,6 +5,7 @@ use crate::error::OAuthError;
 use crate::form::{decode_component, Params};
 use crate::http::MAX_AUTHORIZATION;
 use crate::secret::{AccessToken, ClientSecret};
+use crate::shard::route::has_token_shape;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
@@ -42,6 +43,10 @@ pub fn parse_authorization(value: Option<&str>) -> Result<Option<Authorization>,
         parse_bearer(rest).map(Some)
     } else if scheme.is_empty() {
         Err(OAuthError::invalid_request("empty Authorization header"))
+    } else if rest.is_empty() && has_token_shape(scheme) {
+        // Seed 004 sends `Authorization: <token>` with no scheme: a value of our access-token
+        // shape, alone, is a bearer token.
+        Ok(Some(Authorization::Bearer(AccessToken::new(scheme))))
     } else {
         Ok(Some(Authorization::Other(scheme.to_string())))
     }
@@ -169,6 +174,17 @@ mod tests {
             assert_eq!(parse_authorization(Some(bad)).unwrap_err().code(), "invalid_request", "{bad:?}");
         }
         assert!(matches!(parse_authorization(Some("Digest x")), Ok(Some(Authorization::Other(_)))));
+    }
+
+    #[test]
+    fn bare_tokens_of_our_shape() {
+        let t = format!("cid.{}", "A".repeat(43));
+        assert_eq!(parse_authorization(Some(&t)).unwrap(), Some(Authorization::Bearer(AccessToken::new(t.clone()))));
+        assert_eq!(parse_authorization(Some(&format!("  {t} "))).unwrap(), Some(Authorization::Bearer(AccessToken::new(t.clone()))));
+        // Anything else without a scheme is not a token.
+        for other in [format!("cid.{}", "A".repeat(42)), "cid".to_string(), format!("{t}x"), format!("{t} extra")] {
+            assert!(!matches!(parse_authorization(Some(&other)), Ok(Some(Authorization::Bearer(_)))), "{other}");
+        }
     }
 
     #[test]

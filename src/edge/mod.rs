@@ -1,8 +1,10 @@
 //! The edge shell: the only code that touches `worker::` types. It turns a `worker::Request`
 //! into the core's [`HttpRequest`], runs the route table, and turns the answer back; and it
-//! provides the platform: KV ([`kv`]), Durable Objects ([`objects`]), WebCrypto ([`crypto`]).
+//! provides the platform: KV ([`kv`]), Durable Objects ([`objects`]), WebCrypto ([`crypto`]),
+//! outbound `fetch` ([`fetch`]).
 
 mod crypto;
+mod fetch;
 mod kv;
 mod objects;
 
@@ -23,6 +25,7 @@ impl Platform for Edge {
     type Kv = kv::KvStore;
     type Objects = objects::DoObjects;
     type Crypto = crypto::WebCrypto;
+    type Fetch = fetch::WebFetch;
 }
 
 
@@ -62,13 +65,14 @@ fn config(env: &Env) -> Config {
         pbkdf2_iterations: number("PBKDF2_ITERATIONS", u64::from(d.pbkdf2_iterations)).clamp(1, u64::from(d.pbkdf2_iterations)) as u32,
         session_ms: number("SESSION_SECONDS", d.session_ms / 1000).max(60) * 1000,
         scope_descriptions: text("SCOPE_DESCRIPTIONS").map(|j| crate::scope::parse_descriptions(&j)).unwrap_or_default(),
+        device_code_ms: number("DEVICE_CODE_SECONDS", d.device_code_ms / 1000).clamp(1, d.device_code_ms / 1000) * 1000,
     }
 }
 
 #[event(fetch)]
 async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let cache = CACHE.with(Rc::clone);
-    let app: App<Edge> = App::new(config(&env), kv::KvStore::new(&env, "CLIENTS")?, objects::DoObjects::new(&env)?, crypto::WebCrypto, cache);
+    let app: App<Edge> = App::new(config(&env), kv::KvStore::new(&env, "CLIENTS")?, objects::DoObjects::new(&env)?, crypto::WebCrypto, fetch::WebFetch, cache);
     let request = to_core(&mut req).await?;
     let mut cx = Cx { now_ms: worker::Date::now().as_millis(), rng: &mut Csprng };
     let response = routes::handle(&app, &request, &mut cx).await;

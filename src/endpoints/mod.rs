@@ -2,6 +2,7 @@
 //! respond; errors are [`OAuthError`]s, mapped to HTTP in one place ([`crate::error`]).
 
 pub mod authorize;
+pub mod device;
 pub mod introspect;
 pub mod login;
 pub mod metadata;
@@ -9,9 +10,13 @@ pub mod revoke;
 pub mod token;
 pub mod validate;
 
+use crate::app::App;
+use crate::auth::client_auth::{authenticate, Authenticated};
+use crate::auth::credentials::client_credentials;
 use crate::error::OAuthError;
 use crate::form::Params;
 use crate::http::{HttpRequest, HttpResponse};
+use crate::store::Platform;
 
 /// What a handler returns: its response, or the error to answer with.
 pub type Outcome = Result<HttpResponse, OAuthError>;
@@ -68,4 +73,13 @@ pub fn form_body(req: &HttpRequest) -> Result<Params, OAuthError> {
     }
     let body = req.body_bytes().ok_or_else(|| OAuthError::invalid_request("request body exceeds 8 KiB"))?;
     Params::parse(body)
+}
+
+/// A POSTed form from an authenticated client (RFC 6749 §2.3): the form and who sent it.
+pub async fn authenticated_form<P: Platform>(app: &App<P>, req: &HttpRequest, now_ms: u64) -> Result<(Params, Authenticated), OAuthError> {
+    require_post(req)?;
+    let params = form_body(req)?;
+    let creds = client_credentials(req.header("authorization"), &params)?;
+    let client = authenticate(app, &creds, req, now_ms).await?;
+    Ok((params, client))
 }

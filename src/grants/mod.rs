@@ -3,6 +3,8 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod device_code;
+pub mod exchange;
 pub mod refresh_token;
 
 use crate::app::Cx;
@@ -25,6 +27,14 @@ pub struct TokenResponse {
     /// The granted scopes; absent from the response when there are none.
     pub scope: Vec<String>,
     pub refresh_token: Option<RefreshToken>,
+}
+
+/// A token exchange's response also says what it issued (RFC 8693 §2.2.1).
+pub fn with_issued_token_type(mut r: HttpResponse) -> HttpResponse {
+    let mut body = r.body_json();
+    body["issued_token_type"] = Value::String(exchange::ACCESS_TOKEN.into());
+    r.body = serde_json::to_vec(&body).unwrap_or_default();
+    r
 }
 
 impl TokenResponse {

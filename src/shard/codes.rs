@@ -112,6 +112,24 @@ pub enum Redeemed {
 /// Create a family for `user` with its first access token (and refresh token), in `fx`.
 pub fn new_family(fx: &mut Effects, user: (&str, &str), scope: Vec<String>, epoch: u32, tokens: NewTokens, now_ms: u64) -> IssuedTokens {
     let (user_id, username) = user;
+    let principal = Principal { sub: user_id.to_string(), username: Some(username.to_string()), subject_issuer: None, act: None };
+    new_family_for(fx, user, principal, None, scope, epoch, tokens, now_ms)
+}
+
+/// [`new_family`], with the access token's principal and an end of its own (`not_after`, at
+/// most the family's): for an exchanged token.
+#[allow(clippy::too_many_arguments)]
+pub fn new_family_for(
+    fx: &mut Effects,
+    user: (&str, &str),
+    principal: Principal,
+    not_after_ms: Option<u64>,
+    scope: Vec<String>,
+    epoch: u32,
+    tokens: NewTokens,
+    now_ms: u64,
+) -> IssuedTokens {
+    let (user_id, username) = user;
     let id = format!("{user_id}:{}", tokens.family_id);
     let mut family = Family {
         client_id: tokens.template.client_id.clone(),
@@ -126,9 +144,9 @@ pub fn new_family(fx: &mut Effects, user: (&str, &str), scope: Vec<String>, epoc
     };
     let mut access = tokens.template;
     access.scope = scope.clone();
-    access.principal = Some(Principal { sub: user_id.to_string(), username: Some(username.to_string()), subject_issuer: None, act: None });
+    access.principal = Some(principal);
     access.family = Some(id.clone());
-    access.not_after_ms = Some(family.expires_ms);
+    access.not_after_ms = Some(not_after_ms.map_or(family.expires_ms, |n| n.min(family.expires_ms)));
     family.add_access(tokens.access.clone(), access.dead_by_ms(), now_ms);
     if let Some(chain) = &family.refresh {
         fx.put(refresh_key(&chain.current), &RefreshRecord { family: id.clone() });

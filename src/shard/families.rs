@@ -193,3 +193,38 @@ mod tests {
         assert!(f.is_live(999) && !f.is_live(1_000));
     }
 }
+
+/// A token exchange whose subject is one of our users (RFC 8693): a family of its own in the
+/// user's shard of the acting client, so that a kill of the user reaches it like any other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssueExchanged {
+    pub user_id: String,
+    pub username: String,
+    pub epoch: u32,
+    pub principal: super::tokens::Principal,
+    pub not_after_ms: u64,
+    pub scope: Vec<String>,
+    pub tokens: super::codes::NewTokens,
+}
+
+impl Op for IssueExchanged {
+    type Reply = super::codes::Redeemed;
+    fn keys(&self) -> Vec<String> {
+        vec![super::gate::GATE_KEY.into(), user_gate_key(&self.user_id)]
+    }
+    fn decide(self, loaded: &Loaded, now_ms: u64) -> Result<(Self::Reply, Effects), StoreError> {
+        use super::codes::{new_family_for, Redeemed};
+        let mut fx = Effects::default();
+        let gate: super::gate::Gate = loaded.get(super::gate::GATE_KEY)?.unwrap_or_default();
+        let user: UserGate = loaded.get(&user_gate_key(&self.user_id))?.unwrap_or_default();
+        if self.epoch < user.min_epoch {
+            return Ok((Redeemed::InvalidGrant, fx));
+        }
+        if !gate.admits(self.tokens.template.generation, now_ms) {
+            return Ok((Redeemed::ClientGone, fx));
+        }
+        let who = (self.user_id.as_str(), self.username.as_str());
+        let issued = new_family_for(&mut fx, who, self.principal, Some(self.not_after_ms), self.scope, self.epoch, self.tokens, now_ms);
+        Ok((Redeemed::Issued(issued), fx))
+    }
+}

@@ -4,6 +4,7 @@
 //! it answers, and every issue and use of a token passes through it.
 
 use super::codes::CODE_PREFIX;
+use super::devices::DEVICE_GRANT_PREFIX;
 use super::families::{FAMILY_PREFIX, REFRESH_PREFIX};
 use super::tokens::TOKEN_PREFIX;
 use super::{Effects, Loaded, Op};
@@ -13,7 +14,7 @@ use serde::{Deserialize, Serialize};
 pub const GATE_KEY: &str = "gate";
 
 /// Everything a client holds in a shard: what disabling or deleting it deletes.
-pub const CLIENT_HOLDINGS: [&str; 4] = [TOKEN_PREFIX, FAMILY_PREFIX, REFRESH_PREFIX, CODE_PREFIX];
+pub const CLIENT_HOLDINGS: [&str; 5] = [TOKEN_PREFIX, FAMILY_PREFIX, REFRESH_PREFIX, CODE_PREFIX, DEVICE_GRANT_PREFIX];
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Gate {
@@ -158,7 +159,7 @@ mod tests {
         assert!(!g.disabled && fx.purge.is_empty(), "enabling revives nothing and purges nothing");
         let (g, fx) = change(&open, GateChange::Delete, 0);
         assert!(g.deleted && fx.purge == CLIENT_HOLDINGS);
-        assert_eq!(CLIENT_HOLDINGS, ["t:", "f:", "r:", "a:"]);
+        assert_eq!(CLIENT_HOLDINGS, ["t:", "f:", "r:", "a:", "d:"]);
 
         let (g, fx) = change(&open, GateChange::Rotate { generation: 1, grace_until_ms: 5_000 }, 1_000);
         assert_eq!((g.min_generation, g.grace_generation, g.grace_until_ms), (1, Some(0), 5_000));

@@ -16,6 +16,8 @@
 //! - [`families`]: what one authorization issued (access and refresh tokens), killed as one;
 //!   the user gate that keeps a killed user's older codes and tokens dead.
 //! - [`refresh`]: rotation, the retry window and reuse detection.
+//! - [`devices`]: the device grant: a flow in the object named by its user code, its approval
+//!   in the user's shard.
 //! - [`counters`]: sliding-window counters for brute-force protection and rate limits.
 //! - [`sweep`]: the alarm that deletes what has expired.
 //!
@@ -25,6 +27,7 @@
 
 pub mod codes;
 pub mod counters;
+pub mod devices;
 pub mod families;
 pub mod gate;
 pub mod names;
@@ -253,6 +256,13 @@ requests! { Request in Namespace::Tokens => {
     RedeemCode(codes::RedeemCode),
     KillUser(families::KillUser),
     Refresh(refresh::Refresh),
+    CreateDevice(devices::CreateDevice),
+    LookupDevice(devices::LookupDevice),
+    DecideDevice(devices::DecideDevice),
+    PollDevice(devices::PollDevice),
+    StoreDeviceGrant(devices::StoreDeviceGrant),
+    RedeemDevice(devices::RedeemDevice),
+    IssueExchanged(families::IssueExchanged),
 }}
 
 requests! { UserRequest in Namespace::Users => {
@@ -268,6 +278,7 @@ requests! { UserRequest in Namespace::Users => {
     Grants(users::Grants),
     RevokeGrant(users::RevokeGrant),
     ForgetGrant(users::ForgetGrant),
+    AddClient(users::AddClient),
     Claim(names::Claim),
     Release(names::Release),
     Resolve(names::Resolve),

@@ -5,6 +5,7 @@
 
 use super::codes::{CodeRecord, CODE_KEEP_MS, CODE_PREFIX};
 use super::counters::{Counter, COUNTER_PREFIX};
+use super::devices::{DeviceGrant, DeviceRecord, DEVICE_GRANT_PREFIX, DEVICE_KEY, EXPIRED_KEEP_MS};
 use super::families::{Family, RefreshRecord, FAMILY_PREFIX, REFRESH_PREFIX};
 use super::gate::{Gate, GATE_KEY};
 use super::tokens::{TokenRecord, TOKEN_PREFIX};
@@ -19,6 +20,9 @@ pub struct Entries {
     pub codes: Vec<(String, String)>,
     pub families: Vec<(String, String)>,
     pub refresh: Vec<(String, String)>,
+    /// A device flow (only in a `device:{CODE}` object) and approvals waiting for devices.
+    pub device: Vec<(String, String)>,
+    pub device_grants: Vec<(String, String)>,
 }
 
 /// Sweep one shard. Returns how many entries were deleted.
@@ -33,6 +37,8 @@ pub async fn sweep<S: ShardStorage>(s: &S, now_ms: u64) -> Result<usize, StoreEr
         codes: s.list(CODE_PREFIX).await?,
         families: s.list(FAMILY_PREFIX).await?,
         refresh: s.list(REFRESH_PREFIX).await?,
+        device: s.get(&[DEVICE_KEY.to_string()]).await?,
+        device_grants: s.list(DEVICE_GRANT_PREFIX).await?,
     };
     let (deletes, next) = plan_sweep(&gate, &entries, now_ms);
     if !deletes.is_empty() {
@@ -77,6 +83,18 @@ pub fn plan_sweep(gate: &Gate, e: &Entries, now_ms: u64) -> (Vec<String>, Option
                 keep_until(f.expires_ms);
                 live_families.push(&key[FAMILY_PREFIX.len()..]);
             }
+            _ => deletes.push(key.clone()),
+        }
+    }
+    for (key, text) in &e.device {
+        match serde_json::from_str::<DeviceRecord>(text) {
+            Ok(d) if now_ms < d.expires_ms + EXPIRED_KEEP_MS => keep_until(d.expires_ms + EXPIRED_KEEP_MS),
+            _ => deletes.push(key.clone()),
+        }
+    }
+    for (key, text) in &e.device_grants {
+        match serde_json::from_str::<DeviceGrant>(text) {
+            Ok(g) if now_ms < g.expires_ms && gate.open() => keep_until(g.expires_ms),
             _ => deletes.push(key.clone()),
         }
     }
@@ -214,5 +232,27 @@ mod tests {
         // A closed gate sweeps all of them.
         let (deletes, _) = plan_sweep(&Gate { deleted: true, ..Gate::default() }, &e, 0);
         assert_eq!(deletes.len(), 7);
+    }
+
+    #[test]
+    fn device_flows_and_waiting_approvals() {
+        use crate::secret::SecretHash;
+        use super::super::devices::DeviceStatus;
+        let flow = to_json(&DeviceRecord {
+            client_id: "c".into(),
+            scope: vec![],
+            device_code: SecretHash::of("d"),
+            created_ms: 0,
+            expires_ms: 600_000,
+            interval_s: 5,
+            last_poll_ms: None,
+            status: DeviceStatus::Pending,
+        });
+        let grant = to_json(&DeviceGrant { client_id: "c".into(), user_id: "u".into(), username: "n".into(), scope: vec![], epoch: 0, expires_ms: 500_000 });
+        let e = Entries { device: vec![("device".into(), flow)], device_grants: vec![("d:x".into(), grant)], ..Entries::default() };
+        assert_eq!(plan_sweep(&Gate::default(), &e, 100), (vec![], Some(500_000)));
+        assert_eq!(plan_sweep(&Gate::default(), &e, 500_000), (vec!["d:x".to_string()], Some(1_200_000)));
+        assert_eq!(plan_sweep(&Gate::default(), &e, 600_000).0, vec!["d:x".to_string()], "an expired flow stays to say so");
+        assert_eq!(plan_sweep(&Gate::default(), &e, 1_200_000).0, vec!["device".to_string(), "d:x".to_string()]);
     }
 }

@@ -319,6 +319,30 @@ impl Op for Authorize {
     }
 }
 
+/// A client is about to hold tokens for this user without a session (a token exchange whose
+/// subject is one of the user's tokens): remember it, so a later kill reaches it. Returns the
+/// epoch those tokens must carry, or `None` if the user is gone or disabled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddClient {
+    pub client_id: String,
+}
+
+impl Op for AddClient {
+    type Reply = Option<u32>;
+    fn keys(&self) -> Vec<String> {
+        vec![USER_KEY.into()]
+    }
+    fn decide(self, loaded: &Loaded, _now_ms: u64) -> Result<(Option<u32>, Effects), StoreError> {
+        let mut fx = Effects::default();
+        let Some(mut user) = live_user(loaded)?.filter(|u| !u.disabled) else { return Ok((None, fx)) };
+        if !user.clients.contains(&self.client_id) {
+            user.clients.push(self.client_id);
+            fx.put(USER_KEY.into(), &user);
+        }
+        Ok((Some(user.epoch), fx))
+    }
+}
+
 /// `GET /admin/users/{id}/grants`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grants {}

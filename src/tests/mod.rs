@@ -3,6 +3,7 @@
 
 mod abuse;
 mod admin;
+mod device;
 mod person;
 mod refresh;
 mod token;

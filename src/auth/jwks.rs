@@ -1,0 +1,106 @@
+//! A trusted issuer's keys (RFC 7517 JWK Sets): which keys are usable, and when to fetch the
+//! set again. Keys are cached per isolate; an unknown `kid` (a key rotation) refetches, but at
+//! most once a minute per issuer, so unknown `kid`s cannot make us hammer an issuer.
+
+use super::crypto::PublicKey;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Largest JWKS document read.
+pub const MAX_JWKS_BYTES: usize = 64 * 1024;
+/// Most keys kept from one set.
+pub const MAX_KEYS: usize = 32;
+/// How long to wait for an issuer's JWKS.
+pub const FETCH_TIMEOUT_MS: u64 = 5_000;
+/// A cached set is used this long without asking again...
+pub const MAX_AGE_MS: u64 = 10 * 60_000;
+/// ...and an unknown `kid` refetches no more often than this.
+pub const REFETCH_MS: u64 = 60_000;
+
+/// One usable verification key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Jwk {
+    pub kid: Option<String>,
+    /// The algorithm the key is for, when the set says.
+    pub alg: Option<String>,
+    pub key: PublicKey,
+}
+
+/// The usable keys of a JWKS document: RSA and P-256 public keys meant for signatures. Keys of
+/// other types, for encryption, or malformed are skipped; a document that is not a JWKS is
+/// `None`.
+pub fn parse(body: &[u8]) -> Option<Vec<Jwk>> {
+    let doc: Value = serde_json::from_slice(body).ok()?;
+    let keys = doc.get("keys")?.as_array()?;
+    let usable = keys.iter().filter_map(|k| {
+        if k.get("use").is_some_and(|u| u != "sig") {
+            return None;
+        }
+        let text = |name: &str| k.get(name).and_then(Value::as_str).map(str::to_string);
+        let key: PublicKey = serde_json::from_value(k.clone()).ok()?;
+        if let PublicKey::Ec { crv, .. } = &key {
+            if crv != "P-256" {
+                return None;
+            }
+        }
+        Some(Jwk { kid: text("kid"), alg: text("alg"), key })
+    });
+    Some(usable.take(MAX_KEYS).collect())
+}
+
+/// An issuer's keys as this isolate last fetched them.
+#[derive(Debug, Clone, Default)]
+pub struct Cached {
+    pub keys: Vec<Jwk>,
+    pub fetched_ms: u64,
+}
+
+/// Fetch the set again? When none is cached, when the cached one is old, or when the token
+/// names a `kid` the cache lacks and the last fetch was a minute ago or more.
+pub fn should_fetch(cached: Option<&Cached>, kid: Option<&str>, now_ms: u64) -> bool {
+    let Some(c) = cached else { return true };
+    let age = now_ms.saturating_sub(c.fetched_ms);
+    let unknown_kid = kid.is_some_and(|kid| !c.keys.iter().any(|k| k.kid.as_deref() == Some(kid)));
+    age >= MAX_AGE_MS || (unknown_kid && age >= REFETCH_MS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usable_keys_only() {
+        let doc = br#"{"keys":[
+            {"kty":"RSA","kid":"r1","alg":"RS256","use":"sig","n":"AQAB","e":"AQAB"},
+            {"kty":"EC","kid":"e1","crv":"P-256","x":"eA","y":"eQ"},
+            {"kty":"EC","kid":"e2","crv":"P-384","x":"eA","y":"eQ"},
+            {"kty":"RSA","kid":"enc","use":"enc","n":"AQAB","e":"AQAB"},
+            {"kty":"oct","kid":"h1","k":"c2VjcmV0"},
+            {"kty":"RSA","kid":"broken"}
+        ]}"#;
+        let keys = parse(doc).unwrap();
+        assert_eq!(keys.iter().map(|k| k.kid.clone().unwrap()).collect::<Vec<_>>(), vec!["r1", "e1"]);
+        assert_eq!(keys[0].alg.as_deref(), Some("RS256"));
+        assert_eq!(parse(b"{}"), None);
+        assert_eq!(parse(b"[]"), None);
+        assert_eq!(parse(br#"{"keys":[]}"#), Some(vec![]));
+        let many = format!(r#"{{"keys":[{}]}}"#, vec![r#"{"kty":"EC","crv":"P-256","x":"a","y":"b"}"#; 40].join(","));
+        assert_eq!(parse(many.as_bytes()).unwrap().len(), MAX_KEYS);
+    }
+
+    #[test]
+    fn refetch_rules() {
+        let c = Cached { keys: vec![Jwk { kid: Some("k1".into()), alg: None, key: PublicKey::Rsa { n: "n".into(), e: "e".into() } }], fetched_ms: 1_000 };
+        let cases = [
+            ("nothing cached", None, Some("k1"), 1_000, true),
+            ("fresh, known kid", Some(&c), Some("k1"), 2_000, false),
+            ("fresh, no kid", Some(&c), None, 2_000, false),
+            ("unknown kid, within a minute", Some(&c), Some("k2"), 60_999, false),
+            ("unknown kid, a minute on", Some(&c), Some("k2"), 61_000, true),
+            ("old", Some(&c), Some("k1"), 601_000, true),
+        ];
+        for (name, cached, kid, now, want) in cases {
+            assert_eq!(should_fetch(cached, kid, now), want, "{name}");
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! JWT checks, as tables, against RFC 7515's published signatures and RFC 6979 signatures made
+//! here with A.3's key.
+
+use super::*;
+use crate::block_on;
+use crate::testing::{sign_es256, NativeCrypto, ES256_X, ES256_Y};
+use serde_json::json;
+
+fn ec_key(kid: &str) -> Jwk {
+    Jwk { kid: Some(kid.into()), alg: None, key: PublicKey::Ec { crv: "P-256".into(), x: ES256_X.into(), y: ES256_Y.into() } }
+}
+
+fn rsa_key(kid: &str) -> Jwk {
+    Jwk { kid: Some(kid.into()), alg: None, key: PublicKey::Rsa { n: "AQAB".into(), e: "AQAB".into() } }
+}
+
+fn b64j(v: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(v.to_string())
+}
+
+#[test]
+fn parse_refuses_bad_shapes_and_algorithms() {
+    let claims = b64j(&json!({"sub": "x"}));
+    let with = |header: Value| format!("{}.{claims}.c2ln", b64j(&header));
+    assert!(matches!(parse(&with(json!({"alg": "ES256", "kid": "k"}))), Ok(p) if p.alg == SigAlg::Es256 && p.kid.as_deref() == Some("k")));
+    assert!(matches!(parse(&with(json!({"alg": "RS256"}))), Ok(p) if p.alg == SigAlg::Rs256 && p.kid.is_none()));
+    for alg in ["none", "HS256", "RS384", "ES384", "PS256", "EdDSA", "rs256", ""] {
+        assert_eq!(parse(&with(json!({"alg": alg}))).unwrap_err(), JwtError::Algorithm, "{alg}");
+    }
+    assert!(matches!(parse(&with(json!({"alg": "ES256", "crit": ["exp"]}))), Err(JwtError::Malformed(_))));
+    for bad in ["a.b", "a.b.c.d", "", "..", "!!!.e30.e30", &format!("{}.{claims}.sig", b64j(&json!([1])))] {
+        assert!(matches!(parse(bad), Err(JwtError::Malformed(_))), "{bad}");
+    }
+    let not_object = format!("{}.{}.c2ln", b64j(&json!({"alg": "ES256"})), b64j(&json!("str")));
+    assert!(matches!(parse(&not_object), Err(JwtError::Malformed(_))));
+    let huge = format!("{}.{}.c2ln", b64j(&json!({"alg": "ES256"})), "A".repeat(MAX_JWT));
+    assert_eq!(parse(&huge).unwrap_err(), JwtError::Malformed("too long"), "refused before parsing");
+}
+
+#[test]
+fn the_key_decides() {
+    let es = parse(&sign_es256(&json!({"alg": "ES256", "kid": "e"}), &json!({}))).unwrap();
+    let keys = vec![rsa_key("r"), ec_key("e"), rsa_key("e2")];
+    assert!(select(&es, &keys).is_some());
+    // A kid that names a key of another type is no key for this token.
+    let confused = parse(&sign_es256(&json!({"alg": "ES256", "kid": "r"}), &json!({}))).unwrap();
+    assert_eq!(select(&confused, &keys), None);
+    let unknown = parse(&sign_es256(&json!({"alg": "ES256", "kid": "nope"}), &json!({}))).unwrap();
+    assert_eq!(select(&unknown, &keys), None);
+    // No kid: only when exactly one key fits.
+    let bare = parse(&sign_es256(&json!({"alg": "ES256"}), &json!({}))).unwrap();
+    assert!(select(&bare, &keys).is_some());
+    assert_eq!(select(&bare, &[ec_key("a"), ec_key("b")]), None);
+    // A key that names its algorithm serves only that one.
+    let pinned = Jwk { alg: Some("RS256".into()), ..ec_key("e") };
+    assert_eq!(select(&es, &[pinned]), None);
+}
+
+#[test]
+fn signatures_rfc_7515_and_rfc_6979() {
+    let a3 = format!("eyJhbGciOiJFUzI1NiJ9.{}.{}", crate::testing::tests::PAYLOAD, crate::testing::tests::A3_SIG);
+    let t = parse(&a3).unwrap();
+    assert_eq!(block_on(verify_signature(&NativeCrypto, &t, &ec_key("k").key)), Ok(()));
+    let a2 = format!("eyJhbGciOiJSUzI1NiJ9.{}.{}", crate::testing::tests::PAYLOAD, crate::testing::tests::A2_SIG);
+    let t = parse(&a2).unwrap();
+    let rsa = PublicKey::Rsa { n: crate::testing::tests::A2_N.into(), e: "AQAB".into() };
+    assert_eq!(block_on(verify_signature(&NativeCrypto, &t, &rsa)), Ok(()));
+    // Another payload under the same signature fails.
+    let tampered = format!("eyJhbGciOiJSUzI1NiJ9.{}.{}", b64j(&json!({"iss": "joe"})), crate::testing::tests::A2_SIG);
+    assert_eq!(block_on(verify_signature(&NativeCrypto, &parse(&tampered).unwrap(), &rsa)), Err(JwtError::BadSignature));
+    let mine = sign_es256(&json!({"alg": "ES256"}), &json!({"sub": "alice"}));
+    assert_eq!(block_on(verify_signature(&NativeCrypto, &parse(&mine).unwrap(), &ec_key("k").key)), Ok(()));
+}
+
+#[test]
+fn claims_table() {
+    const NOW: u64 = 1_800_000_000;
+    let base = || json!({"iss": "https://idp.example", "sub": "alice", "exp": NOW + 300, "aud": "edge"});
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut c = base();
+        f(&mut c);
+        c
+    };
+    let cases: Vec<(&str, Value, Option<&str>, Result<(), JwtError>)> = vec![
+        ("good", base(), None, Ok(())),
+        ("good with audience", base(), Some("edge"), Ok(())),
+        ("audience in a list", with(&|c| c["aud"] = json!(["x", "edge"])), Some("edge"), Ok(())),
+        ("wrong audience", base(), Some("other"), Err(JwtError::WrongAudience)),
+        ("no audience claim", with(&|c| { c.as_object_mut().unwrap().remove("aud"); }), Some("edge"), Err(JwtError::WrongAudience)),
+        ("wrong issuer", with(&|c| c["iss"] = json!("https://evil.example")), None, Err(JwtError::WrongIssuer)),
+        ("issuer with a slash", with(&|c| c["iss"] = json!("https://idp.example/")), None, Err(JwtError::WrongIssuer)),
+        ("no exp", with(&|c| { c.as_object_mut().unwrap().remove("exp"); }), None, Err(JwtError::Malformed("exp is required"))),
+        ("expired beyond the skew", with(&|c| c["exp"] = json!(NOW - SKEW_S)), None, Err(JwtError::Expired)),
+        ("expired within the skew", with(&|c| c["exp"] = json!(NOW - SKEW_S + 1)), None, Ok(())),
+        ("nbf in the future", with(&|c| c["nbf"] = json!(NOW + SKEW_S + 1)), None, Err(JwtError::NotYetValid)),
+        ("nbf within the skew", with(&|c| c["nbf"] = json!(NOW + SKEW_S)), None, Ok(())),
+        ("nbf not a number", with(&|c| c["nbf"] = json!("soon")), None, Err(JwtError::Malformed("nbf"))),
+        ("no sub", with(&|c| { c.as_object_mut().unwrap().remove("sub"); }), None, Err(JwtError::Malformed("sub is required"))),
+        ("empty sub", with(&|c| c["sub"] = json!("")), None, Err(JwtError::Malformed("sub is required"))),
+    ];
+    for (name, claims, audience, want) in cases {
+        assert_eq!(check_claims(&claims, "https://idp.example", audience, NOW).map(|_| ()), want, "{name}");
+    }
+    assert_eq!(check_claims(&base(), "https://idp.example", None, NOW).unwrap(), Subject { sub: "alice".into(), exp: NOW + 300 });
+}

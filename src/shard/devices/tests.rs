@@ -1,0 +1,128 @@
+//! The device decisions, as tables.
+
+use super::*;
+use crate::client::{Client, Settings};
+use crate::secret::ClientSecret;
+use crate::shard::tokens::{token_key, TokenRecord};
+
+const NOW: u64 = 7_000_000;
+
+fn code() -> SecretHash {
+    SecretHash::of("device code")
+}
+
+fn record(status: DeviceStatus, last_poll: Option<u64>) -> DeviceRecord {
+    DeviceRecord {
+        client_id: "cid".into(),
+        scope: vec!["read".into()],
+        device_code: code(),
+        created_ms: NOW - 10_000,
+        expires_ms: NOW + 590_000,
+        interval_s: 5,
+        last_poll_ms: last_poll,
+        status,
+    }
+}
+
+fn with(r: DeviceRecord) -> Loaded {
+    Loaded::default().with(DEVICE_KEY, &r)
+}
+
+fn poll(client: &str, hash: SecretHash, l: &Loaded, now: u64) -> (Polled, Effects) {
+    PollDevice { device_code: hash, client_id: client.into() }.decide(l, now).unwrap()
+}
+
+#[test]
+fn poll_table() {
+    let approved = DeviceStatus::Approved { user_id: "u1".into() };
+    let cases: Vec<(&str, Loaded, &str, SecretHash, u64, Polled)> = vec![
+        ("first poll, pending", with(record(DeviceStatus::Pending, None)), "cid", code(), NOW, Polled::Pending),
+        ("5 s later, pending", with(record(DeviceStatus::Pending, Some(NOW - 5_000))), "cid", code(), NOW, Polled::Pending),
+        ("too fast", with(record(DeviceStatus::Pending, Some(NOW - 4_999))), "cid", code(), NOW, Polled::SlowDown),
+        ("denied", with(record(DeviceStatus::Denied, None)), "cid", code(), NOW, Polled::Denied),
+        ("approved", with(record(approved.clone(), None)), "cid", code(), NOW, Polled::Approved { user_id: "u1".into() }),
+        ("expired", with(record(DeviceStatus::Pending, None)), "cid", code(), NOW + 590_000, Polled::Expired),
+        ("another client", with(record(approved.clone(), None)), "other", code(), NOW, Polled::Invalid),
+        ("another device code", with(record(approved, None)), "cid", SecretHash::of("x"), NOW, Polled::Invalid),
+        ("no flow", Loaded::default(), "cid", code(), NOW, Polled::Invalid),
+    ];
+    for (name, l, client, hash, now, want) in cases {
+        assert_eq!(poll(client, hash, &l, now).0, want, "{name}");
+    }
+}
+
+#[test]
+fn slow_down_grows_the_interval_and_is_remembered() {
+    let (reply, fx) = poll("cid", code(), &with(record(DeviceStatus::Pending, Some(NOW - 1_000))), NOW);
+    assert_eq!(reply, Polled::SlowDown);
+    let after: DeviceRecord = serde_json::from_str(&fx.puts[0].1).unwrap();
+    assert_eq!((after.interval_s, after.last_poll_ms), (10, Some(NOW)));
+    // Now 10 s apart are needed: 6 s is still too fast, 10 s is fine.
+    assert_eq!(poll("cid", code(), &with(after.clone()), NOW + 6_000).0, Polled::SlowDown);
+    assert_eq!(poll("cid", code(), &with(after), NOW + 10_000).0, Polled::Pending);
+}
+
+#[test]
+fn create_lookup_decide() {
+    let (ok, fx) = CreateDevice { record: record(DeviceStatus::Pending, None) }.decide(&Loaded::default(), NOW).unwrap();
+    assert!(ok && fx.alarm_by == Some(NOW + 590_000 + EXPIRED_KEEP_MS), "kept after expiry to answer expired_token");
+    let live = with(record(DeviceStatus::Pending, None));
+    assert!(!CreateDevice { record: record(DeviceStatus::Pending, None) }.decide(&live, NOW).unwrap().0, "a live code is not reused");
+    assert!(CreateDevice { record: record(DeviceStatus::Pending, None) }.decide(&live, NOW + 590_000).unwrap().0, "an expired one is");
+    assert!(LookupDevice {}.decide(&live, NOW).unwrap().0.is_some());
+    assert!(LookupDevice {}.decide(&live, NOW + 590_000).unwrap().0.is_none());
+    assert!(LookupDevice {}.decide(&with(record(DeviceStatus::Denied, None)), NOW).unwrap().0.is_none(), "decided: no longer waiting");
+    let (ok, fx) = DecideDevice { approved_by: Some("u1".into()) }.decide(&live, NOW).unwrap();
+    assert!(ok);
+    assert_eq!(serde_json::from_str::<DeviceRecord>(&fx.puts[0].1).unwrap().status, DeviceStatus::Approved { user_id: "u1".into() });
+    let (ok, fx) = DecideDevice { approved_by: None }.decide(&live, NOW).unwrap();
+    assert!(ok && serde_json::from_str::<DeviceRecord>(&fx.puts[0].1).unwrap().status == DeviceStatus::Denied);
+    assert!(!DecideDevice { approved_by: None }.decide(&with(record(DeviceStatus::Denied, None)), NOW).unwrap().0, "decided once");
+}
+
+fn grant() -> DeviceGrant {
+    DeviceGrant { client_id: "cid".into(), user_id: "u1".into(), username: "alice".into(), scope: vec!["read".into()], epoch: 2, expires_ms: NOW + 100 }
+}
+
+fn redeem(client: &str) -> RedeemDevice {
+    let c = Client::new("cid".into(), Settings::default(), &ClientSecret::new("s"), 0);
+    RedeemDevice {
+        device_code: code(),
+        client_id: client.into(),
+        generation: 0,
+        tokens: NewTokens {
+            family_id: "fam".into(),
+            access: SecretHash::of("a"),
+            refresh: None,
+            template: TokenRecord::new(&c, 0, vec![], None, NOW),
+            refresh_ttl_s: 600,
+        },
+    }
+}
+
+#[test]
+fn redemption_is_once() {
+    let l = Loaded::default().with(device_grant_key(&code()), &grant());
+    let (reply, fx) = redeem("cid").decide(&l, NOW).unwrap();
+    assert!(matches!(reply, Redeemed::Issued(_)));
+    assert!(fx.deletes.contains(&device_grant_key(&code())), "consumed in the same step");
+    assert!(fx.puts.iter().any(|(k, _)| *k == token_key(&SecretHash::of("a"))));
+    let cases = [
+        ("consumed", Loaded::default(), "cid", Redeemed::InvalidGrant),
+        ("another client", l.clone(), "other", Redeemed::InvalidGrant),
+        ("user killed", l.clone().with(user_gate_key("u1"), &UserGate { min_epoch: 3 }), "cid", Redeemed::InvalidGrant),
+        ("client disabled", l.clone().with(GATE_KEY, &Gate { disabled: true, ..Gate::default() }), "cid", Redeemed::ClientGone),
+    ];
+    for (name, l, client, want) in cases {
+        assert_eq!(redeem(client).decide(&l, NOW).unwrap().0, want, "{name}");
+    }
+    assert_eq!(redeem("cid").decide(&l, NOW + 100).unwrap().0, Redeemed::InvalidGrant, "expired");
+}
+
+#[test]
+fn store_grant_checks_client_and_user() {
+    let op = || StoreDeviceGrant { device_code: code(), grant: grant() };
+    assert_eq!(op().decide(&Loaded::default(), NOW).unwrap().0, Stored::Stored);
+    assert_eq!(op().decide(&Loaded::default().with(GATE_KEY, &Gate { deleted: true, ..Gate::default() }), NOW).unwrap().0, Stored::ClientGone);
+    assert_eq!(op().decide(&Loaded::default().with(user_gate_key("u1"), &UserGate { min_epoch: 3 }), NOW).unwrap().0, Stored::UserGone);
+}
