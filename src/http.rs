@@ -94,7 +94,7 @@ impl HttpResponse {
     }
 
     pub fn body_json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+        std::str::from_utf8(&self.body).ok().and_then(|t| serde_json::from_str(t).ok()).unwrap_or(serde_json::Value::Null)
     }
 }
 

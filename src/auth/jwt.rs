@@ -52,6 +52,11 @@ struct Header {
     crit: Option<Value>,
 }
 
+/// JSON bytes into a type, through the one text parser of the wasm ([`crate::store::from_json`]).
+fn json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    crate::store::from_json(std::str::from_utf8(bytes).ok()?).ok()
+}
+
 fn b64(part: &str) -> Result<Vec<u8>, JwtError> {
     URL_SAFE_NO_PAD.decode(part).map_err(|_| JwtError::Malformed("a part is not base64url"))
 }
@@ -64,7 +69,7 @@ pub fn parse(token: &str) -> Result<Parsed, JwtError> {
     let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(JwtError::Malformed("not three parts"));
     };
-    let header: Header = serde_json::from_slice(&b64(h)?).map_err(|_| JwtError::Malformed("header"))?;
+    let header: Header = json(&b64(h)?).ok_or(JwtError::Malformed("header"))?;
     let alg = match header.alg.as_str() {
         "RS256" => SigAlg::Rs256,
         "ES256" => SigAlg::Es256,
@@ -73,7 +78,7 @@ pub fn parse(token: &str) -> Result<Parsed, JwtError> {
     if header.crit.is_some() {
         return Err(JwtError::Malformed("crit"));
     }
-    let claims: Value = serde_json::from_slice(&b64(p)?).map_err(|_| JwtError::Malformed("claims"))?;
+    let claims: Value = json(&b64(p)?).ok_or(JwtError::Malformed("claims"))?;
     if !claims.is_object() {
         return Err(JwtError::Malformed("claims"));
     }

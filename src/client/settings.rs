@@ -127,7 +127,9 @@ pub fn json_object(body: &[u8], empty_ok: bool) -> Result<Map<String, Value>, OA
     if empty_ok && body.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(Map::new());
     }
-    match serde_json::from_slice::<Value>(body) {
+    // As text: the one JSON parser in the wasm reads `&str` (see `store::from_json`).
+    let Ok(text) = std::str::from_utf8(body) else { return Err(OAuthError::field("body", "invalid JSON: not UTF-8")) };
+    match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(OAuthError::field("body", "the body must be a JSON object")),
         Err(e) => Err(OAuthError::field("body", format!("invalid JSON: {e}"))),

@@ -14,9 +14,14 @@ use crate::http::{normalise_ip, Body, HttpRequest, HttpResponse, MAX_BODY};
 use crate::routes;
 use crate::secret::{AdminToken, Random};
 use crate::store::Platform;
-use futures_util::StreamExt;
+use js_sys::futures::JsFuture;
+use wasm_bindgen::JsCast;
 use std::rc::Rc;
 use worker::{event, Context, Env, Headers, Request, Response, Result};
+
+/// The heap: talc, growing wasm memory as needed (a worker is single-threaded).
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
 /// The Workers platform.
 struct Edge;
@@ -137,17 +142,24 @@ async fn read_body(req: &mut Request, headers: &[(String, String)], method: &str
     // From here the length is either undeclared (keep up to the limit) or declared over the
     // limit (drain only).
     let keep = declared.is_none();
-    let Ok(mut stream) = req.stream() else { return Ok(Body::Bytes(Vec::new())) };
+    // The body stream is read raw, one promise per chunk: worker's `ByteStream` would bring
+    // wasm-streams (and its futures plumbing) into the wasm for this one loop.
+    let Some(stream) = req.inner().body() else { return Ok(Body::Bytes(Vec::new())) };
+    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
     let mut buf = Vec::new();
     let mut seen = 0usize;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk?;
-        seen += chunk.len();
+    loop {
+        let read: web_sys::ReadableStreamReadResult = JsFuture::from(reader.read()).await?.unchecked_into();
+        if read.get_done().unwrap_or(true) {
+            break;
+        }
+        let chunk = js_sys::Uint8Array::new(&read.get_value());
+        seen += chunk.length() as usize;
         if seen > MAX_DRAIN {
             return Ok(Body::TooLarge);
         }
         if keep && seen <= MAX_BODY {
-            buf.extend_from_slice(&chunk);
+            buf.extend_from_slice(&chunk.to_vec());
         }
     }
     Ok(if !keep || seen > MAX_BODY { Body::TooLarge } else { Body::Bytes(buf) })

@@ -40,7 +40,7 @@ pub mod users;
 pub use route::{route, shard_name, Route, SHARDS};
 
 use crate::error::StoreError;
-use crate::store::{decode_reply, Namespace, Objects};
+use crate::store::{decode_reply, from_json, Namespace, Objects};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -157,7 +157,7 @@ pub(crate) fn to_json<T: Serialize>(value: &T) -> String {
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(key: &str, text: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError(format!("corrupt record {key}: {e}")))
+    from_json(text).map_err(|e| StoreError(format!("corrupt record {key}: {e}")))
 }
 
 /// An operation with its types erased, so that the read → decide → commit loop below exists
@@ -285,7 +285,7 @@ requests! { UserRequest in Namespace::Users => {
 }}
 
 fn parse<R: DeserializeOwned>(request: &str) -> Result<R, StoreError> {
-    serde_json::from_str(request).map_err(|e| StoreError(format!("bad request to a durable object: {e}")))
+    from_json(request).map_err(|e| StoreError(format!("bad request to a durable object: {e}")))
 }
 
 /// A token shard's side: one request (JSON) in, its reply (JSON) out.

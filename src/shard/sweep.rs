@@ -11,6 +11,7 @@ use super::gate::{Gate, GATE_KEY};
 use super::tokens::{TokenRecord, TOKEN_PREFIX};
 use super::{decode, ShardStorage};
 use crate::error::StoreError;
+use crate::store::from_json;
 
 /// What a sweep reads: every entry of each kind.
 #[derive(Debug, Default)]
@@ -57,7 +58,7 @@ pub fn plan_sweep(gate: &Gate, e: &Entries, now_ms: u64) -> (Vec<String>, Option
     let mut keep_until = |at: u64| next = Some(next.map_or(at, |n: u64| n.min(at)));
     for (key, text) in &e.tokens {
         // A record that does not parse can never validate: it goes too.
-        match serde_json::from_str::<TokenRecord>(text) {
+        match from_json::<TokenRecord>(text) {
             Ok(r) if r.is_live(now_ms) && gate.admits(r.generation, now_ms) => {
                 keep_until(gate.deadline(r.generation, r.expires_at_ms()));
             }
@@ -65,20 +66,20 @@ pub fn plan_sweep(gate: &Gate, e: &Entries, now_ms: u64) -> (Vec<String>, Option
         }
     }
     for (key, text) in &e.counters {
-        match serde_json::from_str::<Counter>(text) {
+        match from_json::<Counter>(text) {
             Ok(c) if now_ms < c.stale_at_ms() => keep_until(c.stale_at_ms()),
             _ => deletes.push(key.clone()),
         }
     }
     for (key, text) in &e.codes {
-        match serde_json::from_str::<CodeRecord>(text) {
+        match from_json::<CodeRecord>(text) {
             Ok(c) if now_ms < c.created_ms + CODE_KEEP_MS && gate.open() => keep_until(c.created_ms + CODE_KEEP_MS),
             _ => deletes.push(key.clone()),
         }
     }
     let mut live_families = Vec::new();
     for (key, text) in &e.families {
-        match serde_json::from_str::<Family>(text) {
+        match from_json::<Family>(text) {
             Ok(f) if f.is_live(now_ms) && gate.open() => {
                 keep_until(f.expires_ms);
                 live_families.push(&key[FAMILY_PREFIX.len()..]);
@@ -87,20 +88,20 @@ pub fn plan_sweep(gate: &Gate, e: &Entries, now_ms: u64) -> (Vec<String>, Option
         }
     }
     for (key, text) in &e.device {
-        match serde_json::from_str::<DeviceRecord>(text) {
+        match from_json::<DeviceRecord>(text) {
             Ok(d) if now_ms < d.expires_ms + EXPIRED_KEEP_MS => keep_until(d.expires_ms + EXPIRED_KEEP_MS),
             _ => deletes.push(key.clone()),
         }
     }
     for (key, text) in &e.device_grants {
-        match serde_json::from_str::<DeviceGrant>(text) {
+        match from_json::<DeviceGrant>(text) {
             Ok(g) if now_ms < g.expires_ms && gate.open() => keep_until(g.expires_ms),
             _ => deletes.push(key.clone()),
         }
     }
     // A refresh record lives as long as its family; the family's end re-arms the alarm.
     for (key, text) in &e.refresh {
-        match serde_json::from_str::<RefreshRecord>(text) {
+        match from_json::<RefreshRecord>(text) {
             Ok(r) if live_families.contains(&r.family.as_str()) => {}
             _ => deletes.push(key.clone()),
         }

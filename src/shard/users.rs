@@ -6,6 +6,7 @@
 use super::{Effects, Loaded, Op};
 use crate::auth::password::PasswordHash;
 use crate::error::StoreError;
+use crate::store::from_json;
 use crate::secret::SecretHash;
 use crate::user::User;
 use serde::{Deserialize, Serialize};
@@ -420,7 +421,7 @@ pub fn plan_sweep(sessions: &[(String, String)], now_ms: u64) -> (Vec<String>, O
     let mut deletes = Vec::new();
     let mut next: Option<u64> = None;
     for (key, text) in sessions {
-        match serde_json::from_str::<Session>(text) {
+        match from_json::<Session>(text) {
             Ok(s) if now_ms < s.expires_ms => next = Some(next.map_or(s.expires_ms, |n| n.min(s.expires_ms))),
             _ => deletes.push(key.clone()),
         }

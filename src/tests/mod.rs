@@ -4,6 +4,7 @@
 mod abuse;
 mod admin;
 mod device;
+mod exchange;
 mod person;
 mod refresh;
 mod token;
