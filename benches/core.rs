@@ -50,8 +50,7 @@ fn main() {
     block_on(client::store::put(&app.kv, &client)).unwrap();
     let mut rng = SeqRng(0x9E37_79B9_7F4A_7C15);
     let from = |r: Req| r.ip(Some("203.0.113.5")).0;
-    let token_req =
-        from(Req::new("POST", "/token").basic(&client.client_id, secret.expose()).form("grant_type=client_credentials&scope=read"));
+    let token_req = from(Req::new("POST", "/token").basic(&client.client_id, secret.expose()).form("grant_type=client_credentials&scope=read"));
     let r = block_on(app.handle(&token_req, now, &mut rng));
     assert_eq!(r.status, 200);
     let token = r.body_json()["access_token"].as_str().unwrap().to_string();
@@ -84,7 +83,11 @@ fn main() {
             assert_eq!(r.status, 200);
         }),
     );
-    let stored: Vec<TokenRecord> = app.objects.shards.borrow().values()
+    let stored: Vec<TokenRecord> = app
+        .objects
+        .shards
+        .borrow()
+        .values()
         .flat_map(|s| s.entries.borrow().iter().filter(|(k, _)| k.starts_with(TOKEN_PREFIX)).map(|(_, v)| serde_json::from_str(v).unwrap()).collect::<Vec<_>>())
         .collect();
     assert_eq!(stored.iter().map(|r| r.last_used_ms).max(), Some(t), "every validation slid the token");

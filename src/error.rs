@@ -35,7 +35,9 @@ pub enum OAuthError {
     InvalidRequest(String),
     /// Client authentication failed. `challenge` is true when the client used (or should use)
     /// the `Authorization` header, which RFC 6749 §5.2 answers with 401 and a Basic challenge.
-    InvalidClient { challenge: bool },
+    InvalidClient {
+        challenge: bool,
+    },
     UnauthorizedClient,
     UnsupportedGrantType,
     InvalidScope(String),
@@ -64,13 +66,21 @@ pub enum OAuthError {
     MethodNotAllowed(&'static str),
     NotFound,
     /// Too many failed attempts or requests; `retry_after` in seconds.
-    TooManyRequests { retry_after: u64 },
+    TooManyRequests {
+        retry_after: u64,
+    },
     /// Admin API: a field of the JSON body is invalid (or the JSON itself, field = "body").
-    InvalidField { field: String, description: String },
+    InvalidField {
+        field: String,
+        description: String,
+    },
     /// Admin API: missing or wrong admin token.
     AdminUnauthorized,
     /// Admin API: the value of `field` is taken (a username).
-    Conflict { field: &'static str, description: String },
+    Conflict {
+        field: &'static str,
+        description: String,
+    },
     /// A form posted without a valid CSRF token.
     Forbidden(String),
     /// An internal failure. The detail is logged, never sent.
@@ -156,9 +166,7 @@ impl OAuthError {
             OAuthError::Conflict { description, .. } => description.clone(),
             OAuthError::InvalidField { description, .. } => description.clone(),
             OAuthError::InvalidClient { .. } => "client authentication failed".into(),
-            OAuthError::UnauthorizedClient => {
-                "the client is not allowed to use this grant type".into()
-            }
+            OAuthError::UnauthorizedClient => "the client is not allowed to use this grant type".into(),
             OAuthError::UnsupportedGrantType => "the grant type is not supported".into(),
             OAuthError::AuthorizationPending => "the person has not approved or denied the request yet".into(),
             OAuthError::SlowDown => "polled too fast: wait 5 seconds longer between polls".into(),
@@ -277,10 +285,7 @@ mod tests {
     #[test]
     fn bearer_challenges() {
         let r = OAuthError::InvalidToken.to_response(Surface::Resource);
-        assert_eq!(
-            r.header("www-authenticate"),
-            Some("Bearer realm=\"edge-oauth\", error=\"invalid_token\"")
-        );
+        assert_eq!(r.header("www-authenticate"), Some("Bearer realm=\"edge-oauth\", error=\"invalid_token\""));
         let r = OAuthError::MissingToken.to_response(Surface::Resource);
         assert_eq!(r.header("www-authenticate"), Some("Bearer realm=\"edge-oauth\""));
         assert_eq!((r.status, r.body_json()["error"].as_str()), (401, Some("invalid_request")));
@@ -296,8 +301,7 @@ mod tests {
 
     #[test]
     fn internal_detail_is_logged_not_sent() {
-        let r = OAuthError::ServerError("kv exploded: secret-ish detail".into())
-            .to_response(Surface::TokenEndpoint);
+        let r = OAuthError::ServerError("kv exploded: secret-ish detail".into()).to_response(Surface::TokenEndpoint);
         assert_eq!(r.status, 500);
         assert!(!String::from_utf8_lossy(&r.body).contains("exploded"));
         assert!(r.log.unwrap().contains("exploded"));

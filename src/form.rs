@@ -59,10 +59,8 @@ impl Params {
                 Some(eq) => (&pair[..eq], &pair[eq + 1..]),
                 None => (pair, &b""[..]),
             };
-            let name = decode_component(name)
-                .map_err(|e| OAuthError::invalid_request(format!("malformed form parameter name: {e}")))?;
-            let value = decode_component(value)
-                .map_err(|e| OAuthError::invalid_request(format!("malformed value of parameter {}: {e}", printable(&name))))?;
+            let name = decode_component(name).map_err(|e| OAuthError::invalid_request(format!("malformed form parameter name: {e}")))?;
+            let value = decode_component(value).map_err(|e| OAuthError::invalid_request(format!("malformed value of parameter {}: {e}", printable(&name))))?;
             params.push((name, value));
         }
         Ok(Params(params))
@@ -80,8 +78,7 @@ impl Params {
     }
 
     pub fn required(&self, name: &str) -> Result<&str, OAuthError> {
-        self.single(name)?
-            .ok_or_else(|| OAuthError::invalid_request(format!("missing parameter {name}")))
+        self.single(name)?.ok_or_else(|| OAuthError::invalid_request(format!("missing parameter {name}")))
     }
 
     pub fn contains(&self, name: &str) -> bool {

@@ -7,9 +7,7 @@ pub const MAX_SCOPES: usize = 64;
 
 /// Is `s` one scope-token?
 pub fn is_scope_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= MAX_SCOPE_LEN
-        && s.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+    !s.is_empty() && s.len() <= MAX_SCOPE_LEN && s.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
 }
 
 /// Parse a `scope` parameter into distinct tokens, in the order given. Runs of spaces are

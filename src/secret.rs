@@ -135,8 +135,8 @@ pub fn admin_token_matches(expected: &AdminToken, presented: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::SeqRng;
     use super::*;
+    use crate::testing::SeqRng;
 
     #[test]
     fn debug_is_redacted() {

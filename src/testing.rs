@@ -197,22 +197,13 @@ impl MemObjects {
     /// sweeps deleted.
     pub async fn fire_alarms(&self) -> usize {
         let now = self.now_ms.get();
-        let due: Vec<(String, Rc<MemStorage>)> = self
-            .shards
-            .borrow()
-            .iter()
-            .filter(|(_, s)| s.alarm.get().is_some_and(|a| a <= now))
-            .map(|(n, s)| (n.clone(), s.clone()))
-            .collect();
+        let due: Vec<(String, Rc<MemStorage>)> =
+            self.shards.borrow().iter().filter(|(_, s)| s.alarm.get().is_some_and(|a| a <= now)).map(|(n, s)| (n.clone(), s.clone())).collect();
         let mut deleted = 0;
         for (name, s) in due {
             s.alarm.set(None);
-            deleted += if name.starts_with("users/") {
-                shard::users::sweep(&*s, now).await
-            } else {
-                shard::sweep::sweep(&*s, now).await
-            }
-            .expect("memory sweep");
+            deleted +=
+                if name.starts_with("users/") { shard::users::sweep(&*s, now).await } else { shard::sweep::sweep(&*s, now).await }.expect("memory sweep");
         }
         deleted
     }

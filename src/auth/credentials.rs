@@ -11,15 +11,16 @@ use base64::engine::DecodePaddingMode;
 use base64::Engine;
 
 /// Standard base64; padding optional, since some clients drop it.
-const BASIC_B64: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
+const BASIC_B64: GeneralPurpose =
+    GeneralPurpose::new(&base64::alphabet::STANDARD, GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent));
 
 /// A parsed `Authorization` header.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Authorization {
-    Basic { client_id: String, secret: ClientSecret },
+    Basic {
+        client_id: String,
+        secret: ClientSecret,
+    },
     Bearer(AccessToken),
     /// A scheme we do not speak (the name is kept for nothing but tests).
     Other(String),
@@ -71,8 +72,7 @@ fn parse_basic(b64: &str) -> Result<Authorization, OAuthError> {
 /// RFC 6750 §2.1: `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
 fn parse_bearer(token: &str) -> Result<Authorization, OAuthError> {
     let body = token.trim_end_matches('=');
-    let ok = !body.is_empty()
-        && body.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
+    let ok = !body.is_empty() && body.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
     if !ok {
         return Err(OAuthError::invalid_request("malformed Bearer token"));
     }
@@ -98,9 +98,7 @@ pub fn client_credentials(authorization: Option<&str>, body: &Params) -> Result<
     match parse_authorization(authorization)? {
         Some(Authorization::Basic { client_id, secret }) => {
             if body.contains("client_secret") {
-                return Err(OAuthError::invalid_request(
-                    "use one client authentication method: Basic header or client_secret in the body, not both",
-                ));
+                return Err(OAuthError::invalid_request("use one client authentication method: Basic header or client_secret in the body, not both"));
             }
             // A client_id in the body beside Basic is tolerated (some libraries send it), but
             // it must name the same client.
@@ -113,11 +111,7 @@ pub fn client_credentials(authorization: Option<&str>, body: &Params) -> Result<
         // header: 401 with the Basic challenge (RFC 6749 §5.2).
         Some(_) => Err(OAuthError::InvalidClient { challenge: true }),
         None => match (body_id, body_secret) {
-            (Some(id), secret) => Ok(ClientCredentials {
-                client_id: id.to_string(),
-                secret: secret.map(ClientSecret::new),
-                via_header: false,
-            }),
+            (Some(id), secret) => Ok(ClientCredentials { client_id: id.to_string(), secret: secret.map(ClientSecret::new), via_header: false }),
             // No authentication at all: challenge with the scheme we prefer.
             (None, None) => Err(OAuthError::InvalidClient { challenge: true }),
             (None, Some(_)) => Err(OAuthError::InvalidClient { challenge: false }),
@@ -203,18 +197,12 @@ mod tests {
         let p = Params::parse(b"client_id=a&client_secret=b").unwrap();
         let c = client_credentials(None, &p).unwrap();
         assert_eq!((c.client_id.as_str(), c.via_header, c.secret), ("a", false, Some(ClientSecret::new("b"))));
-        assert_eq!(
-            client_credentials(None, &Params::default()).unwrap_err(),
-            OAuthError::InvalidClient { challenge: true }
-        );
+        assert_eq!(client_credentials(None, &Params::default()).unwrap_err(), OAuthError::InvalidClient { challenge: true });
         let p = Params::parse(b"client_id=a").unwrap();
         let public = client_credentials(None, &p).unwrap();
         assert_eq!((public.client_id.as_str(), public.secret, public.via_header), ("a", None, false));
         let p = Params::parse(b"client_secret=b").unwrap();
         assert_eq!(client_credentials(None, &p).unwrap_err(), OAuthError::InvalidClient { challenge: false });
-        assert_eq!(
-            client_credentials(Some("Bearer x"), &Params::default()).unwrap_err(),
-            OAuthError::InvalidClient { challenge: true }
-        );
+        assert_eq!(client_credentials(Some("Bearer x"), &Params::default()).unwrap_err(), OAuthError::InvalidClient { challenge: true });
     }
 }

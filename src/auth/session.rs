@@ -18,11 +18,8 @@ const CSRF: &str = "eo_csrf";
 /// Must cookies be `Secure`? Everywhere but plain-http loopback.
 pub fn secure(req: &HttpRequest) -> bool {
     let Some(host_port) = req.origin.strip_prefix("http://") else { return true };
-    let host = if host_port.starts_with('[') {
-        host_port.split_inclusive(']').next().unwrap_or(host_port)
-    } else {
-        host_port.split(':').next().unwrap_or(host_port)
-    };
+    let host =
+        if host_port.starts_with('[') { host_port.split_inclusive(']').next().unwrap_or(host_port) } else { host_port.split(':').next().unwrap_or(host_port) };
     !matches!(host.to_ascii_lowercase().as_str(), "127.0.0.1" | "localhost" | "[::1]")
 }
 
@@ -36,12 +33,7 @@ fn name(base: &str, secure: bool) -> String {
 
 /// The value of cookie `name` in the request's `Cookie` header.
 fn cookie<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
-    req.header("cookie")?
-        .split(';')
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.trim())
-        .filter(|v| !v.is_empty())
+    req.header("cookie")?.split(';').filter_map(|c| c.trim().split_once('=')).find(|(n, _)| *n == name).map(|(_, v)| v.trim()).filter(|v| !v.is_empty())
 }
 
 /// A `Set-Cookie` value. `max_age` `None` makes a browser-session cookie; `Some(0)` clears it.
@@ -61,8 +53,7 @@ pub fn session(req: &HttpRequest) -> Option<(String, SessionSecret)> {
     let value = cookie(req, &name(SESSION, secure(req)))?;
     let (user_id, secret) = value.split_once('.')?;
     let b64url = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    (user_id.len() == 22 && secret.len() == 43 && b64url(user_id) && b64url(secret))
-        .then(|| (user_id.to_string(), SessionSecret::new(value)))
+    (user_id.len() == 22 && secret.len() == 43 && b64url(user_id) && b64url(secret)).then(|| (user_id.to_string(), SessionSecret::new(value)))
 }
 
 /// A new session for `user_id`: the secret, and the `Set-Cookie` that hands it to the browser.

@@ -9,8 +9,7 @@ pub mod settings;
 pub mod store;
 
 pub use settings::{
-    ClientType, Expiry, Settings, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN,
-    GRANT_TOKEN_EXCHANGE, GRANT_TYPES,
+    ClientType, Expiry, Settings, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN, GRANT_TOKEN_EXCHANGE, GRANT_TYPES,
 };
 
 use crate::secret::{ClientSecret, SecretHash};
@@ -104,10 +103,7 @@ impl Client {
     /// seconds (0: not at all).
     pub fn rotate(&mut self, new_secret: &ClientSecret, grace_s: u64, now_ms: u64) {
         let old = self.secret.clone();
-        self.previous_secret = old.as_ref().filter(|_| grace_s > 0).map(|old| StoredSecret {
-            valid_until_ms: Some(now_ms + grace_s * 1000),
-            ..old.clone()
-        });
+        self.previous_secret = old.as_ref().filter(|_| grace_s > 0).map(|old| StoredSecret { valid_until_ms: Some(now_ms + grace_s * 1000), ..old.clone() });
         let generation = old.map_or(0, |o| o.generation + 1);
         self.secret = Some(StoredSecret { hash: new_secret.hash(), generation, valid_until_ms: None });
         self.updated_at = now_ms;

@@ -53,8 +53,7 @@ fn host_and_port(authority: &str) -> Option<(&str, Option<&str>)> {
             None => (authority, None),
         }
     };
-    let name_ok = !host.is_empty()
-        && (host.starts_with('[') || host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'));
+    let name_ok = !host.is_empty() && (host.starts_with('[') || host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'));
     let port_ok = port.is_none_or(|p| p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok());
     (name_ok && port_ok).then_some((host, port))
 }
@@ -87,8 +86,7 @@ pub fn check_registrable(uri: &str) -> Result<(), String> {
     }
     match parts.scheme {
         "https" | "http" => {
-            let (host, _) = host_and_port(parts.authority)
-                .ok_or("a redirect URI's host is a plain host name or IP address (no user info, no escapes)")?;
+            let (host, _) = host_and_port(parts.authority).ok_or("a redirect URI's host is a plain host name or IP address (no user info, no escapes)")?;
             if !parts.rest.is_empty() && !parts.rest.starts_with('/') && !parts.rest.starts_with('?') {
                 return Err("a redirect URI's path starts with '/'".into());
             }
@@ -170,9 +168,7 @@ pub fn verify(registered: &[String], presented: Option<&str>) -> Result<Verified
         return Ok(VerifiedRedirect(presented.to_string()));
     }
     match without_loopback_port(presented) {
-        Some(p) if registered.iter().any(|r| without_loopback_port(r).as_deref() == Some(p.as_str())) => {
-            Ok(VerifiedRedirect(presented.to_string()))
-        }
+        Some(p) if registered.iter().any(|r| without_loopback_port(r).as_deref() == Some(p.as_str())) => Ok(VerifiedRedirect(presented.to_string())),
         _ => Err(RedirectProblem::NotRegistered),
     }
 }

@@ -62,8 +62,7 @@ pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
 pub const GRANT_REFRESH_TOKEN: &str = "refresh_token";
 pub const GRANT_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 pub const GRANT_TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
-pub const GRANT_TYPES: [&str; 5] =
-    [GRANT_CLIENT_CREDENTIALS, GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN, GRANT_DEVICE_CODE, GRANT_TOKEN_EXCHANGE];
+pub const GRANT_TYPES: [&str; 5] = [GRANT_CLIENT_CREDENTIALS, GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN, GRANT_DEVICE_CODE, GRANT_TOKEN_EXCHANGE];
 /// What a public client may use: grants that act for a person, never for the client itself.
 pub const PUBLIC_GRANT_TYPES: [&str; 3] = [GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN, GRANT_DEVICE_CODE];
 
@@ -351,7 +350,10 @@ mod tests {
             (br#"{"name":"a","rate_limit":0}"#, "rate_limit"),
             (br#"{"name":"a","client_type":"secret"}"#, "client_type"),
             (br#"{"name":"a","client_type":"public"}"#, "grant_types"),
-            (br#"{"name":"a","client_type":"public","grant_types":["authorization_code","client_credentials"],"redirect_uris":["https://a.example/cb"]}"#, "grant_types"),
+            (
+                br#"{"name":"a","client_type":"public","grant_types":["authorization_code","client_credentials"],"redirect_uris":["https://a.example/cb"]}"#,
+                "grant_types",
+            ),
             (br#"{"name":"a","client_type":"public","grant_types":["urn:ietf:params:oauth:grant-type:token-exchange"]}"#, "grant_types"),
             (br#"{"name":"a","grant_types":["authorization_code"]}"#, "redirect_uris"),
             (br#"{"name":"a","grant_types":["authorization_code"],"redirect_uris":[]}"#, "redirect_uris"),

@@ -43,12 +43,7 @@ impl Crypto for WebCrypto {
     async fn pbkdf2_sha256(&self, password: &[u8], salt: &[u8], iterations: u32) -> Result<[u8; 32], CryptoError> {
         let usages: Array = [s("deriveBits")].iter().collect();
         let key = subtle("importKey", &[s("raw"), bytes(password), object(&[("name", s("PBKDF2"))]), JsValue::FALSE, usages.into()]).await?;
-        let params = object(&[
-            ("name", s("PBKDF2")),
-            ("hash", s("SHA-256")),
-            ("salt", bytes(salt)),
-            ("iterations", JsValue::from_f64(f64::from(iterations))),
-        ]);
+        let params = object(&[("name", s("PBKDF2")), ("hash", s("SHA-256")), ("salt", bytes(salt)), ("iterations", JsValue::from_f64(f64::from(iterations)))]);
         let bits = subtle("deriveBits", &[params, key, JsValue::from_f64(256.0)]).await?;
         let out = Uint8Array::new(&bits).to_vec();
         out.try_into().map_err(|_| CryptoError("deriveBits returned the wrong length".into()))

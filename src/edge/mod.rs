@@ -15,8 +15,8 @@ use crate::routes;
 use crate::secret::{AdminToken, Random};
 use crate::store::Platform;
 use js_sys::futures::JsFuture;
-use wasm_bindgen::JsCast;
 use std::rc::Rc;
+use wasm_bindgen::JsCast;
 use worker::{event, Context, Env, Headers, Request, Response, Result};
 
 /// The heap: talc, growing wasm memory as needed (a worker is single-threaded).
@@ -32,7 +32,6 @@ impl Platform for Edge {
     type Crypto = crypto::WebCrypto;
     type Fetch = fetch::WebFetch;
 }
-
 
 /// `crypto.getRandomValues` through `getrandom`. A failure here means the platform has no
 /// CSPRNG; nothing can be issued safely, so it aborts the request (a 500, logged).
@@ -51,9 +50,7 @@ thread_local! {
 
 /// Settings from Worker variables and secrets; anything absent or unparsable keeps its default.
 fn config(env: &Env) -> Config {
-    let text = |name: &str| {
-        env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok()
-    };
+    let text = |name: &str| env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok();
     let number = |name: &str, default: u64| text(name).and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(default);
     let d = Config::default();
     let l = d.limits;
@@ -95,15 +92,7 @@ async fn to_core(req: &mut Request) -> Result<HttpRequest> {
     let headers: Vec<(String, String)> = req.headers().entries().collect();
     let method = req.method().to_string().to_ascii_uppercase();
     let body = read_body(req, &headers, &method).await?;
-    Ok(HttpRequest {
-        method,
-        path,
-        query,
-        client_ip: req.headers().get("cf-connecting-ip")?.map(|ip| normalise_ip(&ip)),
-        headers,
-        body,
-        origin,
-    })
+    Ok(HttpRequest { method, path, query, client_ip: req.headers().get("cf-connecting-ip")?.map(|ip| normalise_ip(&ip)), headers, body, origin })
 }
 
 /// `scheme://host[:port]/path?query#fragment` into origin, path and query.

@@ -45,8 +45,7 @@ impl Objects for DoObjects {
         let init = web_sys::RequestInit::new();
         init.set_method("POST");
         init.set_body(&JsValue::from_str(body));
-        let req = web_sys::Request::new_with_str_and_init("https://shard/", &init)
-            .map_err(|e| StoreError(format!("durable object request: {e:?}")))?;
+        let req = web_sys::Request::new_with_str_and_init("https://shard/", &init).map_err(|e| StoreError(format!("durable object request: {e:?}")))?;
         // The stub and the response are used raw as well: one promise each, no wrappers.
         let stub: worker::worker_sys::DurableObject = stub.into_rpc();
         let resp: web_sys::Response = run(stub.fetch_with_request(&req), "fetch").await?.unchecked_into();
@@ -95,16 +94,9 @@ impl DoStorage<'_> {
 impl ShardStorage for DoStorage<'_> {
     async fn get(&self, keys: &[String]) -> std::result::Result<Vec<(String, String)>, StoreError> {
         let cached_gate = self.1.gate.borrow().clone();
-        let wanted: Vec<JsValue> = keys
-            .iter()
-            .filter(|k| !(cached_gate.is_some() && k.as_str() == shard::gate::GATE_KEY))
-            .map(|k| JsValue::from_str(k))
-            .collect();
-        let mut out = if wanted.is_empty() {
-            Vec::new()
-        } else {
-            Self::pairs(run(self.0.as_raw().get_multiple(wanted), "get").await?)
-        };
+        let wanted: Vec<JsValue> =
+            keys.iter().filter(|k| !(cached_gate.is_some() && k.as_str() == shard::gate::GATE_KEY)).map(|k| JsValue::from_str(k)).collect();
+        let mut out = if wanted.is_empty() { Vec::new() } else { Self::pairs(run(self.0.as_raw().get_multiple(wanted), "get").await?) };
         if keys.iter().any(|k| k == shard::gate::GATE_KEY) {
             match cached_gate {
                 Some(Some(text)) => out.push((shard::gate::GATE_KEY.to_string(), text)),
@@ -120,8 +112,7 @@ impl ShardStorage for DoStorage<'_> {
 
     async fn list(&self, prefix: &str) -> std::result::Result<Vec<(String, String)>, StoreError> {
         let opts = js_sys::Object::new();
-        js_sys::Reflect::set(&opts, &JsValue::from_str("prefix"), &JsValue::from_str(prefix))
-            .map_err(|e| StoreError(format!("list options: {e:?}")))?;
+        js_sys::Reflect::set(&opts, &JsValue::from_str("prefix"), &JsValue::from_str(prefix)).map_err(|e| StoreError(format!("list options: {e:?}")))?;
         Ok(Self::pairs(run(self.0.as_raw().list_with_options(opts), "list").await?))
     }
 
@@ -135,8 +126,7 @@ impl ShardStorage for DoStorage<'_> {
             }
             self.0.as_raw().put_multiple(entries.into())
         });
-        let delete = (!deletes.is_empty())
-            .then(|| self.0.as_raw().delete_multiple(deletes.iter().map(|k| JsValue::from_str(k)).collect()));
+        let delete = (!deletes.is_empty()).then(|| self.0.as_raw().delete_multiple(deletes.iter().map(|k| JsValue::from_str(k)).collect()));
         // Write-through: the memo changes with the write. If the write then fails, the memo is
         // dropped, to be read again.
         if let Some((_, gate)) = puts.iter().find(|(k, _)| k == shard::gate::GATE_KEY) {

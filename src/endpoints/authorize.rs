@@ -59,12 +59,8 @@ pub fn validate(params: &Params, client: Option<Client>) -> Result<AuthRequest, 
     // From here on, errors go back to the client. `state` is returned unchanged, even when
     // something else is wrong (a repeated state cannot be returned: it is left out).
     let state = params.single("state").ok().flatten().map(str::to_string);
-    let back = |error: &'static str, description: &str| AuthorizeError::Redirect {
-        to: to.clone(),
-        error,
-        description: description.to_string(),
-        state: state.clone(),
-    };
+    let back =
+        |error: &'static str, description: &str| AuthorizeError::Redirect { to: to.clone(), error, description: description.to_string(), state: state.clone() };
     let single = |name: &str| params.single(name).map_err(|_| back("invalid_request", &format!("{name} is repeated")));
     single("state")?;
     match single("response_type")? {
@@ -164,7 +160,8 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         (_, Step::Login) => Step::Login,
         (Some(Some(d)), _) if d == "approve" => Step::Approve,
         (Some(Some(d)), _) if d == "deny" => {
-            let denied = AuthorizeError::Redirect { to: auth.redirect, error: "access_denied", description: "the person denied the request".into(), state: auth.state };
+            let denied =
+                AuthorizeError::Redirect { to: auth.redirect, error: "access_denied", description: "the person denied the request".into(), state: auth.state };
             return Ok(denied.into_response(&iss));
         }
         (Some(_), _) => return Err(OAuthError::invalid_request("choose approve or deny")),

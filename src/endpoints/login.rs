@@ -138,7 +138,8 @@ mod tests {
         for ok in ["/authorize?client_id=x", "/device", "/device?user_code=ABCD-EFGH"] {
             assert_eq!(safe_return(Some(ok)), Some(ok));
         }
-        for bad in ["https://evil.example/", "//evil.example/authorize?", "/authorize", "/\\evil.example", "/authorize?\r\nx", "/admin/clients", "", "/devices"] {
+        for bad in ["https://evil.example/", "//evil.example/authorize?", "/authorize", "/\\evil.example", "/authorize?\r\nx", "/admin/clients", "", "/devices"]
+        {
             assert_eq!(safe_return(Some(bad)), None, "{bad:?}");
         }
         assert_eq!(safe_return(None), None);

@@ -31,14 +31,7 @@ pub async fn grant<P: Platform>(
     // cannot match; a missing one neither).
     let challenge = verifier.filter(|v| pkce::well_formed(v)).map(pkce::s256).unwrap_or_default();
     let (access_token, refresh_token, tokens) = new_tokens(auth, req, at.shard, cx);
-    let op = RedeemCode {
-        hash: code.hash(),
-        client_id: auth.client.client_id.clone(),
-        generation: auth.generation,
-        redirect_uri,
-        challenge,
-        tokens,
-    };
+    let op = RedeemCode { hash: code.hash(), client_id: auth.client.client_id.clone(), generation: auth.generation, redirect_uri, challenge, tokens };
     match app.call(&at.shard_name(), op).await? {
         Redeemed::Issued(issued) => Ok(TokenResponse {
             access_token,

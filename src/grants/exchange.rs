@@ -178,7 +178,8 @@ async fn issue<P: Platform>(
     cx: &mut Cx<'_>,
 ) -> Result<TokenResponse, OAuthError> {
     let client = &auth.client;
-    let principal = Principal { sub: subject.sub.clone(), username: subject.username.clone(), subject_issuer: Some(subject.issuer), act: Some(client.client_id.clone()) };
+    let principal =
+        Principal { sub: subject.sub.clone(), username: subject.username.clone(), subject_issuer: Some(subject.issuer), act: Some(client.client_id.clone()) };
     let mut record = TokenRecord::new(client, auth.generation, scope.clone(), req.client_ip.as_deref(), cx.now_ms);
     let (access_token, expires_at_ms) = match &subject.user_id {
         // One of our users: remember this client as holding tokens for them, then issue into a
@@ -190,7 +191,13 @@ async fn issue<P: Platform>(
                 .ok_or_else(|| invalid("the subject's user is disabled"))?;
             let shard = user_shard(user_id);
             let access = generate_in(&client.client_id, shard, cx.rng);
-            let tokens = NewTokens { family_id: random_string(cx.rng, 16), access: access.hash(), refresh: None, template: record, refresh_ttl_s: client.settings.refresh_token_ttl };
+            let tokens = NewTokens {
+                family_id: random_string(cx.rng, 16),
+                access: access.hash(),
+                refresh: None,
+                template: record,
+                refresh_ttl_s: client.settings.refresh_token_ttl,
+            };
             let op = IssueExchanged {
                 user_id: user_id.clone(),
                 username: subject.username.clone().unwrap_or_default(),
@@ -218,11 +225,5 @@ async fn issue<P: Platform>(
             }
         }
     };
-    Ok(TokenResponse {
-        access_token,
-        expires_in: expires_at_ms.saturating_sub(cx.now_ms) / 1000,
-        issued_at_ms: cx.now_ms,
-        scope,
-        refresh_token: None,
-    })
+    Ok(TokenResponse { access_token, expires_in: expires_at_ms.saturating_sub(cx.now_ms) / 1000, issued_at_ms: cx.now_ms, scope, refresh_token: None })
 }

@@ -62,10 +62,7 @@ impl TokenResponse {
 pub fn new_tokens(auth: &Authenticated, req: &HttpRequest, shard: u8, cx: &mut Cx<'_>) -> (AccessToken, Option<RefreshToken>, NewTokens) {
     let client = &auth.client;
     let access = generate_in(&client.client_id, shard, cx.rng);
-    let refresh = client
-        .settings
-        .allows(GRANT_REFRESH_TOKEN)
-        .then(|| RefreshToken::new(generate_in(&client.client_id, shard, cx.rng).expose()));
+    let refresh = client.settings.allows(GRANT_REFRESH_TOKEN).then(|| RefreshToken::new(generate_in(&client.client_id, shard, cx.rng).expose()));
     let tokens = NewTokens {
         family_id: random_string(cx.rng, 16),
         access: access.hash(),

@@ -70,7 +70,8 @@ pub async fn grant<P: Platform>(
     let (scope, expires_at_ms, refresh_token) = match app.call(&at.shard_name(), op).await? {
         Refreshed::Rotated { scope, expires_at_ms } => (scope, expires_at_ms, successor),
         Refreshed::Retried { scope, expires_at_ms, sealed_successor } => {
-            let same = unseal(&presented, &sealed_successor, &client.client_id).ok_or_else(|| OAuthError::ServerError("a sealed successor did not open".into()))?;
+            let same =
+                unseal(&presented, &sealed_successor, &client.client_id).ok_or_else(|| OAuthError::ServerError("a sealed successor did not open".into()))?;
             (scope, expires_at_ms, same)
         }
         Refreshed::InvalidGrant => return Err(invalid()),

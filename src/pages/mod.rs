@@ -65,10 +65,7 @@ pub fn login(csrf: Csrf, return_to: &str, username: &str, problem: Option<LoginP
 
 /// 429 page: too many failed sign-ins; `Retry-After: retry_after` seconds.
 pub fn too_many_attempts(retry_after: u64) -> HttpResponse {
-    let detail = format!(
-        "For your security, signing in is paused for a while. Please try again in {}.",
-        wait_in_words(retry_after)
-    );
+    let detail = format!("For your security, signing in is paused for a while. Please try again in {}.", wait_in_words(retry_after));
     let mut r = message(429, "Too many attempts", &detail, None, None);
     r.headers.push(("retry-after", retry_after.to_string()));
     r
@@ -141,10 +138,7 @@ const PAGE_HEADERS: [(&str, &str); 7] = [
     ("cache-control", "no-store"),
     ("pragma", "no-cache"),
     ("x-frame-options", "DENY"),
-    (
-        "content-security-policy",
-        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'",
-    ),
+    ("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'"),
     ("referrer-policy", "no-referrer"),
     ("x-content-type-options", "nosniff"),
 ];

@@ -19,10 +19,8 @@ fn client() -> ClientInfo<'static> {
     ClientInfo { name: "Photo Printer", redirect_host: Some("prints.example.com") }
 }
 
-const SCOPES: &[ScopeInfo] = &[
-    ScopeInfo { name: "photos:read", description: "See your photos and albums" },
-    ScopeInfo { name: "profile", description: "See your name and username" },
-];
+const SCOPES: &[ScopeInfo] =
+    &[ScopeInfo { name: "photos:read", description: "See your photos and albums" }, ScopeInfo { name: "profile", description: "See your name and username" }];
 
 /// Every page, with its expected status.
 fn all_pages() -> Vec<(&'static str, u16, HttpResponse)> {

@@ -3,7 +3,7 @@
 //! family and its first tokens; a used code is remembered for ten minutes more, so that a
 //! replay kills everything it issued (§4.1.2: "SHOULD revoke").
 
-use super::families::{kill, family_key, refresh_key, user_gate_key, Family, RefreshChain, RefreshRecord, UserGate};
+use super::families::{family_key, kill, refresh_key, user_gate_key, Family, RefreshChain, RefreshRecord, UserGate};
 use super::gate::{Gate, GATE_KEY};
 use super::tokens::{token_key, Principal, TokenRecord};
 use super::{Effects, Loaded, Op};

@@ -31,7 +31,9 @@ pub fn device_grant_key(hash: &SecretHash) -> String {
 pub enum DeviceStatus {
     Pending,
     /// Approved by this user: its grant waits in the user's shard.
-    Approved { user_id: String },
+    Approved {
+        user_id: String,
+    },
     Denied,
 }
 
@@ -135,7 +137,9 @@ pub enum Polled {
     /// Unknown device code, or another client's.
     Invalid,
     /// Approved: redeem the grant waiting in this user's shard.
-    Approved { user_id: String },
+    Approved {
+        user_id: String,
+    },
 }
 
 impl Op for PollDevice {

@@ -29,10 +29,7 @@ pub struct Gate {
 
 impl Gate {
     pub fn admits(&self, generation: u32, now_ms: u64) -> bool {
-        !self.deleted
-            && !self.disabled
-            && (generation >= self.min_generation
-                || (self.grace_generation == Some(generation) && now_ms < self.grace_until_ms))
+        !self.deleted && !self.disabled && (generation >= self.min_generation || (self.grace_generation == Some(generation) && now_ms < self.grace_until_ms))
     }
 
     /// Is the client alive at all (for API keys, which have no generation)?
@@ -59,7 +56,10 @@ pub enum GateChange {
     Delete,
     /// The secret is now `generation`; the one before it works until `grace_until_ms` (or not
     /// at all when that is 0).
-    Rotate { generation: u32, grace_until_ms: u64 },
+    Rotate {
+        generation: u32,
+        grace_until_ms: u64,
+    },
 }
 
 /// Apply a client-wide change. Idempotent, so the admin API repairs a change that failed part
@@ -136,13 +136,7 @@ mod tests {
     #[test]
     fn admits_by_state_and_generation() {
         let g = Gate { min_generation: 2, grace_generation: Some(1), grace_until_ms: 100, ..Gate::default() };
-        let cases = [
-            (2, 0, true),
-            (3, 0, true),
-            (1, 99, true),
-            (1, 100, false),
-            (0, 0, false),
-        ];
+        let cases = [(2, 0, true), (3, 0, true), (1, 99, true), (1, 100, false), (0, 0, false)];
         for (generation, now, admitted) in cases {
             assert_eq!(g.admits(generation, now), admitted, "generation {generation} at {now}");
         }

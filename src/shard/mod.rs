@@ -87,11 +87,7 @@ impl Loaded {
 
     /// Every record read under `prefix`, with its key.
     pub fn under<T: DeserializeOwned>(&self, prefix: &str) -> Result<Vec<(String, T)>, StoreError> {
-        self.0
-            .range(prefix.to_string()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, text)| Ok((k.clone(), decode(k, text)?)))
-            .collect()
+        self.0.range(prefix.to_string()..).take_while(|(k, _)| k.starts_with(prefix)).map(|(k, text)| Ok((k.clone(), decode(k, text)?))).collect()
     }
 
     /// For tests: a state with `value` stored under `key`.
@@ -305,7 +301,12 @@ pub async fn call<O: Objects, R: Addressed>(objects: &O, name: &str, op: R) -> R
 }
 
 /// The transport's future, boxed: one copy in the wasm, not one inlined into every call site.
-fn send<'a, O: Objects>(objects: &'a O, ns: Namespace, name: &'a str, request: String) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, StoreError>> + 'a>> {
+fn send<'a, O: Objects>(
+    objects: &'a O,
+    ns: Namespace,
+    name: &'a str,
+    request: String,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, StoreError>> + 'a>> {
     Box::pin(async move { objects.send(ns, name, &request).await })
 }
 

@@ -34,10 +34,17 @@ pub struct Refresh {
 #[serde(rename_all = "snake_case")]
 pub enum Refreshed {
     /// Rotated: the prepared successor is now the family's refresh token.
-    Rotated { scope: Vec<String>, expires_at_ms: u64 },
+    Rotated {
+        scope: Vec<String>,
+        expires_at_ms: u64,
+    },
     /// A retry within the window: the successor already handed out, sealed under the presented
     /// token (only its holder can open it).
-    Retried { scope: Vec<String>, expires_at_ms: u64, sealed_successor: String },
+    Retried {
+        scope: Vec<String>,
+        expires_at_ms: u64,
+        sealed_successor: String,
+    },
     InvalidGrant,
     /// The scope asked for is not within the family's.
     InvalidScope,

@@ -54,9 +54,7 @@ impl Route {
 pub fn has_token_shape(s: &str) -> bool {
     let b64url = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     match s.split_once('.') {
-        Some((client_id, secret)) => {
-            !client_id.is_empty() && client_id.len() <= 64 && b64url(client_id) && secret.len() == 43 && b64url(secret)
-        }
+        Some((client_id, secret)) => !client_id.is_empty() && client_id.len() <= 64 && b64url(client_id) && secret.len() == 43 && b64url(secret),
         None => false,
     }
 }

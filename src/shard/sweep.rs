@@ -133,9 +133,9 @@ mod tests {
     fn deletes_the_dead_and_rearms_for_the_earliest_deadline() {
         let gate = Gate::default();
         let tokens = vec![
-            ("t:live".to_string(), token(0, 0, 10)),    // dies at 10 s
+            ("t:live".to_string(), token(0, 0, 10)),      // dies at 10 s
             ("t:later".to_string(), token(0, 5_000, 10)), // dies at 15 s
-            ("t:dead".to_string(), token(0, 0, 1)),     // died at 1 s
+            ("t:dead".to_string(), token(0, 0, 1)),       // died at 1 s
             ("t:corrupt".to_string(), "{".to_string()),
         ];
         let (deletes, next) = plan_sweep(&gate, &toks(tokens), 2_000);
@@ -166,7 +166,7 @@ mod tests {
     #[test]
     fn deletes_stale_counters_and_keeps_fresh_ones() {
         let counters = vec![
-            ("c:stale".to_string(), counter(0, 1_000)),   // stale at 2 s
+            ("c:stale".to_string(), counter(0, 1_000)),     // stale at 2 s
             ("c:fresh".to_string(), counter(2_000, 1_000)), // stale at 4 s
             ("c:corrupt".to_string(), "[]".to_string()),
         ];
@@ -237,8 +237,8 @@ mod tests {
 
     #[test]
     fn device_flows_and_waiting_approvals() {
-        use crate::secret::SecretHash;
         use super::super::devices::DeviceStatus;
+        use crate::secret::SecretHash;
         let flow = to_json(&DeviceRecord {
             client_id: "c".into(),
             scope: vec![],

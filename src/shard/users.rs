@@ -6,8 +6,8 @@
 use super::{Effects, Loaded, Op};
 use crate::auth::password::PasswordHash;
 use crate::error::StoreError;
-use crate::store::from_json;
 use crate::secret::SecretHash;
+use crate::store::from_json;
 use crate::user::User;
 use serde::{Deserialize, Serialize};
 
@@ -303,12 +303,8 @@ impl Op for Authorize {
             user.clients.push(self.client_id.clone());
             fx.put(USER_KEY.into(), &user);
         }
-        let mut grant = granted(loaded, &self.client_id)?.unwrap_or(Grant {
-            client_id: self.client_id.clone(),
-            scope: Vec::new(),
-            created_at: now_ms,
-            revoked: None,
-        });
+        let mut grant =
+            granted(loaded, &self.client_id)?.unwrap_or(Grant { client_id: self.client_id.clone(), scope: Vec::new(), created_at: now_ms, revoked: None });
         for s in &self.scope {
             if !grant.scope.contains(s) {
                 grant.scope.push(s.clone());

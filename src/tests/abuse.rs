@@ -7,9 +7,8 @@ fn brute_force_blocks_the_address_not_the_client() {
     let mut h = Harness::new();
     h.app.config.limits = Limits { failures_per_ip: 3, failures_per_client: 1000, failure_window_ms: 60_000, rate_window_ms: 60_000 };
     let (id, secret) = h.create(r#"{"name":"svc"}"#);
-    let attempt = |h: &mut Harness, secret: &str, ip: &str| {
-        h.send(Req::new("POST", "/token").form("grant_type=client_credentials").basic(&id, secret).ip(Some(ip)))
-    };
+    let attempt =
+        |h: &mut Harness, secret: &str, ip: &str| h.send(Req::new("POST", "/token").form("grant_type=client_credentials").basic(&id, secret).ip(Some(ip)));
     for _ in 0..3 {
         assert_eq!(attempt(&mut h, "wrong", "192.0.2.1").status, 401);
     }

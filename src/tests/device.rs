@@ -6,9 +6,11 @@ use super::*;
 const DEVICE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 fn device_client(h: &mut Harness, grants: &str) -> String {
-    let r = h.send(Req::new("POST", "/admin/clients").bearer(ADMIN).body(format!(
-        r#"{{"name":"Living Room TV","client_type":"public","scopes":["read"],"grant_types":[{grants}]}}"#
-    )));
+    let r = h.send(
+        Req::new("POST", "/admin/clients")
+            .bearer(ADMIN)
+            .body(format!(r#"{{"name":"Living Room TV","client_type":"public","scopes":["read"],"grant_types":[{grants}]}}"#)),
+    );
     assert_eq!(r.status, 201, "{}", text(&r));
     r.body_json()["client_id"].as_str().unwrap().to_string()
 }
@@ -30,13 +32,17 @@ fn sign_in_and_decide(h: &mut Harness, b: &mut Browser, user_code: &str, decisio
     let login = b.send(h, Req::new("GET", &url));
     assert_eq!(login.status, 200, "{}", text(&login));
     if input(&login, "return_to").is_some() {
-        let form = format!("username=tess&password=12345678&csrf_token={}&return_to={}", input(&login, "csrf_token").unwrap(), crate::form::encode_component(&url));
+        let form =
+            format!("username=tess&password=12345678&csrf_token={}&return_to={}", input(&login, "csrf_token").unwrap(), crate::form::encode_component(&url));
         let r = b.send(h, Req::new("POST", "/login").form(&form));
         assert_eq!((r.status, r.header("location")), (303, Some(url.as_str())));
     }
     let consent = b.send(h, Req::new("GET", &url));
     assert!(text(&consent).contains("Living Room TV"), "the client is named");
-    assert_eq!(input(&consent, "user_code").as_deref(), Some(user_code.to_uppercase().as_str()).filter(|_| user_code.contains('-')).or(input(&consent, "user_code").as_deref()));
+    assert_eq!(
+        input(&consent, "user_code").as_deref(),
+        Some(user_code.to_uppercase().as_str()).filter(|_| user_code.contains('-')).or(input(&consent, "user_code").as_deref())
+    );
     let form = format!("user_code={}&csrf_token={}&decision={decision}", input(&consent, "user_code").unwrap(), input(&consent, "csrf_token").unwrap());
     b.send(h, Req::new("POST", "/device").form(&form))
 }

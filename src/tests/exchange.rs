@@ -98,12 +98,20 @@ fn refusals() {
     let hs256 = {
         use base64::engine::general_purpose::URL_SAFE_NO_PAD;
         use base64::Engine;
-        format!("{}.{}.c2ln", URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","kid":"k1"}"#), URL_SAFE_NO_PAD.encode(format!(r#"{{"iss":"https://idp.example","sub":"x","exp":{}}}"#, now + 60)))
+        format!(
+            "{}.{}.c2ln",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","kid":"k1"}"#),
+            URL_SAFE_NO_PAD.encode(format!(r#"{{"iss":"https://idp.example","sub":"x","exp":{}}}"#, now + 60))
+        )
     };
     let none = {
         use base64::engine::general_purpose::URL_SAFE_NO_PAD;
         use base64::Engine;
-        format!("{}.{}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#), URL_SAFE_NO_PAD.encode(format!(r#"{{"iss":"https://idp.example","sub":"x","exp":{}}}"#, now + 60)))
+        format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
+            URL_SAFE_NO_PAD.encode(format!(r#"{{"iss":"https://idp.example","sub":"x","exp":{}}}"#, now + 60))
+        )
     };
     let mut tampered = idp_token(&h, "k1", json!({}));
     tampered.pop();
@@ -135,19 +143,24 @@ fn refusals() {
         assert_eq!(err(&r), want, "{name}");
     }
     // Missing pieces.
-    let r = h.send(Req::new("POST", "/token").header("authorization", &own).form(&format!("grant_type={EXCHANGE}&subject_token={good}&subject_token_type={JWT}")));
+    let r =
+        h.send(Req::new("POST", "/token").header("authorization", &own).form(&format!("grant_type={EXCHANGE}&subject_token={good}&subject_token_type={JWT}")));
     assert_eq!(err(&r), "invalid_request", "no actor token");
     // The actor token must be this client's.
     let (other, other_secret) = h.create(r#"{"name":"other"}"#);
     let foreign = h.token(&other, &other_secret);
-    let r = h.send(Req::new("POST", "/token").header("authorization", &own).form(&format!(
-        "grant_type={EXCHANGE}&actor_token_type={AT}&actor_token={foreign}&subject_token_type={JWT}&subject_token={good}"
-    )));
+    let r = h.send(
+        Req::new("POST", "/token")
+            .header("authorization", &own)
+            .form(&format!("grant_type={EXCHANGE}&actor_token_type={AT}&actor_token={foreign}&subject_token_type={JWT}&subject_token={good}")),
+    );
     assert_eq!(err(&r), "invalid_grant");
     // A client without the grant.
-    let r = h.send(Req::new("POST", "/token").header("authorization", &foreign).form(&format!(
-        "grant_type={EXCHANGE}&actor_token_type={AT}&actor_token={foreign}&subject_token_type={JWT}&subject_token={good}"
-    )));
+    let r = h.send(
+        Req::new("POST", "/token")
+            .header("authorization", &foreign)
+            .form(&format!("grant_type={EXCHANGE}&actor_token_type={AT}&actor_token={foreign}&subject_token_type={JWT}&subject_token={good}")),
+    );
     assert_eq!(err(&r), "unauthorized_client");
 }
 

@@ -10,6 +10,7 @@ mod refresh;
 mod token;
 mod validate;
 
+pub use crate::app::App;
 pub use crate::app::{Config, Limits};
 pub use crate::block_on;
 pub use crate::http::{Body, HttpResponse};
@@ -17,7 +18,6 @@ pub use crate::secret::AdminToken;
 pub use crate::shard::gate::{ChangeGate, GateChange};
 pub use crate::shard::{self, shard_name, SHARDS};
 pub use crate::testing::{mem_app, MemPlatform, Req, SeqRng};
-pub use crate::app::App;
 pub use serde_json::json;
 
 pub const ADMIN: &str = "admin-secret";

@@ -59,10 +59,7 @@ pub fn redirect_query(r: &HttpResponse) -> BTreeMap<String, String> {
     let loc = r.header("location").expect("a redirect");
     let q = loc.split_once('?').map(|(_, q)| q).unwrap_or("");
     crate::form::Params::parse(q.as_bytes()).unwrap();
-    q.split('&')
-        .filter_map(|p| p.split_once('='))
-        .map(|(k, v)| (k.to_string(), crate::form::decode_component(v.as_bytes()).unwrap()))
-        .collect()
+    q.split('&').filter_map(|p| p.split_once('=')).map(|(k, v)| (k.to_string(), crate::form::decode_component(v.as_bytes()).unwrap())).collect()
 }
 
 impl Harness {
@@ -75,9 +72,8 @@ impl Harness {
 
     /// A web client with the authorization code (and refresh) grant.
     pub fn web_client(&mut self, extra: &str) -> (String, String) {
-        let json = format!(
-            r#"{{"name":"Web","scopes":["read","write"],"grant_types":["authorization_code","refresh_token"],"redirect_uris":["{CB}"]{extra}}}"#
-        );
+        let json =
+            format!(r#"{{"name":"Web","scopes":["read","write"],"grant_types":["authorization_code","refresh_token"],"redirect_uris":["{CB}"]{extra}}}"#);
         let r = self.send(Req::new("POST", "/admin/clients").bearer(ADMIN).body(json));
         assert_eq!(r.status, 201, "{}", text(&r));
         let v = r.body_json();
@@ -209,15 +205,45 @@ fn code_redemption_errors() {
     let code = code_for(&mut h, &mut b, &cid, ("carol", "12345678"));
     let cb = "redirect_uri=https%3A%2F%2Fapp.example%2Fcb";
     let cases: Vec<(Req, u16, &str)> = vec![
-        (Req::new("POST", "/token").basic(&cid, &secret).form(&format!("grant_type=authorization_code&code={code}&{cb}&code_verifier={}", "x".repeat(43))), 400, "invalid_grant"),
+        (
+            Req::new("POST", "/token").basic(&cid, &secret).form(&format!("grant_type=authorization_code&code={code}&{cb}&code_verifier={}", "x".repeat(43))),
+            400,
+            "invalid_grant",
+        ),
         (Req::new("POST", "/token").basic(&cid, &secret).form(&format!("grant_type=authorization_code&code={code}&{cb}")), 400, "invalid_grant"),
-        (Req::new("POST", "/token").basic(&cid, &secret).form(&format!("grant_type=authorization_code&code={code}&code_verifier={VERIFIER}")), 400, "invalid_grant"),
-        (Req::new("POST", "/token").basic(&cid, &secret).form(&format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fother&code_verifier={VERIFIER}")), 400, "invalid_grant"),
-        (Req::new("POST", "/token").basic(&other, &other_secret).form(&format!("grant_type=authorization_code&code={code}&{cb}&code_verifier={VERIFIER}")), 400, "invalid_grant"),
-        (Req::new("POST", "/token").basic(&cid, &secret).form(&format!("grant_type=authorization_code&code=nonsense&{cb}&code_verifier={VERIFIER}")), 400, "invalid_grant"),
+        (
+            Req::new("POST", "/token").basic(&cid, &secret).form(&format!("grant_type=authorization_code&code={code}&code_verifier={VERIFIER}")),
+            400,
+            "invalid_grant",
+        ),
+        (
+            Req::new("POST", "/token")
+                .basic(&cid, &secret)
+                .form(&format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fother&code_verifier={VERIFIER}")),
+            400,
+            "invalid_grant",
+        ),
+        (
+            Req::new("POST", "/token").basic(&other, &other_secret).form(&format!("grant_type=authorization_code&code={code}&{cb}&code_verifier={VERIFIER}")),
+            400,
+            "invalid_grant",
+        ),
+        (
+            Req::new("POST", "/token").basic(&cid, &secret).form(&format!("grant_type=authorization_code&code=nonsense&{cb}&code_verifier={VERIFIER}")),
+            400,
+            "invalid_grant",
+        ),
         (Req::new("POST", "/token").basic(&cid, &secret).form(&format!("grant_type=authorization_code&{cb}&code_verifier={VERIFIER}")), 400, "invalid_request"),
-        (Req::new("POST", "/token").basic(&cid, "wrong").form(&format!("grant_type=authorization_code&code={code}&{cb}&code_verifier={VERIFIER}")), 401, "invalid_client"),
-        (Req::new("POST", "/token").form(&format!("grant_type=authorization_code&client_id={cid}&code={code}&{cb}&code_verifier={VERIFIER}")), 401, "invalid_client"),
+        (
+            Req::new("POST", "/token").basic(&cid, "wrong").form(&format!("grant_type=authorization_code&code={code}&{cb}&code_verifier={VERIFIER}")),
+            401,
+            "invalid_client",
+        ),
+        (
+            Req::new("POST", "/token").form(&format!("grant_type=authorization_code&client_id={cid}&code={code}&{cb}&code_verifier={VERIFIER}")),
+            401,
+            "invalid_client",
+        ),
     ];
     for (i, (req, status, code_)) in cases.into_iter().enumerate() {
         let r = h.send(req);
@@ -237,9 +263,11 @@ fn code_redemption_errors() {
 fn consent_deny_csrf_and_escaping() {
     let mut h = Harness::new();
     h.user("dave", "12345678");
-    let r = h.send(Req::new("POST", "/admin/clients").bearer(ADMIN).body(format!(
-        r#"{{"name":"<script>alert(1)</script>","scopes":["read"],"grant_types":["authorization_code"],"redirect_uris":["{CB}"]}}"#
-    )));
+    let r = h.send(
+        Req::new("POST", "/admin/clients")
+            .bearer(ADMIN)
+            .body(format!(r#"{{"name":"<script>alert(1)</script>","scopes":["read"],"grant_types":["authorization_code"],"redirect_uris":["{CB}"]}}"#)),
+    );
     let cid = r.body_json()["client_id"].as_str().unwrap().to_string();
     let mut b = Browser::new();
     let url = authorize_url(&cid, "");
@@ -253,7 +281,10 @@ fn consent_deny_csrf_and_escaping() {
     assert!(consent.header("content-security-policy").unwrap().contains("frame-ancestors 'none'"));
     // A POST without the CSRF token: 403, and no code.
     let before = h.app.objects.shards.borrow().values().map(|s| s.count("a:")).sum::<usize>();
-    let forged = format!("response_type=code&client_id={cid}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_challenge={}&code_challenge_method=S256&decision=approve", s256(VERIFIER));
+    let forged = format!(
+        "response_type=code&client_id={cid}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_challenge={}&code_challenge_method=S256&decision=approve",
+        s256(VERIFIER)
+    );
     let r = b.send(&mut h, Req::new("POST", "/authorize").form(&forged));
     assert_eq!(r.status, 403);
     let r = b.send(&mut h, Req::new("POST", "/authorize").form(&format!("{forged}&csrf_token=wrong")));
@@ -304,7 +335,11 @@ fn disabling_a_user_ends_sessions_and_tokens_at_once() {
     let (cid, secret) = h.web_client("");
     let mut b = Browser::new();
     let code = code_for(&mut h, &mut b, &cid, ("gail", "12345678"));
-    let t = h.send(Req::new("POST", "/token").basic(&cid, &secret).form(&format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}")));
+    let t = h.send(
+        Req::new("POST", "/token")
+            .basic(&cid, &secret)
+            .form(&format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}")),
+    );
     let access = t.body_json()["access_token"].as_str().unwrap().to_string();
     // An unredeemed code from before the disable.
     let pending = code_for(&mut h, &mut b, &cid, ("gail", "12345678"));
@@ -316,7 +351,11 @@ fn disabling_a_user_ends_sessions_and_tokens_at_once() {
     assert!(input(&again, "password").is_none() && text(&again).contains("name=\"password\""));
     let r = redeem(&mut h, &cid, &pending);
     assert_eq!(r.status, 401, "{}", text(&r));
-    let r = h.send(Req::new("POST", "/token").basic(&cid, &secret).form(&format!("grant_type=authorization_code&code={pending}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}")));
+    let r = h.send(
+        Req::new("POST", "/token")
+            .basic(&cid, &secret)
+            .form(&format!("grant_type=authorization_code&code={pending}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}")),
+    );
     assert_eq!(err(&r), "invalid_grant", "a code from before the disable is dead");
     // Re-enabling revives nothing.
     h.send(Req::new("PATCH", &format!("/admin/users/{gail}")).bearer(ADMIN).body(r#"{"disabled":false}"#));
@@ -332,7 +371,11 @@ fn revoking_a_grant_kills_only_that_clients_tokens() {
     let mut b = Browser::new();
     let tok = |h: &mut Harness, b: &mut Browser, cid: &str, secret: &str| {
         let code = code_for(h, b, cid, ("hal", "12345678"));
-        let r = h.send(Req::new("POST", "/token").basic(cid, secret).form(&format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}")));
+        let r = h.send(
+            Req::new("POST", "/token")
+                .basic(cid, secret)
+                .form(&format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}")),
+        );
         r.body_json()["access_token"].as_str().unwrap().to_string()
     };
     let ta = tok(&mut h, &mut b, &a, &a_secret);
@@ -358,7 +401,11 @@ fn a_failed_kill_is_completed_by_repeating_the_call() {
     let mut b = Browser::new();
     let mut token = |h: &mut Harness| {
         let code = code_for(h, &mut b, &cid, ("ivy", "12345678"));
-        let t = h.send(Req::new("POST", "/token").basic(&cid, &secret).form(&format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}")));
+        let t = h.send(
+            Req::new("POST", "/token")
+                .basic(&cid, &secret)
+                .form(&format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}")),
+        );
         t.body_json()["access_token"].as_str().unwrap().to_string()
     };
     // Revoking a grant: the user object answers (call 1), the shard's kill fails (call 2).
@@ -390,7 +437,8 @@ fn users_api() {
     assert_eq!(one.body_json()["username"], "Judy");
     let list = h.send(Req::new("GET", "/admin/users").bearer(ADMIN));
     assert_eq!(list.body_json()["users"][0]["user_id"], id);
-    let all = format!("{:?}{:?}", h.app.kv.map.borrow(), h.app.objects.shards.borrow().values().map(|s| format!("{:?}", s.entries.borrow())).collect::<Vec<_>>());
+    let all =
+        format!("{:?}{:?}", h.app.kv.map.borrow(), h.app.objects.shards.borrow().values().map(|s| format!("{:?}", s.entries.borrow())).collect::<Vec<_>>());
     assert!(!all.contains("12345678"), "no plaintext password anywhere");
     assert!(!text(&one).contains("password") && !text(&list).contains("hash"));
     assert_eq!(h.send(Req::new("GET", "/admin/users/nope").bearer(ADMIN)).status, 404);

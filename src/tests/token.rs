@@ -64,7 +64,11 @@ fn token_errors() {
         (Req::new("POST", "/token").form(ok), 401, "invalid_client"),
         (Req::new("POST", &format!("/token?client_secret={secret}")).basic(&id, &secret).form(ok), 400, "invalid_request"),
         (Req::new("POST", "/token").basic(&id, &secret).form(&format!("{ok}&client_secret={secret}")), 400, "invalid_request"),
-        (Req::new("POST", "/token").basic(&id, &secret).header("content-type", "application/x-www-form-urlencoded").body(ok).header("content-type", "x"), 200, ""),
+        (
+            Req::new("POST", "/token").basic(&id, &secret).header("content-type", "application/x-www-form-urlencoded").body(ok).header("content-type", "x"),
+            200,
+            "",
+        ),
     ];
     for (i, (req, status, code)) in cases.into_iter().enumerate() {
         let r = h.send(req);
@@ -127,7 +131,13 @@ fn metadata() {
     assert_eq!(v["device_authorization_endpoint"], "https://auth.test/device_authorization");
     assert_eq!(
         v["grant_types_supported"],
-        json!(["client_credentials", "authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:token-exchange"])
+        json!([
+            "client_credentials",
+            "authorization_code",
+            "refresh_token",
+            "urn:ietf:params:oauth:grant-type:device_code",
+            "urn:ietf:params:oauth:grant-type:token-exchange"
+        ])
     );
     assert_eq!(v["token_endpoint_auth_methods_supported"], json!(["client_secret_basic", "client_secret_post", "none"]));
     assert_eq!(v["response_types_supported"], json!(["code"]));

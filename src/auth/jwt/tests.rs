@@ -86,16 +86,37 @@ fn claims_table() {
         ("good with audience", base(), Some("edge"), Ok(())),
         ("audience in a list", with(&|c| c["aud"] = json!(["x", "edge"])), Some("edge"), Ok(())),
         ("wrong audience", base(), Some("other"), Err(JwtError::WrongAudience)),
-        ("no audience claim", with(&|c| { c.as_object_mut().unwrap().remove("aud"); }), Some("edge"), Err(JwtError::WrongAudience)),
+        (
+            "no audience claim",
+            with(&|c| {
+                c.as_object_mut().unwrap().remove("aud");
+            }),
+            Some("edge"),
+            Err(JwtError::WrongAudience),
+        ),
         ("wrong issuer", with(&|c| c["iss"] = json!("https://evil.example")), None, Err(JwtError::WrongIssuer)),
         ("issuer with a slash", with(&|c| c["iss"] = json!("https://idp.example/")), None, Err(JwtError::WrongIssuer)),
-        ("no exp", with(&|c| { c.as_object_mut().unwrap().remove("exp"); }), None, Err(JwtError::Malformed("exp is required"))),
+        (
+            "no exp",
+            with(&|c| {
+                c.as_object_mut().unwrap().remove("exp");
+            }),
+            None,
+            Err(JwtError::Malformed("exp is required")),
+        ),
         ("expired beyond the skew", with(&|c| c["exp"] = json!(NOW - SKEW_S)), None, Err(JwtError::Expired)),
         ("expired within the skew", with(&|c| c["exp"] = json!(NOW - SKEW_S + 1)), None, Ok(())),
         ("nbf in the future", with(&|c| c["nbf"] = json!(NOW + SKEW_S + 1)), None, Err(JwtError::NotYetValid)),
         ("nbf within the skew", with(&|c| c["nbf"] = json!(NOW + SKEW_S)), None, Ok(())),
         ("nbf not a number", with(&|c| c["nbf"] = json!("soon")), None, Err(JwtError::Malformed("nbf"))),
-        ("no sub", with(&|c| { c.as_object_mut().unwrap().remove("sub"); }), None, Err(JwtError::Malformed("sub is required"))),
+        (
+            "no sub",
+            with(&|c| {
+                c.as_object_mut().unwrap().remove("sub");
+            }),
+            None,
+            Err(JwtError::Malformed("sub is required")),
+        ),
         ("empty sub", with(&|c| c["sub"] = json!("")), None, Err(JwtError::Malformed("sub is required"))),
     ];
     for (name, claims, audience, want) in cases {

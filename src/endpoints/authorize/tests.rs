@@ -52,9 +52,19 @@ fn validation_table() {
         ("redirect_uri differs by a slash", query("redirect_uri=https%3A%2F%2Fapp.example%2Fcb%2F"), Some(web()), "page"),
         ("repeated redirect_uri", query(&format!("{ru}&{ru}")), Some(web()), "page"),
         // Back to the client.
-        ("no response_type", Params::parse(format!("client_id=cid&{ru}&code_challenge={CHALLENGE}&code_challenge_method=S256").as_bytes()).unwrap(), Some(web()), "invalid_request"),
+        (
+            "no response_type",
+            Params::parse(format!("client_id=cid&{ru}&code_challenge={CHALLENGE}&code_challenge_method=S256").as_bytes()).unwrap(),
+            Some(web()),
+            "invalid_request",
+        ),
         ("repeated response_type", query(&format!("{ru}&response_type=token")), Some(web()), "invalid_request"),
-        ("response_type token", Params::parse(format!("client_id=cid&{ru}&response_type=token&code_challenge={CHALLENGE}&code_challenge_method=S256").as_bytes()).unwrap(), Some(web()), "unsupported_response_type"),
+        (
+            "response_type token",
+            Params::parse(format!("client_id=cid&{ru}&response_type=token&code_challenge={CHALLENGE}&code_challenge_method=S256").as_bytes()).unwrap(),
+            Some(web()),
+            "unsupported_response_type",
+        ),
         ("client without the grant", query("redirect_uri=https%3A%2F%2Fm.example%2Fcb"), Some(cc_only), "unauthorized_client"),
         ("unknown scope", query(&format!("{ru}&scope=admin")), Some(web()), "invalid_scope"),
         ("malformed scope", query(&format!("{ru}&scope=a%22b")), Some(web()), "invalid_scope"),

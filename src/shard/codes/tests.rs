@@ -78,10 +78,34 @@ fn redeem_table() {
         ("redirect given, not sent, other", with_code(not_sent), redeem(Some("https://x.example/"), VERIFIER, "cid"), NOW, "invalid_grant"),
         ("wrong verifier", with_code(code()), redeem(Some(REDIRECT), "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK", "cid"), NOW, "invalid_grant"),
         ("no verifier", with_code(code()), redeem(Some(REDIRECT), "", "cid"), NOW, "invalid_grant"),
-        ("user killed since", with_code(code()).with(user_gate_key("u1"), &UserGate { min_epoch: 3 }), redeem(Some(REDIRECT), VERIFIER, "cid"), NOW, "invalid_grant"),
-        ("user gate at the code's epoch", with_code(code()).with(user_gate_key("u1"), &UserGate { min_epoch: 2 }), redeem(Some(REDIRECT), VERIFIER, "cid"), NOW, "issued"),
-        ("client disabled", with_code(code()).with(GATE_KEY, &Gate { disabled: true, ..Gate::default() }), redeem(Some(REDIRECT), VERIFIER, "cid"), NOW, "client_gone"),
-        ("secret rotated away", with_code(code()).with(GATE_KEY, &Gate { min_generation: 1, ..Gate::default() }), redeem(Some(REDIRECT), VERIFIER, "cid"), NOW, "client_gone"),
+        (
+            "user killed since",
+            with_code(code()).with(user_gate_key("u1"), &UserGate { min_epoch: 3 }),
+            redeem(Some(REDIRECT), VERIFIER, "cid"),
+            NOW,
+            "invalid_grant",
+        ),
+        (
+            "user gate at the code's epoch",
+            with_code(code()).with(user_gate_key("u1"), &UserGate { min_epoch: 2 }),
+            redeem(Some(REDIRECT), VERIFIER, "cid"),
+            NOW,
+            "issued",
+        ),
+        (
+            "client disabled",
+            with_code(code()).with(GATE_KEY, &Gate { disabled: true, ..Gate::default() }),
+            redeem(Some(REDIRECT), VERIFIER, "cid"),
+            NOW,
+            "client_gone",
+        ),
+        (
+            "secret rotated away",
+            with_code(code()).with(GATE_KEY, &Gate { min_generation: 1, ..Gate::default() }),
+            redeem(Some(REDIRECT), VERIFIER, "cid"),
+            NOW,
+            "client_gone",
+        ),
     ];
     for (name, loaded, op, now, want) in cases {
         let (reply, fx) = op.decide(&loaded, now).unwrap();
