@@ -2,8 +2,8 @@
 # Install what building and running edge-oauth needs, skipping whatever is already in place,
 # then build the worker. Everything comes from crates.io or the npm registry:
 #   - the wasm32-unknown-unknown Rust target (rustup)
-#   - wrangler, binaryen (wasm-opt) and esbuild, pinned in package-lock.json (npm ci)
-#   - worker-build and wasm-bindgen-cli, at the versions Cargo.lock names (cargo install)
+#   - wrangler and binaryen (wasm-opt), pinned in package-lock.json (npm ci)
+#   - wasm-bindgen-cli, at the version Cargo.lock names (cargo install)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
@@ -20,15 +20,9 @@ fi
 
 lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ "$(cat node_modules/.edge-oauth-lock 2>/dev/null)" != "$lock_hash" ]; then
-  say "installing npm packages (wrangler, binaryen, esbuild)"
+  say "installing npm packages (wrangler, binaryen, test clients)"
   npm ci --no-audit --no-fund --loglevel=error
   echo "$lock_hash" > node_modules/.edge-oauth-lock
-fi
-
-wb=$(lock_version worker)
-if [ "$(worker-build --version 2>/dev/null)" != "$wb" ]; then
-  say "installing worker-build $wb (cargo install; 5-10 minutes on 2 cores, once)"
-  cargo install worker-build --version "$wb"
 fi
 
 wbg=$(lock_version wasm-bindgen)

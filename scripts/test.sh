@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every test: the wasm size gate, native unit tests of the core, then the end-to-end suite
-# against the real worker under `wrangler dev`. Installs and builds whatever is missing first.
+# Every test: the wasm size gate, formatting, native unit tests of the core, the end-to-end
+# suite against the real worker under `wrangler dev`, then the real-browser tests (headless
+# Chromium). Installs and builds whatever is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
@@ -22,6 +23,9 @@ if [ "$gz" -gt "$WASM_GZ_LIMIT" ]; then
   exit 1
 fi
 
+echo "== formatting (cargo fmt --check; the style is rustfmt.toml's)"
+if cargo fmt --version >/dev/null 2>&1; then cargo fmt --check; else echo "(skipped: this toolchain has no rustfmt)"; fi
+
 echo "== native unit tests (cargo test), and a smoke run of the micro-benchmarks"
 cargo test --quiet 2>&1 | tee -a "$log"
 cargo test --quiet --benches >/dev/null
@@ -31,6 +35,10 @@ cargo check --quiet --manifest-path fuzz/Cargo.toml --bins
 echo "== end-to-end tests (node --test, wrangler dev)"
 node --test --test-concurrency=1 --test-reporter=spec tests/e2e/ 2>&1 | tee -a "$log"
 status=${PIPESTATUS[0]}
+
+./scripts/browser.sh 2>&1 | tee -a "$log"
+browser=${PIPESTATUS[0]}
+[ "$status" -ne 0 ] || status=$browser
 
 # One closing line for both runners.
 passed=$(( $(grep -oE 'test result: [a-z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}') + $(grep -E '^ℹ pass [0-9]+' "$log" | awk '{s+=$3} END {print s+0}') ))

@@ -1,5 +1,5 @@
 //! A plain HTTP request/response model, so that every handler runs natively in tests; the edge
-//! shell converts `worker::Request`/`worker::Response` to and from these.
+//! shell (`src/edge`) converts the runtime's requests and responses to and from these.
 
 /// Largest request body the server reads (RFC 6749 requests are tiny; anything bigger is abuse).
 pub const MAX_BODY: usize = 8 * 1024;

@@ -81,7 +81,7 @@ pub async fn put<K: Kv>(kv: &K, i: &Issuer) -> Result<(), StoreError> {
 
 pub async fn get<K: Kv>(kv: &K, id: &str) -> Result<Option<Issuer>, StoreError> {
     match kv.get(&format!("{PREFIX}{id}")).await? {
-        Some(t) => crate::store::from_json(&t).map(Some).map_err(|e| StoreError(format!("corrupt issuer record: {e}"))),
+        Some(t) => crate::json::from_json(&t).map(Some).map_err(|e| StoreError(format!("corrupt issuer record: {e}"))),
         None => Ok(None),
     }
 }
@@ -98,8 +98,7 @@ pub async fn list<K: Kv>(kv: &K) -> Result<Vec<Issuer>, StoreError> {
             all.push(i);
         }
     }
-    all.sort_by(|a, b| (a.created_at, &a.issuer_id).cmp(&(b.created_at, &b.issuer_id)));
-    Ok(all)
+    Ok(crate::store::oldest_first(all, |i| (i.created_at, &i.issuer_id)))
 }
 
 #[cfg(test)]

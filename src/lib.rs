@@ -3,8 +3,8 @@
 //! Everything but [`edge`](crate#edge) is a pure core that runs natively: protocol parsing,
 //! client authentication, the error model, token rules and the Durable Objects' logic, with
 //! time and randomness passed in and storage behind small traits. `edge` is the thin shell
-//! that binds it to Workers KV, Durable Objects, WebCrypto and the fetch entry point; it is
-//! the only code that names `worker::`.
+//! that binds it to Workers KV, Durable Objects, WebCrypto and the entry module
+//! (`src/edge/entry.mjs`); it is the only code that touches JavaScript.
 //!
 //! # Module map
 //!
@@ -23,12 +23,13 @@
 //! | [`shard`] | the token shard Durable Object: read → pure decide → commit |
 //! | [`store`] | the storage seams (KV, Durable Objects) and the [`store::Platform`] bundle |
 //! | [`error`] | the one error model, mapped to HTTP in one place |
-//! | [`http`], [`form`], [`scope`], [`secret`], [`cache`] | plumbing: requests, forms, scopes, secret newtypes, the isolate cache |
+//! | [`http`], [`form`], [`json`], [`b64`], [`scope`], [`secret`], [`cache`] | plumbing: requests, forms, JSON decoding, base64, scopes, secret newtypes, the isolate cache |
 //! | `testing` | fakes, deterministic randomness and native crypto, shared by tests, benches and fuzz targets |
 
 pub mod admin;
 pub mod app;
 pub mod auth;
+pub mod b64;
 pub mod cache;
 pub mod client;
 pub mod endpoints;
@@ -37,6 +38,7 @@ pub mod form;
 pub mod grants;
 pub mod http;
 pub mod issuer;
+pub mod json;
 pub mod pages;
 pub mod routes;
 pub mod scope;

@@ -1,8 +1,7 @@
 //! Secrets as types: client secrets, access tokens and the admin token never print, are stored
 //! only as SHA-256 hashes, and are compared in constant time.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use crate::b64;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -79,7 +78,7 @@ pub struct SecretHash(String);
 
 impl SecretHash {
     pub fn of(secret: &str) -> Self {
-        SecretHash(URL_SAFE_NO_PAD.encode(Sha256::digest(secret.as_bytes())))
+        SecretHash(b64::encode(Sha256::digest(secret.as_bytes())))
     }
 
     pub fn as_str(&self) -> &str {
@@ -94,7 +93,7 @@ impl SecretHash {
 
     /// The first byte of the raw digest, used to pick a storage shard.
     pub fn first_byte(&self) -> u8 {
-        URL_SAFE_NO_PAD.decode(&self.0).ok().and_then(|b| b.first().copied()).unwrap_or(0)
+        b64::decode(&self.0).and_then(|b| b.first().copied()).unwrap_or(0)
     }
 }
 
@@ -114,7 +113,7 @@ pub fn random_bytes(rng: &mut dyn Random, n: usize) -> Vec<u8> {
 
 /// `n` random bytes, base64url without padding.
 pub fn random_string(rng: &mut dyn Random, n: usize) -> String {
-    URL_SAFE_NO_PAD.encode(random_bytes(rng, n))
+    b64::encode(random_bytes(rng, n))
 }
 
 /// A new client secret: 256 bits, base64url (43 characters).

@@ -59,14 +59,22 @@ pub trait Platform {
 /// Decode a reply of a known type; a reply of another shape is our bug or a version skew
 /// between the worker and its objects, so it is a (logged) storage failure.
 pub fn decode_reply<T: DeserializeOwned>(text: &str) -> Result<T, StoreError> {
-    from_json(text).map_err(|e| StoreError(format!("unexpected reply from a durable object: {e}")))
+    crate::json::from_json(text).map_err(|e| StoreError(format!("unexpected reply from a durable object: {e}")))
 }
 
-/// Decode JSON text into one of our types: every typed decode goes through here. The text is
-/// parsed into a [`serde_json::Value`] first and the type is read from that: serde_json's text
-/// parser then exists once in the wasm (for `Value`) rather than once per type, which keeps
-/// about 9 KB (gzipped) out of the worker. Our records are small; the extra tree costs little.
-/// (Errors carry no line and column: our own records are one line anyway.)
-pub fn from_json<T: DeserializeOwned>(text: &str) -> serde_json::Result<T> {
-    serde_json::from_str::<serde_json::Value>(text).and_then(serde_json::from_value)
+/// Listed records, oldest first: by creation time, then by id (ids break ties, so the order
+/// is the same on every call). Every list the API returns is in this order; one sort serves
+/// them all.
+pub fn oldest_first<T>(items: Vec<T>, key: impl Fn(&T) -> (u64, &str)) -> Vec<T> {
+    let mut order: Vec<(u64, String, usize)> = items
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            let (at, id) = key(x);
+            (at, id.to_string(), i)
+        })
+        .collect();
+    order.sort_unstable();
+    let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|(_, _, i)| slots[i].take()).collect()
 }

@@ -10,6 +10,7 @@ use crate::auth::crypto::{Crypto, CryptoError, PublicKey, SigAlg};
 use crate::error::StoreError;
 use crate::http::{Body, HttpRequest};
 use crate::secret::Random;
+use crate::shard::memo::Memo;
 use crate::shard::{self, tokens::TOKEN_PREFIX, ShardStorage};
 use crate::store::{Fetch, Fetched, Kv, Namespace, Objects, Platform};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -179,38 +180,51 @@ impl ShardStorage for MemStorage {
     }
 }
 
-/// Every Durable Object, by name (user objects under `users/{name}`), with a shared clock standing in for each object's
-/// `Date.now()`.
+/// Every Durable Object, by name (user objects under `users/{name}`), with a shared clock
+/// standing in for each object's `Date.now()`. Each object has its memory in front of its
+/// storage ([`Memo`]), as at the edge; `storage()` is what storage holds.
 #[derive(Default)]
 pub struct MemObjects {
-    pub shards: RefCell<HashMap<String, Rc<MemStorage>>>,
+    pub shards: RefCell<HashMap<String, Rc<Memo<MemStorage>>>>,
     pub now_ms: Cell<u64>,
     pub faults: Faults,
 }
 
 impl MemObjects {
-    pub fn shard(&self, name: &str) -> Rc<MemStorage> {
-        self.shards.borrow_mut().entry(name.to_string()).or_default().clone()
+    pub fn shard(&self, name: &str) -> Rc<Memo<MemStorage>> {
+        self.shards.borrow_mut().entry(name.to_string()).or_insert_with(|| Rc::new(Memo::new(MemStorage::default()))).clone()
+    }
+
+    /// Every object is evicted: memory is gone, storage stays (a restart).
+    pub fn evict_all(&self) {
+        let mut map = self.shards.borrow_mut();
+        for s in map.values_mut() {
+            let storage = MemStorage::default();
+            *storage.entries.borrow_mut() = s.storage().entries.borrow().clone();
+            storage.alarm.set(s.storage().alarm.get());
+            *s = Rc::new(Memo::new(storage));
+        }
     }
 
     /// Fire every alarm that is due, as the runtime would. Returns how many entries the
     /// sweeps deleted.
     pub async fn fire_alarms(&self) -> usize {
         let now = self.now_ms.get();
-        let due: Vec<(String, Rc<MemStorage>)> =
-            self.shards.borrow().iter().filter(|(_, s)| s.alarm.get().is_some_and(|a| a <= now)).map(|(n, s)| (n.clone(), s.clone())).collect();
+        let due: Vec<(String, Rc<Memo<MemStorage>>)> =
+            self.shards.borrow().iter().filter(|(_, s)| s.storage().alarm.get().is_some_and(|a| a <= now)).map(|(n, s)| (n.clone(), s.clone())).collect();
         let mut deleted = 0;
         for (name, s) in due {
-            s.alarm.set(None);
+            s.storage().alarm.set(None);
+            s.alarm_fired();
             deleted +=
                 if name.starts_with("users/") { shard::users::sweep(&*s, now).await } else { shard::sweep::sweep(&*s, now).await }.expect("memory sweep");
         }
         deleted
     }
 
-    /// Live access-token records in all shards.
+    /// Access-token records in the storage of all shards.
     pub fn stored_tokens(&self) -> usize {
-        self.shards.borrow().values().map(|s| s.count(TOKEN_PREFIX)).sum()
+        self.shards.borrow().values().map(|s| s.storage().count(TOKEN_PREFIX)).sum()
     }
 }
 
@@ -251,7 +265,9 @@ impl Crypto for NativeCrypto {
                 use rsa::signature::Verifier;
                 let key = rsa::RsaPublicKey::new(rsa::BigUint::from_bytes_be(&b64url(n)?), rsa::BigUint::from_bytes_be(&b64url(e)?))
                     .map_err(|e| CryptoError(format!("unusable RSA key: {e}")))?;
-                let Ok(sig) = rsa::pkcs1v15::Signature::try_from(signature) else { return Ok(false) };
+                let Ok(sig) = rsa::pkcs1v15::Signature::try_from(signature) else {
+                    return Ok(false);
+                };
                 Ok(rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(key).verify(message, &sig).is_ok())
             }
             PublicKey::Ec { x, y, .. } => {
@@ -262,7 +278,9 @@ impl Crypto for NativeCrypto {
                 }
                 let point = p256::EncodedPoint::from_affine_coordinates(x.as_slice().into(), y.as_slice().into(), false);
                 let key = p256::ecdsa::VerifyingKey::from_encoded_point(&point).map_err(|_| CryptoError("not a P-256 point".into()))?;
-                let Ok(sig) = p256::ecdsa::Signature::from_slice(signature) else { return Ok(false) };
+                let Ok(sig) = p256::ecdsa::Signature::from_slice(signature) else {
+                    return Ok(false);
+                };
                 Ok(key.verify(message, &sig).is_ok())
             }
         }

@@ -39,8 +39,7 @@ async fn load<P: Platform>(app: &App<P>, id: &str) -> Result<Client, OAuthError>
 }
 
 async fn list<P: Platform>(app: &App<P>) -> Outcome {
-    let mut clients = client::store::list(&app.kv).await?;
-    clients.sort_unstable_by(|a, b| (a.created_at, &a.client_id).cmp(&(b.created_at, &b.client_id)));
+    let clients = crate::store::oldest_first(client::store::list(&app.kv).await?, |c| (c.created_at, &c.client_id));
     let views: Vec<Value> = clients.iter().map(Client::view).collect();
     Ok(HttpResponse::json(200, &json!({ "clients": views })).no_store())
 }

@@ -2,7 +2,7 @@
 //! `ADMIN_TOKEN` (404). Every collection shares the statuses and the error shape: `400` naming
 //! the field, `401` without the admin token, `404` for an unknown id.
 //!
-//! - [`clients`]: `/admin/clients`.
+//! - [`clients`]: `/admin/clients`, registered applications.
 //! - [`users`]: `/admin/users`, their grants.
 //! - [`issuers`]: `/admin/issuers`, trusted identity providers for token exchange.
 

@@ -6,13 +6,6 @@ use crate::form::{decode_component, Params};
 use crate::http::MAX_AUTHORIZATION;
 use crate::secret::{AccessToken, ClientSecret};
 use crate::shard::route::has_token_shape;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
-use base64::engine::DecodePaddingMode;
-use base64::Engine;
-
-/// Standard base64; padding optional, since some clients drop it.
-const BASIC_B64: GeneralPurpose =
-    GeneralPurpose::new(&base64::alphabet::STANDARD, GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent));
 
 /// A parsed `Authorization` header.
 #[derive(Debug, PartialEq, Eq)]
@@ -58,11 +51,11 @@ fn parse_basic(b64: &str) -> Result<Authorization, OAuthError> {
     if b64.is_empty() {
         return Err(malformed("empty"));
     }
-    let raw = BASIC_B64.decode(b64).map_err(|_| malformed("not base64"))?;
+    let raw = crate::b64::decode_standard(b64).ok_or_else(|| malformed("not base64"))?;
     let colon = raw.iter().position(|&b| b == b':').ok_or_else(|| malformed("no ':'"))?;
     // RFC 6749 §2.3.1: id and secret are form-urlencoded before they are joined with ':'.
-    let client_id = decode_component(&raw[..colon]).map_err(|e| malformed(e))?;
-    let secret = decode_component(&raw[colon + 1..]).map_err(|e| malformed(e))?;
+    let client_id = decode_component(&raw[..colon]).map_err(&malformed)?;
+    let secret = decode_component(&raw[colon + 1..]).map_err(&malformed)?;
     if client_id.is_empty() {
         return Err(malformed("empty client id"));
     }
@@ -123,6 +116,7 @@ pub fn client_credentials(authorization: Option<&str>, body: &Params) -> Result<
 mod tests {
     use super::*;
     use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
 
     fn basic(s: &str) -> String {
         format!("Basic {}", STANDARD.encode(s))

@@ -3,16 +3,13 @@
 //! be slower in wasm and would add hundreds of kilobytes. Native tests use RustCrypto through
 //! [`crate::testing::NativeCrypto`], checked against published known-answer vectors.
 
-use serde::{Deserialize, Serialize};
-
 /// A public signing key: the public members of a JWK (RFC 7517, RFC 7518 §6), base64url.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kty")]
+/// Read from a JWKS by [`super::jwks::parse`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PublicKey {
-    #[serde(rename = "RSA")]
+    /// `"kty": "RSA"`.
     Rsa { n: String, e: String },
-    /// Only P-256 is accepted (ES256).
-    #[serde(rename = "EC")]
+    /// `"kty": "EC"`; only P-256 is accepted (ES256).
     Ec { crv: String, x: String, y: String },
 }
 
@@ -60,12 +57,5 @@ mod tests {
         let p384 = PublicKey::Ec { crv: "P-384".into(), x: "x".into(), y: "y".into() };
         assert!(SigAlg::Rs256.fits(&rsa) && !SigAlg::Rs256.fits(&p256));
         assert!(SigAlg::Es256.fits(&p256) && !SigAlg::Es256.fits(&rsa) && !SigAlg::Es256.fits(&p384));
-    }
-
-    #[test]
-    fn keys_read_as_jwks() {
-        let k: PublicKey = serde_json::from_str(r#"{"kty":"EC","crv":"P-256","x":"a","y":"b","use":"sig"}"#).unwrap();
-        assert_eq!(k, PublicKey::Ec { crv: "P-256".into(), x: "a".into(), y: "b".into() });
-        assert!(serde_json::from_str::<PublicKey>(r#"{"kty":"oct","k":"c2VjcmV0"}"#).is_err(), "no symmetric keys");
     }
 }

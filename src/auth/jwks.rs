@@ -3,7 +3,6 @@
 //! most once a minute per issuer, so unknown `kid`s cannot make us hammer an issuer.
 
 use super::crypto::PublicKey;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Largest JWKS document read.
@@ -18,7 +17,7 @@ pub const MAX_AGE_MS: u64 = 10 * 60_000;
 pub const REFETCH_MS: u64 = 60_000;
 
 /// One usable verification key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Jwk {
     pub kid: Option<String>,
     /// The algorithm the key is for, when the set says.
@@ -37,12 +36,12 @@ pub fn parse(body: &[u8]) -> Option<Vec<Jwk>> {
             return None;
         }
         let text = |name: &str| k.get(name).and_then(Value::as_str).map(str::to_string);
-        let key: PublicKey = serde_json::from_value(k.clone()).ok()?;
-        if let PublicKey::Ec { crv, .. } = &key {
-            if crv != "P-256" {
-                return None;
-            }
-        }
+        // Symmetric (`oct`) and other key types are not for verifying someone else's tokens.
+        let key = match k.get("kty")?.as_str()? {
+            "RSA" => PublicKey::Rsa { n: text("n")?, e: text("e")? },
+            "EC" if k.get("crv")? == "P-256" => PublicKey::Ec { crv: text("crv")?, x: text("x")?, y: text("y")? },
+            _ => return None,
+        };
         Some(Jwk { kid: text("kid"), alg: text("alg"), key })
     });
     Some(usable.take(MAX_KEYS).collect())
@@ -81,6 +80,9 @@ mod tests {
         let keys = parse(doc).unwrap();
         assert_eq!(keys.iter().map(|k| k.kid.clone().unwrap()).collect::<Vec<_>>(), vec!["r1", "e1"]);
         assert_eq!(keys[0].alg.as_deref(), Some("RS256"));
+        assert_eq!(keys[0].key, PublicKey::Rsa { n: "AQAB".into(), e: "AQAB".into() });
+        assert_eq!(keys[1].key, PublicKey::Ec { crv: "P-256".into(), x: "eA".into(), y: "eQ".into() });
+        assert_eq!(parse(br#"{"keys":[{"kty":"EC","crv":"P-256","x":1,"y":"b"},{"kty":"RSA","n":"AQAB","e":null}]}"#), Some(vec![]), "members are strings");
         assert_eq!(parse(b"{}"), None);
         assert_eq!(parse(b"[]"), None);
         assert_eq!(parse(br#"{"keys":[]}"#), Some(vec![]));

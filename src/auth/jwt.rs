@@ -5,8 +5,7 @@
 
 use super::crypto::{Crypto, PublicKey, SigAlg};
 use super::jwks::Jwk;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use crate::b64;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -52,13 +51,13 @@ struct Header {
     crit: Option<Value>,
 }
 
-/// JSON bytes into a type, through the one text parser of the wasm ([`crate::store::from_json`]).
+/// JSON bytes into a type, through the one text parser of the wasm ([`crate::json::from_json`]).
 fn json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
-    crate::store::from_json(std::str::from_utf8(bytes).ok()?).ok()
+    crate::json::from_json(std::str::from_utf8(bytes).ok()?).ok()
 }
 
 fn b64(part: &str) -> Result<Vec<u8>, JwtError> {
-    URL_SAFE_NO_PAD.decode(part).map_err(|_| JwtError::Malformed("a part is not base64url"))
+    b64::decode(part).ok_or(JwtError::Malformed("a part is not base64url"))
 }
 
 pub fn parse(token: &str) -> Result<Parsed, JwtError> {

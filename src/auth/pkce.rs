@@ -1,7 +1,6 @@
 //! PKCE (RFC 7636), S256 only: `plain` gives no protection against a stolen code.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use crate::b64;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -13,7 +12,7 @@ pub fn well_formed(s: &str) -> bool {
 
 /// `BASE64URL(SHA256(verifier))` (RFC 7636 §4.2).
 pub fn s256(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+    b64::encode(Sha256::digest(verifier.as_bytes()))
 }
 
 /// Does `verifier` answer `challenge`? A malformed verifier never does.

@@ -126,8 +126,10 @@ pub fn json_object(body: &[u8], empty_ok: bool) -> Result<Map<String, Value>, OA
     if empty_ok && body.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(Map::new());
     }
-    // As text: the one JSON parser in the wasm reads `&str` (see `store::from_json`).
-    let Ok(text) = std::str::from_utf8(body) else { return Err(OAuthError::field("body", "invalid JSON: not UTF-8")) };
+    // As text: the one JSON parser in the wasm reads `&str` (see `json::from_json`).
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Err(OAuthError::field("body", "invalid JSON: not UTF-8"));
+    };
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(OAuthError::field("body", "the body must be a JSON object")),
@@ -367,7 +369,9 @@ mod tests {
         for (body, field) in cases {
             let e = settings_for_create(body).unwrap_err();
             match e {
-                OAuthError::InvalidField { field: f, .. } => assert_eq!(&f, field, "{}", String::from_utf8_lossy(body)),
+                OAuthError::InvalidField { field: f, .. } => {
+                    assert_eq!(&f, field, "{}", String::from_utf8_lossy(body))
+                }
                 other => panic!("{other:?}"),
             }
         }

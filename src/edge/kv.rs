@@ -1,6 +1,5 @@
-//! Workers KV, raw: text values by key. The binding is called directly (get/put/delete/list
-//! with plain strings) rather than through `worker::kv`, whose list decoding would bring
-//! serde-wasm-bindgen into the wasm.
+//! Workers KV, raw: text values by key, the binding's methods called directly with plain
+//! strings.
 
 use crate::error::StoreError;
 use crate::store::Kv;
@@ -17,10 +16,10 @@ fn js_err(what: &str) -> impl Fn(JsValue) -> StoreError + '_ {
 }
 
 impl KvStore {
-    pub fn new(env: &worker::Env, binding: &str) -> worker::Result<Self> {
-        let ns = Reflect::get(env, &JsValue::from_str(binding)).map_err(|_| worker::Error::from("no KV binding"))?;
+    pub fn new(env: &JsValue, binding: &str) -> Result<Self, JsValue> {
+        let ns = Reflect::get(env, &JsValue::from_str(binding))?;
         if ns.is_undefined() {
-            return Err(worker::Error::from(format!("KV binding {binding} is not configured")));
+            return Err(JsValue::from_str(&format!("KV binding {binding} is not configured")));
         }
         Ok(KvStore { ns: ns.unchecked_into() })
     }

@@ -1,7 +1,9 @@
-//! The edge shell: the only code that touches `worker::` types. It turns a `worker::Request`
-//! into the core's [`HttpRequest`], runs the route table, and turns the answer back; and it
-//! provides the platform: KV ([`kv`]), Durable Objects ([`objects`]), WebCrypto ([`crypto`]),
-//! outbound `fetch` ([`fetch`]).
+//! The edge shell: the only code that touches JavaScript. `src/edge/entry.mjs` (the Worker's
+//! entry module) hands each request here as plain values, [`handle`] runs the route table, and
+//! the answer goes back as plain values; the Durable Object classes there forward their RPC
+//! calls to `objects::TokenShardCore` and `objects::UserObjectCore`. This module also provides the platform:
+//! KV ([`kv`]), Durable Objects ([`objects`]), WebCrypto ([`crypto`]), outbound `fetch`
+//! ([`fetch`]).
 
 mod crypto;
 mod fetch;
@@ -10,14 +12,14 @@ mod objects;
 
 use crate::app::{App, Config, Cx, Limits};
 use crate::cache::IsolateCache;
-use crate::http::{normalise_ip, Body, HttpRequest, HttpResponse, MAX_BODY};
+use crate::endpoints::validate;
+use crate::http::{normalise_ip, Body, HttpRequest};
 use crate::routes;
-use crate::secret::{AdminToken, Random};
+use crate::secret::{AccessToken, AdminToken, Random};
 use crate::store::Platform;
-use js_sys::futures::JsFuture;
+use js_sys::{Array, Promise, Reflect, Uint8Array};
 use std::rc::Rc;
-use wasm_bindgen::JsCast;
-use worker::{event, Context, Env, Headers, Request, Response, Result};
+use wasm_bindgen::prelude::*;
 
 /// The heap: talc, growing wasm memory as needed (a worker is single-threaded).
 #[global_allocator]
@@ -48,15 +50,23 @@ thread_local! {
     static CACHE: Rc<IsolateCache> = Rc::new(IsolateCache::default());
 }
 
+pub(crate) fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// A Worker variable or secret (both are strings on `env`).
+fn var(env: &JsValue, name: &str) -> Option<String> {
+    Reflect::get(env, &JsValue::from_str(name)).ok()?.as_string()
+}
+
 /// Settings from Worker variables and secrets; anything absent or unparsable keeps its default.
-fn config(env: &Env) -> Config {
-    let text = |name: &str| env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok();
-    let number = |name: &str, default: u64| text(name).and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(default);
+fn config(env: &JsValue) -> Config {
+    let number = |name: &str, default: u64| var(env, name).and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(default);
     let d = Config::default();
     let l = d.limits;
     Config {
-        admin_token: text("ADMIN_TOKEN").filter(|t| !t.is_empty()).map(AdminToken::new),
-        issuer: text("ISSUER").filter(|t| !t.is_empty()),
+        admin_token: var(env, "ADMIN_TOKEN").filter(|t| !t.is_empty()).map(AdminToken::new),
+        issuer: var(env, "ISSUER").filter(|t| !t.is_empty()),
         limits: Limits {
             failures_per_ip: number("AUTH_FAILURES_PER_IP", l.failures_per_ip).max(1),
             failures_per_client: number("AUTH_FAILURES_PER_CLIENT", l.failures_per_client).max(1),
@@ -66,36 +76,62 @@ fn config(env: &Env) -> Config {
         client_cache_ms: number("CLIENT_CACHE_SECONDS", d.client_cache_ms / 1000) * 1000,
         pbkdf2_iterations: number("PBKDF2_ITERATIONS", u64::from(d.pbkdf2_iterations)).clamp(1, u64::from(d.pbkdf2_iterations)) as u32,
         session_ms: number("SESSION_SECONDS", d.session_ms / 1000).max(60) * 1000,
-        scope_descriptions: text("SCOPE_DESCRIPTIONS").map(|j| crate::scope::parse_descriptions(&j)).unwrap_or_default(),
+        scope_descriptions: var(env, "SCOPE_DESCRIPTIONS").map(|j| crate::scope::parse_descriptions(&j)).unwrap_or_default(),
         device_code_ms: number("DEVICE_CODE_SECONDS", d.device_code_ms / 1000).clamp(1, d.device_code_ms / 1000) * 1000,
     }
 }
 
-#[event(fetch)]
-async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
+fn app(env: &JsValue) -> Result<App<Edge>, JsValue> {
     let cache = CACHE.with(Rc::clone);
-    let app: App<Edge> = App::new(config(&env), kv::KvStore::new(&env, "CLIENTS")?, objects::DoObjects::new(&env)?, crypto::WebCrypto, fetch::WebFetch, cache);
-    let request = to_core(&mut req).await?;
-    let mut cx = Cx { now_ms: worker::Date::now().as_millis(), rng: &mut Csprng };
-    let response = routes::handle(&app, &request, &mut cx).await;
-    if let Some(line) = &response.log {
-        worker::console_error!("{} {}: {}", request.method, request.path, line);
-    }
-    from_core(response)
+    Ok(App::new(config(env), kv::KvStore::new(env, "CLIENTS")?, objects::DoObjects::new(env)?, crypto::WebCrypto, fetch::WebFetch, cache))
 }
 
-async fn to_core(req: &mut Request) -> Result<HttpRequest> {
-    // The runtime hands us a URL it has already parsed and serialised (WHATWG), so splitting
-    // it is enough; `Request::url()` would re-parse it with the `url` crate, whose IDNA tables
-    // are a third of the wasm.
-    let (origin, path, query) = split_url(&req.inner().url());
-    let headers: Vec<(String, String)> = req.headers().entries().collect();
-    let method = req.method().to_string().to_ascii_uppercase();
-    let body = read_body(req, &headers, &method).await?;
-    Ok(HttpRequest { method, path, query, client_ip: req.headers().get("cf-connecting-ip")?.map(|ip| normalise_ip(&ip)), headers, body, origin })
+/// One HTTP request, as `entry.mjs` read it: the method, the URL, the headers as a flat
+/// `[name, value, …]` list (names lower-case), and the body (`null` when the entry found it
+/// over the limit). Resolves to `[status, [name, value, …], body bytes, log line or null]`.
+#[wasm_bindgen]
+pub fn handle(env: JsValue, method: String, url: String, headers: Vec<String>, body: Option<Vec<u8>>) -> Promise {
+    js_sys::futures::future_to_promise(async move {
+        let (origin, path, query) = split_url(&url);
+        let headers: Vec<(String, String)> = headers.chunks(2).filter_map(|p| Some((p.first()?.clone(), p.get(1)?.clone()))).collect();
+        let client_ip = headers.iter().find(|(n, _)| n == "cf-connecting-ip").map(|(_, v)| normalise_ip(v));
+        let body = match body {
+            Some(b) => Body::Bytes(b),
+            None => Body::TooLarge,
+        };
+        let request = HttpRequest { method: method.to_ascii_uppercase(), path, query, headers, body, client_ip, origin };
+        let app = app(&env)?;
+        let mut cx = Cx { now_ms: now_ms(), rng: &mut Csprng };
+        let response = routes::handle(&app, &request, &mut cx).await;
+        Ok(answer(response, Some(&request)).into())
+    })
 }
 
-/// `scheme://host[:port]/path?query#fragment` into origin, path and query.
+/// Validation for other Workers over service-binding RPC: what `/validate` answers for a bearer
+/// token used from `ip`, needing `scope` (space-separated, may be empty). Resolves like
+/// [`handle`].
+#[wasm_bindgen]
+pub fn validate_rpc(env: JsValue, token: String, ip: Option<String>, scope: Option<String>) -> Promise {
+    js_sys::futures::future_to_promise(async move {
+        let app = app(&env)?;
+        let response = validate::rpc(&app, &AccessToken::new(token), ip.as_deref().map(normalise_ip), scope.as_deref(), now_ms()).await;
+        Ok(answer(response, None).into())
+    })
+}
+
+/// `[status, [name, value, …], body bytes, log line or null]`.
+fn answer(response: crate::http::HttpResponse, context: Option<&HttpRequest>) -> Array {
+    let headers: Array = response.headers.iter().flat_map(|(n, v)| [JsValue::from_str(n), JsValue::from_str(v)]).collect();
+    let log = match (response.log, context) {
+        (Some(line), Some(req)) => JsValue::from_str(&format!("{} {}: {line}", req.method, req.path)),
+        (Some(line), None) => JsValue::from_str(&format!("validate: {line}")),
+        (None, _) => JsValue::NULL,
+    };
+    Array::of4(&JsValue::from(response.status), &headers, &Uint8Array::from(response.body.as_slice()), &log)
+}
+
+/// `scheme://host[:port]/path?query#fragment` into origin, path and query. The runtime hands
+/// us a URL it has already parsed and serialised (WHATWG), so splitting it is enough.
 fn split_url(url: &str) -> (String, String, String) {
     let url = url.split('#').next().unwrap_or("");
     let after_scheme = url.find("://").map_or(0, |i| i + 3);
@@ -104,61 +140,4 @@ fn split_url(url: &str) -> (String, String, String) {
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     let path = if path.is_empty() { "/" } else { path };
     (origin.to_string(), path.to_string(), query.to_string())
-}
-
-/// Past this many bytes an oversized body is not even drained: the connection may be reset.
-const MAX_DRAIN: usize = 1024 * 1024;
-
-/// Keep at most [`MAX_BODY`] bytes. A larger body is refused without being buffered: a
-/// declared length over the limit skips reading altogether, and anything else is counted
-/// and dropped chunk by chunk. Up to [`MAX_DRAIN`] bytes are drained before answering,
-/// because answering while the client is still sending makes some proxies (wrangler's local
-/// one among them) fail the request instead of delivering our 400.
-async fn read_body(req: &mut Request, headers: &[(String, String)], method: &str) -> Result<Body> {
-    if method == "GET" || method == "HEAD" {
-        return Ok(Body::Bytes(Vec::new()));
-    }
-    let declared = headers.iter().find(|(n, _)| n == "content-length").and_then(|(_, v)| v.trim().parse::<u64>().ok());
-    // The common case, a small body of declared length: one read. (The runtime enforces
-    // Content-Length, so the body cannot be longer than declared.)
-    if declared.is_some_and(|n| n <= MAX_BODY as u64) {
-        let bytes = req.bytes().await?;
-        return Ok(if bytes.len() > MAX_BODY { Body::TooLarge } else { Body::Bytes(bytes) });
-    }
-    if declared.is_some_and(|n| n > MAX_DRAIN as u64) {
-        return Ok(Body::TooLarge);
-    }
-    // From here the length is either undeclared (keep up to the limit) or declared over the
-    // limit (drain only).
-    let keep = declared.is_none();
-    // The body stream is read raw, one promise per chunk: worker's `ByteStream` would bring
-    // wasm-streams (and its futures plumbing) into the wasm for this one loop.
-    let Some(stream) = req.inner().body() else { return Ok(Body::Bytes(Vec::new())) };
-    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
-    let mut buf = Vec::new();
-    let mut seen = 0usize;
-    loop {
-        let read: web_sys::ReadableStreamReadResult = JsFuture::from(reader.read()).await?.unchecked_into();
-        if read.get_done().unwrap_or(true) {
-            break;
-        }
-        let chunk = js_sys::Uint8Array::new(&read.get_value());
-        seen += chunk.length() as usize;
-        if seen > MAX_DRAIN {
-            return Ok(Body::TooLarge);
-        }
-        if keep && seen <= MAX_BODY {
-            buf.extend_from_slice(&chunk.to_vec());
-        }
-    }
-    Ok(if !keep || seen > MAX_BODY { Body::TooLarge } else { Body::Bytes(buf) })
-}
-
-fn from_core(resp: HttpResponse) -> Result<Response> {
-    let headers = Headers::new();
-    for (name, value) in &resp.headers {
-        headers.append(name, value)?;
-    }
-    let response = if resp.body.is_empty() { Response::empty()? } else { Response::from_bytes(resp.body)? };
-    Ok(response.with_status(resp.status).with_headers(headers))
 }

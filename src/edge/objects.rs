@@ -1,224 +1,199 @@
-//! Durable Objects: the transport that carries a JSON request to a named object and its reply
-//! back ([`DoObjects`]), and the object classes themselves. `TokenShard` (`TOKENS`) runs
-//! [`crate::shard`]: the object `{client_id}/{n}` stores a share of that client's live tokens
-//! under their SHA-256, plus the client's gate; its alarm deletes what has expired.
+//! Durable Objects, without wrappers: the caller's side ([`DoObjects`]: one RPC call carrying a
+//! JSON request to a named object, its reply back) and the objects' cores, which
+//! `src/edge/entry.mjs` wraps in classes extending `DurableObject` (the runtime offers RPC only
+//! on those). `TokenShard` (`TOKENS`) runs [`crate::shard`]: the object `{client_id}/{n}` holds a
+//! share of that client's live tokens under their SHA-256, plus the client's gate and the
+//! families, codes and approvals of its users. `UserObject` (`USERS`) holds people. Each keeps
+//! what it has read in memory ([`Memo`]): it is the only writer of its storage.
 
 use crate::error::StoreError;
+use crate::shard::memo::Memo;
 use crate::shard::{self, ShardStorage};
 use crate::store::{Namespace, Objects};
-use js_sys::futures::JsFuture;
-use std::cell::{Cell, RefCell};
-use wasm_bindgen::{JsCast, JsValue};
-use worker::{durable_object, DurableObject, Env, ObjectNamespace, Request, Response, Result, State, Storage};
+use js_sys::futures::{future_to_promise, JsFuture};
+use js_sys::{Array, Function, Map, Object, Promise, Reflect};
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
-fn store_err(what: &'static str) -> impl Fn(worker::Error) -> StoreError {
-    move |e| StoreError(format!("durable object {what}: {e}"))
+fn js_err(what: &str) -> impl Fn(JsValue) -> StoreError + '_ {
+    move |e| StoreError(format!("durable object {what}: {e:?}"))
 }
 
-/// Call a JS method that returns a promise, and await it; both failures become a StoreError.
-async fn run(promise: std::result::Result<js_sys::Promise, JsValue>, what: &str) -> std::result::Result<JsValue, StoreError> {
-    let promise = promise.map_err(|e| StoreError(format!("durable object {what}: {e:?}")))?;
-    JsFuture::from(promise).await.map_err(|e| StoreError(format!("durable object {what}: {e:?}")))
+/// `target[method](...args)`, awaited. `Reflect.apply`, not `Function.prototype.call`: on an
+/// RPC stub, `.call` would itself be a remote property.
+async fn invoke(target: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, StoreError> {
+    let f: Function = Reflect::get(target, &JsValue::from_str(method)).map_err(js_err(method))?.unchecked_into();
+    let args: Array = args.iter().collect();
+    let promise = Reflect::apply(&f, target, &args).map_err(js_err(method))?;
+    JsFuture::from(promise.unchecked_into::<Promise>()).await.map_err(js_err(method))
 }
 
-/// The caller's side: one POST to the named object, the request as the body.
+/// The caller's side: `env.TOKENS.getByName(name).request(json)`.
 pub struct DoObjects {
-    tokens: ObjectNamespace,
-    users: ObjectNamespace,
+    tokens: JsValue,
+    users: JsValue,
 }
 
 impl DoObjects {
-    pub fn new(env: &Env) -> Result<Self> {
-        Ok(DoObjects { tokens: env.durable_object("TOKENS")?, users: env.durable_object("USERS")? })
+    pub fn new(env: &JsValue) -> Result<Self, JsValue> {
+        let binding = |name: &str| -> Result<JsValue, JsValue> {
+            let ns = Reflect::get(env, &JsValue::from_str(name))?;
+            if ns.is_undefined() {
+                return Err(JsValue::from_str(&format!("Durable Object binding {name} is not configured")));
+            }
+            Ok(ns)
+        };
+        Ok(DoObjects { tokens: binding("TOKENS")?, users: binding("USERS")? })
     }
 }
 
 impl Objects for DoObjects {
-    async fn send(&self, ns: Namespace, name: &str, body: &str) -> std::result::Result<String, StoreError> {
+    async fn send(&self, ns: Namespace, name: &str, body: &str) -> Result<String, StoreError> {
         let ns = match ns {
             Namespace::Tokens => &self.tokens,
             Namespace::Users => &self.users,
         };
-        let stub = ns.get_by_name(name).map_err(store_err("stub"))?;
-        // Built with web-sys directly: worker's RequestInit conversion would bring its
-        // serde-wasm-bindgen `cf` encoding (and core's float formatting) into the wasm.
-        let init = web_sys::RequestInit::new();
-        init.set_method("POST");
-        init.set_body(&JsValue::from_str(body));
-        let req = web_sys::Request::new_with_str_and_init("https://shard/", &init).map_err(|e| StoreError(format!("durable object request: {e:?}")))?;
-        // The stub and the response are used raw as well: one promise each, no wrappers.
-        let stub: worker::worker_sys::DurableObject = stub.into_rpc();
-        let resp: web_sys::Response = run(stub.fetch_with_request(&req), "fetch").await?.unchecked_into();
-        let text = run(resp.text(), "reply").await?.as_string().unwrap_or_default();
-        if resp.status() != 200 {
-            return Err(StoreError(format!("shard answered {}: {text}", resp.status())));
+        let get_by_name: Function = Reflect::get(ns, &JsValue::from_str("getByName")).map_err(js_err("stub"))?.unchecked_into();
+        let stub = get_by_name.call1(ns, &JsValue::from_str(name)).map_err(js_err("stub"))?;
+        let reply = invoke(&stub, "request", &[JsValue::from_str(body)]).await?;
+        reply.as_string().ok_or_else(|| StoreError("durable object reply: not text".to_string()))
+    }
+}
+
+/// An object's storage (`ctx.storage`), values as JSON text.
+pub struct DoStorage(JsValue);
+
+/// A storage `Map` result as (key, text) pairs.
+fn pairs(map: JsValue) -> Vec<(String, String)> {
+    let map: Map = map.unchecked_into();
+    let mut out = Vec::with_capacity(map.size() as usize);
+    map.for_each(&mut |value, key| {
+        if let (Some(k), Some(v)) = (key.as_string(), value.as_string()) {
+            out.push((k, v));
         }
-        Ok(text)
-    }
+    });
+    out
 }
 
-/// The Durable Object itself. It is the only writer of its storage, so it keeps the gate and
-/// the alarm time in memory (write-through): issuing a token is then one storage write.
-#[durable_object]
-pub struct TokenShard {
-    state: State,
-    memo: Memo,
+fn strings<'a>(items: impl IntoIterator<Item = &'a String>) -> JsValue {
+    items.into_iter().map(|k| JsValue::from_str(k)).collect::<Array>().into()
 }
 
-#[derive(Default)]
-struct Memo {
-    /// The gate's stored JSON: `None` until read, `Some(None)` when there is none.
-    gate: RefCell<Option<Option<String>>>,
-    /// The scheduled alarm: `None` until read.
-    alarm: Cell<Option<Option<u64>>>,
-}
-
-struct DoStorage<'a>(Storage, &'a Memo);
-
-/// Values are stored as JSON text (one serialiser for KV, Durable Objects and the wire) and
-/// the storage API is called directly, so no serde-wasm-bindgen code reaches the wasm.
-impl DoStorage<'_> {
-    /// A storage `Map` result as (key, text) pairs.
-    fn pairs(map: JsValue) -> Vec<(String, String)> {
-        let map: js_sys::Map = map.unchecked_into();
-        let mut out = Vec::with_capacity(map.size() as usize);
-        map.for_each(&mut |value, key| {
-            if let (Some(k), Some(v)) = (key.as_string(), value.as_string()) {
-                out.push((k, v));
-            }
-        });
-        out
-    }
-}
-
-impl ShardStorage for DoStorage<'_> {
-    async fn get(&self, keys: &[String]) -> std::result::Result<Vec<(String, String)>, StoreError> {
-        let cached_gate = self.1.gate.borrow().clone();
-        let wanted: Vec<JsValue> =
-            keys.iter().filter(|k| !(cached_gate.is_some() && k.as_str() == shard::gate::GATE_KEY)).map(|k| JsValue::from_str(k)).collect();
-        let mut out = if wanted.is_empty() { Vec::new() } else { Self::pairs(run(self.0.as_raw().get_multiple(wanted), "get").await?) };
-        if keys.iter().any(|k| k == shard::gate::GATE_KEY) {
-            match cached_gate {
-                Some(Some(text)) => out.push((shard::gate::GATE_KEY.to_string(), text)),
-                Some(None) => {}
-                None => {
-                    let text = out.iter().find(|(k, _)| k == shard::gate::GATE_KEY).map(|(_, v)| v.clone());
-                    *self.1.gate.borrow_mut() = Some(text);
-                }
-            }
-        }
-        Ok(out)
+impl ShardStorage for DoStorage {
+    async fn get(&self, keys: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(pairs(invoke(&self.0, "get", &[strings(keys)]).await?))
     }
 
-    async fn list(&self, prefix: &str) -> std::result::Result<Vec<(String, String)>, StoreError> {
-        let opts = js_sys::Object::new();
-        js_sys::Reflect::set(&opts, &JsValue::from_str("prefix"), &JsValue::from_str(prefix)).map_err(|e| StoreError(format!("list options: {e:?}")))?;
-        Ok(Self::pairs(run(self.0.as_raw().list_with_options(opts), "list").await?))
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let opts = Object::new();
+        Reflect::set(&opts, &JsValue::from_str("prefix"), &JsValue::from_str(prefix)).map_err(js_err("list"))?;
+        Ok(pairs(invoke(&self.0, "list", &[opts.into()]).await?))
     }
 
-    async fn commit(&self, puts: &[(String, String)], deletes: &[String]) -> std::result::Result<(), StoreError> {
-        // Both calls are issued before either is awaited: the runtime coalesces them into one
+    async fn commit(&self, puts: &[(String, String)], deletes: &[String]) -> Result<(), StoreError> {
+        // Both calls are made before either is awaited: the runtime coalesces them into one
         // atomic write.
-        let put = (!puts.is_empty()).then(|| {
-            let entries = js_sys::Object::new();
-            for (k, v) in puts {
-                let _ = js_sys::Reflect::set(&entries, &JsValue::from_str(k), &JsValue::from_str(v));
+        let call = |method: &str, arg: JsValue| -> Result<JsValue, StoreError> {
+            let f: Function = Reflect::get(&self.0, &JsValue::from_str(method)).map_err(js_err(method))?.unchecked_into();
+            f.call1(&self.0, &arg).map_err(js_err(method))
+        };
+        let put = match puts.is_empty() {
+            true => None,
+            false => {
+                let entries = Object::new();
+                for (k, v) in puts {
+                    Reflect::set(&entries, &JsValue::from_str(k), &JsValue::from_str(v)).map_err(js_err("put"))?;
+                }
+                Some(call("put", entries.into())?)
             }
-            self.0.as_raw().put_multiple(entries.into())
-        });
-        let delete = (!deletes.is_empty()).then(|| self.0.as_raw().delete_multiple(deletes.iter().map(|k| JsValue::from_str(k)).collect()));
-        // Write-through: the memo changes with the write. If the write then fails, the memo is
-        // dropped, to be read again.
-        if let Some((_, gate)) = puts.iter().find(|(k, _)| k == shard::gate::GATE_KEY) {
-            *self.1.gate.borrow_mut() = Some(Some(gate.clone()));
+        };
+        let delete = match deletes.is_empty() {
+            true => None,
+            false => Some(call("delete", strings(deletes))?),
+        };
+        for p in [put, delete].into_iter().flatten() {
+            JsFuture::from(p.unchecked_into::<Promise>()).await.map_err(js_err("write"))?;
         }
-        let result = async {
-            if let Some(p) = put {
-                run(p, "put").await?;
-            }
-            if let Some(p) = delete {
-                run(p, "delete").await?;
-            }
-            Ok(())
-        }
-        .await;
-        if result.is_err() {
-            *self.1.gate.borrow_mut() = None;
-        }
-        result
-    }
-
-    async fn alarm(&self) -> std::result::Result<Option<u64>, StoreError> {
-        if let Some(known) = self.1.alarm.get() {
-            return Ok(known);
-        }
-        let at = run(self.0.as_raw().get_alarm(js_sys::Object::new()), "get alarm").await?;
-        let at = at.as_f64().map(|ms| ms.max(0.0) as u64);
-        self.1.alarm.set(Some(at));
-        Ok(at)
-    }
-
-    async fn set_alarm(&self, at_ms: u64) -> std::result::Result<(), StoreError> {
-        let date = js_sys::Date::new(&JsValue::from_f64(at_ms as f64));
-        self.1.alarm.set(None);
-        run(self.0.as_raw().set_alarm(date, js_sys::Object::new()), "set alarm").await?;
-        self.1.alarm.set(Some(Some(at_ms)));
         Ok(())
     }
-}
 
-impl DurableObject for TokenShard {
-    fn new(state: State, _env: Env) -> Self {
-        TokenShard { state, memo: Memo::default() }
+    async fn alarm(&self) -> Result<Option<u64>, StoreError> {
+        let at = invoke(&self.0, "getAlarm", &[]).await?;
+        Ok(at.as_f64().map(|ms| ms.max(0.0) as u64))
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let storage = DoStorage(self.state.storage(), &self.memo);
-        match shard::handle(&storage, &req.text().await?, worker::Date::now().as_millis()).await {
-            Ok(reply) => Response::ok(reply),
-            Err(e) => Response::error(e.0, 500),
-        }
-    }
-
-    async fn alarm(&self) -> Result<Response> {
-        // The alarm that is firing is no longer scheduled.
-        self.memo.alarm.set(Some(None));
-        let storage = DoStorage(self.state.storage(), &self.memo);
-        match shard::sweep::sweep(&storage, worker::Date::now().as_millis()).await {
-            Ok(_) => Response::ok("swept"),
-            // Returning an error makes the runtime retry the alarm.
-            Err(e) => Err(worker::Error::RustError(e.0)),
-        }
+    async fn set_alarm(&self, at_ms: u64) -> Result<(), StoreError> {
+        invoke(&self.0, "setAlarm", &[JsValue::from_f64(at_ms as f64)]).await.map(|_| ())
     }
 }
 
-/// The user objects (`USERS`): `id:{user_id}` holds a user, its sessions and grants;
-/// `name:{username}` claims a username. Its alarm deletes expired sessions.
-#[durable_object]
-pub struct UserObject {
-    state: State,
-    memo: Memo,
+/// What the JS classes hold: the object's storage behind its memory.
+fn memo(ctx: &JsValue) -> Result<Rc<Memo<DoStorage>>, JsValue> {
+    let storage = Reflect::get(ctx, &JsValue::from_str("storage"))?;
+    Ok(Rc::new(Memo::new(DoStorage(storage))))
 }
 
-impl DurableObject for UserObject {
-    fn new(state: State, _env: Env) -> Self {
-        UserObject { state, memo: Memo::default() }
+/// A storage failure rejects the call (the caller logs it and answers `server_error`); for an
+/// alarm, the runtime retries it.
+fn reply(r: Result<String, StoreError>) -> Result<JsValue, JsValue> {
+    r.map(|text| JsValue::from_str(&text)).map_err(|e| JsValue::from_str(&e.0))
+}
+
+/// The core of `TokenShard`.
+#[wasm_bindgen]
+pub struct TokenShardCore {
+    memo: Rc<Memo<DoStorage>>,
+}
+
+#[wasm_bindgen]
+impl TokenShardCore {
+    #[wasm_bindgen(constructor)]
+    pub fn new(ctx: JsValue) -> Result<TokenShardCore, JsValue> {
+        Ok(TokenShardCore { memo: memo(&ctx)? })
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let storage = DoStorage(self.state.storage(), &self.memo);
-        match shard::handle_users(&storage, &req.text().await?, worker::Date::now().as_millis()).await {
-            Ok(reply) => Response::ok(reply),
-            Err(e) => Response::error(e.0, 500),
-        }
+    /// One request (JSON); resolves to the reply (JSON).
+    pub fn request(&self, request: String) -> Promise {
+        let memo = Rc::clone(&self.memo);
+        future_to_promise(async move { reply(shard::handle(&*memo, &request, super::now_ms()).await) })
     }
 
-    async fn alarm(&self) -> Result<Response> {
-        self.memo.alarm.set(Some(None));
-        let storage = DoStorage(self.state.storage(), &self.memo);
-        match shard::users::sweep(&storage, worker::Date::now().as_millis()).await {
-            Ok(_) => Response::ok("swept"),
-            Err(e) => Err(worker::Error::RustError(e.0)),
-        }
+    /// The alarm: flush slides, then delete what has expired.
+    pub fn alarm(&self) -> Promise {
+        let memo = Rc::clone(&self.memo);
+        future_to_promise(async move {
+            memo.alarm_fired();
+            let now = super::now_ms();
+            memo.flush(now).await.map_err(|e| JsValue::from_str(&e.0))?;
+            reply(shard::sweep::sweep(&*memo, now).await.map(|n| n.to_string()))
+        })
+    }
+}
+
+/// The core of `UserObject`.
+#[wasm_bindgen]
+pub struct UserObjectCore {
+    memo: Rc<Memo<DoStorage>>,
+}
+
+#[wasm_bindgen]
+impl UserObjectCore {
+    #[wasm_bindgen(constructor)]
+    pub fn new(ctx: JsValue) -> Result<UserObjectCore, JsValue> {
+        Ok(UserObjectCore { memo: memo(&ctx)? })
+    }
+
+    pub fn request(&self, request: String) -> Promise {
+        let memo = Rc::clone(&self.memo);
+        future_to_promise(async move { reply(shard::handle_users(&*memo, &request, super::now_ms()).await) })
+    }
+
+    pub fn alarm(&self) -> Promise {
+        let memo = Rc::clone(&self.memo);
+        future_to_promise(async move {
+            memo.alarm_fired();
+            reply(shard::users::sweep(&*memo, super::now_ms()).await.map(|n| n.to_string()))
+        })
     }
 }

@@ -41,8 +41,26 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
     Ok(HttpResponse::json(200, &view).no_store())
 }
 
+/// Validation over service-binding RPC (`env.AUTH.validate(token, ip, scope)`): exactly what
+/// `/validate` answers for `Authorization: Bearer <token>` from `ip` with `?scope=…`.
+pub async fn rpc<P: Platform>(app: &App<P>, token: &AccessToken, ip: Option<String>, scope: Option<&str>, now_ms: u64) -> HttpResponse {
+    let view = async {
+        let required = match scope.filter(|s| !s.is_empty()) {
+            Some(raw) => scope::parse_scope(raw).map_err(OAuthError::invalid_request)?,
+            None => Vec::new(),
+        };
+        bearer_token(app, token, ip.as_deref(), required, now_ms).await
+    };
+    match view.await {
+        Ok(view) => HttpResponse::json(200, &view).no_store(),
+        Err(e) => e.to_response(crate::error::Surface::Resource),
+    }
+}
+
 async fn bearer_token<P: Platform>(app: &App<P>, token: &AccessToken, ip: Option<&str>, required: Vec<String>, now_ms: u64) -> Result<Value, OAuthError> {
-    let Some(at) = route(token) else { return Err(OAuthError::InvalidToken) };
+    let Some(at) = route(token) else {
+        return Err(OAuthError::InvalidToken);
+    };
     let needed = scope::join(&required);
     let op = Validate { hash: at.hash.clone(), ip: ip.map(str::to_string), required };
     let view = match app.call(&at.shard_name(), op).await? {
@@ -81,7 +99,9 @@ async fn api_key<P: Platform>(app: &App<P>, key: &str, required: &[String], now_
 /// Seed 002's rate-limiting policy: a client with `rate_limit` gets that many successful
 /// `/validate` calls per minute (sliding window), then 429 with `Retry-After`.
 async fn rate_limit<P: Platform>(app: &App<P>, client: Option<&Client>) -> Result<(), OAuthError> {
-    let Some((client, limit)) = client.and_then(|c| c.settings.rate_limit.map(|l| (c, l))) else { return Ok(()) };
+    let Some((client, limit)) = client.and_then(|c| c.settings.rate_limit.map(|l| (c, l))) else {
+        return Ok(());
+    };
     let d = app.count(&client.client_id, RATE, app.config.limits.rate_window_ms, u64::from(limit), false).await?;
     if d.allowed {
         Ok(())

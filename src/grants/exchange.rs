@@ -71,7 +71,7 @@ pub async fn grant<P: Platform>(
     // The actor: a live access token of this client (usually the very token it authenticated with).
     if auth_token != Some(&actor_token) {
         let actor = live_view(app, &actor_token).await?;
-        if !actor.is_some_and(|v| v.client_id == client.client_id) {
+        if actor.is_none_or(|v| v.client_id != client.client_id) {
             return Err(invalid("actor_token is not a live access token of this client"));
         }
     }

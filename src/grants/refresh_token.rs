@@ -10,6 +10,7 @@
 use super::TokenResponse;
 use crate::app::{App, Cx};
 use crate::auth::client_auth::Authenticated;
+use crate::b64;
 use crate::error::OAuthError;
 use crate::form::Params;
 use crate::http::HttpRequest;
@@ -19,8 +20,6 @@ use crate::shard::refresh::{Refresh, Refreshed};
 use crate::shard::route::{generate_in, route};
 use crate::shard::tokens::TokenRecord;
 use crate::store::Platform;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use sha2::{Digest, Sha256};
 
 fn pad(key: &RefreshToken) -> [u8; 32] {
@@ -30,16 +29,16 @@ fn pad(key: &RefreshToken) -> [u8; 32] {
 /// The secret part of `successor`, sealed under `key`.
 pub fn seal(key: &RefreshToken, successor: &RefreshToken) -> String {
     let secret = successor.expose().split_once('.').map_or("", |(_, s)| s);
-    let bytes = URL_SAFE_NO_PAD.decode(secret).unwrap_or_default();
+    let bytes = b64::decode(secret).unwrap_or_default();
     let sealed: Vec<u8> = bytes.iter().zip(pad(key)).map(|(a, b)| a ^ b).collect();
-    URL_SAFE_NO_PAD.encode(sealed)
+    b64::encode(sealed)
 }
 
 /// Open a sealed successor with the token it was sealed under.
 pub fn unseal(key: &RefreshToken, sealed: &str, client_id: &str) -> Option<RefreshToken> {
-    let bytes = URL_SAFE_NO_PAD.decode(sealed).ok().filter(|b| b.len() == 32)?;
+    let bytes = b64::decode(sealed).filter(|b| b.len() == 32)?;
     let secret: Vec<u8> = bytes.iter().zip(pad(key)).map(|(a, b)| a ^ b).collect();
-    Some(RefreshToken::new(format!("{client_id}.{}", URL_SAFE_NO_PAD.encode(secret))))
+    Some(RefreshToken::new(format!("{client_id}.{}", b64::encode(secret))))
 }
 
 pub async fn grant<P: Platform>(

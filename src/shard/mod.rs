@@ -30,6 +30,7 @@ pub mod counters;
 pub mod devices;
 pub mod families;
 pub mod gate;
+pub mod memo;
 pub mod names;
 pub mod refresh;
 pub mod route;
@@ -40,7 +41,8 @@ pub mod users;
 pub use route::{route, shard_name, Route, SHARDS};
 
 use crate::error::StoreError;
-use crate::store::{decode_reply, from_json, Namespace, Objects};
+use crate::json::from_json;
+use crate::store::{decode_reply, Namespace, Objects};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -54,6 +56,12 @@ pub trait ShardStorage {
     async fn list(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError>;
     /// Apply writes and deletions as one atomic batch.
     async fn commit(&self, puts: &[(String, String)], deletes: &[String]) -> Result<(), StoreError>;
+    /// [`commit`](Self::commit), with `lazy` writes that may reach storage late (a
+    /// [`memo::Memo`] defers them; plain storage writes them at once).
+    async fn commit_lazy(&self, puts: &[(String, String)], lazy: &[(String, String)], deletes: &[String], _now_ms: u64) -> Result<(), StoreError> {
+        let all: Vec<(String, String)> = puts.iter().chain(lazy).cloned().collect();
+        self.commit(&all, deletes).await
+    }
     async fn alarm(&self) -> Result<Option<u64>, StoreError>;
     async fn set_alarm(&self, at_ms: u64) -> Result<(), StoreError>;
 }
@@ -101,6 +109,8 @@ impl Loaded {
 #[derive(Debug, Default, PartialEq)]
 pub struct Effects {
     pub puts: Vec<(String, String)>,
+    /// Writes that may reach storage late (a slid expiry; see [`memo`]).
+    pub lazy: Vec<(String, String)>,
     pub deletes: Vec<String>,
     /// Delete every key under these prefixes.
     pub purge: Vec<&'static str>,
@@ -113,6 +123,11 @@ impl Effects {
         self.puts.push((key, to_json(value)));
     }
 
+    /// A write that may reach storage up to [`memo::LAG_MS`] late.
+    pub fn put_lazy<T: Serialize>(&mut self, key: String, value: &T) {
+        self.lazy.push((key, to_json(value)));
+    }
+
     pub fn delete(&mut self, key: String) {
         self.deletes.push(key);
     }
@@ -122,12 +137,12 @@ impl Effects {
         self.alarm_by = Some(self.alarm_by.map_or(at, |a| a.min(at)));
     }
 
-    async fn apply<S: ShardStorage>(mut self, s: &S) -> Result<(), StoreError> {
+    async fn apply<S: ShardStorage>(mut self, s: &S, now_ms: u64) -> Result<(), StoreError> {
         for prefix in &self.purge {
             self.deletes.extend(s.list(prefix).await?.into_iter().map(|(k, _)| k));
         }
-        if !self.puts.is_empty() || !self.deletes.is_empty() {
-            s.commit(&self.puts, &self.deletes).await?;
+        if !self.puts.is_empty() || !self.lazy.is_empty() || !self.deletes.is_empty() {
+            s.commit_lazy(&self.puts, &self.lazy, &self.deletes, now_ms).await?;
         }
         if let Some(at) = self.alarm_by {
             if let Some(at) = earlier_alarm(s.alarm().await?, at) {
@@ -196,7 +211,7 @@ async fn run<S: ShardStorage>(s: &S, op: Box<dyn AnyOp>, now_ms: u64) -> Result<
         loaded.0.extend(s.get(&more).await?);
     }
     let (reply, effects) = op.decide(&loaded, now_ms)?;
-    effects.apply(s).await?;
+    effects.apply(s, now_ms).await?;
     Ok(reply)
 }
 

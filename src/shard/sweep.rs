@@ -11,7 +11,7 @@ use super::gate::{Gate, GATE_KEY};
 use super::tokens::{TokenRecord, TOKEN_PREFIX};
 use super::{decode, ShardStorage};
 use crate::error::StoreError;
-use crate::store::from_json;
+use crate::json::from_json;
 
 /// What a sweep reads: every entry of each kind.
 #[derive(Debug, Default)]

@@ -248,8 +248,9 @@ impl Op for Validate {
                 r.touch(now_ms);
                 if r.expires_at_ms() != before {
                     // Sliding only moves the expiry later, so the alarm (set for an earlier
-                    // time) fires early at worst; the sweep then re-arms it.
-                    fx.put(key, &r);
+                    // time) fires early at worst; the sweep then re-arms it. The write may
+                    // reach storage late (bounded): a burst of uses does not write each time.
+                    fx.put_lazy(key, &r);
                 }
                 Validation::Valid(r.view(now_ms))
             }

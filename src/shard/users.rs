@@ -6,8 +6,8 @@
 use super::{Effects, Loaded, Op};
 use crate::auth::password::PasswordHash;
 use crate::error::StoreError;
+use crate::json::from_json;
 use crate::secret::SecretHash;
-use crate::store::from_json;
 use crate::user::User;
 use serde::{Deserialize, Serialize};
 
@@ -116,7 +116,9 @@ impl Op for UpdateUser {
     }
     fn decide(self, loaded: &Loaded, now_ms: u64) -> Result<(Option<Updated>, Effects), StoreError> {
         let mut fx = Effects::default();
-        let Some(mut user) = live_user(loaded)? else { return Ok((None, fx)) };
+        let Some(mut user) = live_user(loaded)? else {
+            return Ok((None, fx));
+        };
         if let Some(name) = self.name {
             user.name = name;
         }
@@ -158,7 +160,9 @@ impl Op for DeleteUser {
     }
     fn decide(self, loaded: &Loaded, now_ms: u64) -> Result<(Self::Reply, Effects), StoreError> {
         let mut fx = Effects::default();
-        let Some(mut user) = loaded.get::<User>(USER_KEY)? else { return Ok((None, fx)) };
+        let Some(mut user) = loaded.get::<User>(USER_KEY)? else {
+            return Ok((None, fx));
+        };
         if !user.deleted {
             user.deleted = true;
             user.epoch += 1;
@@ -225,8 +229,10 @@ pub struct SessionUser {
 
 fn session_user(loaded: &Loaded, hash: &SecretHash, client_id: Option<&str>, now_ms: u64) -> Result<Option<SessionUser>, StoreError> {
     let session: Option<Session> = loaded.get(&session_key(hash))?;
-    let Some(user) = live_user(loaded)?.filter(|u| !u.disabled) else { return Ok(None) };
-    if !session.is_some_and(|s| now_ms < s.expires_ms) {
+    let Some(user) = live_user(loaded)?.filter(|u| !u.disabled) else {
+        return Ok(None);
+    };
+    if session.is_none_or(|s| now_ms >= s.expires_ms) {
         return Ok(None);
     }
     let granted = match client_id {
@@ -297,7 +303,9 @@ impl Op for Authorize {
     }
     fn decide(self, loaded: &Loaded, now_ms: u64) -> Result<(Option<SessionUser>, Effects), StoreError> {
         let mut fx = Effects::default();
-        let Some(mut who) = session_user(loaded, &self.session, Some(&self.client_id), now_ms)? else { return Ok((None, fx)) };
+        let Some(mut who) = session_user(loaded, &self.session, Some(&self.client_id), now_ms)? else {
+            return Ok((None, fx));
+        };
         let mut user = live_user(loaded)?.expect("session_user found the user");
         if !user.clients.contains(&self.client_id) {
             user.clients.push(self.client_id.clone());
@@ -331,7 +339,9 @@ impl Op for AddClient {
     }
     fn decide(self, loaded: &Loaded, _now_ms: u64) -> Result<(Option<u32>, Effects), StoreError> {
         let mut fx = Effects::default();
-        let Some(mut user) = live_user(loaded)?.filter(|u| !u.disabled) else { return Ok((None, fx)) };
+        let Some(mut user) = live_user(loaded)?.filter(|u| !u.disabled) else {
+            return Ok((None, fx));
+        };
         if !user.clients.contains(&self.client_id) {
             user.clients.push(self.client_id);
             fx.put(USER_KEY.into(), &user);
@@ -356,8 +366,8 @@ impl Op for Grants {
         if live_user(loaded)?.is_none() {
             return Ok((None, Effects::default()));
         }
-        let mut grants: Vec<Grant> = loaded.under::<Grant>(GRANT_PREFIX)?.into_iter().map(|(_, g)| g).filter(|g| g.revoked.is_none()).collect();
-        grants.sort_by(|a, b| (a.created_at, &a.client_id).cmp(&(b.created_at, &b.client_id)));
+        let grants: Vec<Grant> = loaded.under::<Grant>(GRANT_PREFIX)?.into_iter().map(|(_, g)| g).filter(|g| g.revoked.is_none()).collect();
+        let grants = crate::store::oldest_first(grants, |g| (g.created_at, &g.client_id));
         Ok((Some(grants), Effects::default()))
     }
 }
@@ -378,8 +388,12 @@ impl Op for RevokeGrant {
     }
     fn decide(self, loaded: &Loaded, now_ms: u64) -> Result<(Option<u32>, Effects), StoreError> {
         let mut fx = Effects::default();
-        let Some(mut user) = live_user(loaded)? else { return Ok((None, fx)) };
-        let Some(mut grant) = loaded.get::<Grant>(&grant_key(&self.client_id))? else { return Ok((None, fx)) };
+        let Some(mut user) = live_user(loaded)? else {
+            return Ok((None, fx));
+        };
+        let Some(mut grant) = loaded.get::<Grant>(&grant_key(&self.client_id))? else {
+            return Ok((None, fx));
+        };
         if let Some(epoch) = grant.revoked {
             return Ok((Some(epoch), fx));
         }

@@ -280,7 +280,7 @@ fn consent_deny_csrf_and_escaping() {
     }
     assert!(consent.header("content-security-policy").unwrap().contains("frame-ancestors 'none'"));
     // A POST without the CSRF token: 403, and no code.
-    let before = h.app.objects.shards.borrow().values().map(|s| s.count("a:")).sum::<usize>();
+    let before = h.app.objects.shards.borrow().values().map(|s| s.storage().count("a:")).sum::<usize>();
     let forged = format!(
         "response_type=code&client_id={cid}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_challenge={}&code_challenge_method=S256&decision=approve",
         s256(VERIFIER)
@@ -289,7 +289,7 @@ fn consent_deny_csrf_and_escaping() {
     assert_eq!(r.status, 403);
     let r = b.send(&mut h, Req::new("POST", "/authorize").form(&format!("{forged}&csrf_token=wrong")));
     assert_eq!(r.status, 403);
-    assert_eq!(h.app.objects.shards.borrow().values().map(|s| s.count("a:")).sum::<usize>(), before);
+    assert_eq!(h.app.objects.shards.borrow().values().map(|s| s.storage().count("a:")).sum::<usize>(), before);
     // Deny: back with access_denied, state and iss.
     let r = approve(&mut h, &mut b, &url, "deny");
     assert_eq!(r.status, 302);
@@ -437,8 +437,11 @@ fn users_api() {
     assert_eq!(one.body_json()["username"], "Judy");
     let list = h.send(Req::new("GET", "/admin/users").bearer(ADMIN));
     assert_eq!(list.body_json()["users"][0]["user_id"], id);
-    let all =
-        format!("{:?}{:?}", h.app.kv.map.borrow(), h.app.objects.shards.borrow().values().map(|s| format!("{:?}", s.entries.borrow())).collect::<Vec<_>>());
+    let all = format!(
+        "{:?}{:?}",
+        h.app.kv.map.borrow(),
+        h.app.objects.shards.borrow().values().map(|s| format!("{:?}", s.storage().entries.borrow())).collect::<Vec<_>>()
+    );
     assert!(!all.contains("12345678"), "no plaintext password anywhere");
     assert!(!text(&one).contains("password") && !text(&list).contains("hash"));
     assert_eq!(h.send(Req::new("GET", "/admin/users/nope").bearer(ADMIN)).status, 404);

@@ -34,10 +34,10 @@ fn no_plaintext_token_is_stored() {
     let secret_part = t.split_once('.').unwrap().1;
     let mut stored = 0;
     for s in h.app.objects.shards.borrow().values() {
-        let dump = format!("{:?}", s.entries.borrow());
+        let dump = format!("{:?}", s.storage().entries.borrow());
         assert!(!dump.contains(secret_part));
         assert!(!dump.contains(&t));
-        stored += s.count("t:");
+        stored += s.storage().count("t:");
     }
     assert_eq!(stored, 1);
     let kv = format!("{:?}", h.app.kv.map.borrow());

@@ -153,3 +153,28 @@ fn introspection() {
     let expired = h.send(Req::new("POST", "/introspect").form(&format!("token={t}")).basic(&id, &secret));
     assert_eq!(expired.body_json(), json!({"active": false}));
 }
+
+#[test]
+fn slides_are_coalesced_and_an_eviction_only_ever_shortens_a_token() {
+    use crate::shard::memo::LAG_MS;
+    let mut h = Harness::new();
+    let (id, secret) = h.create(r#"{"name":"svc","token_ttl":60}"#);
+    let t = h.token(&id, &secret);
+    let exp = |h: &mut Harness| {
+        let r = h.send(Req::new("POST", "/introspect").form(&format!("token={t}")).basic(&id, &secret));
+        r.body_json()["exp"].as_u64().unwrap()
+    };
+    // A burst of uses, 100 ms apart for 5 s: each slides in memory.
+    for _ in 0..50 {
+        h.advance(100);
+        assert_eq!(h.validate(&t, "10.0.0.1").status, 200);
+    }
+    let true_exp = exp(&mut h);
+    assert_eq!(true_exp, (h.now + 60_000) / 1000, "memory has the latest use");
+    // The object is evicted: storage's last use lags by less than LAG_MS.
+    h.app.objects.evict_all();
+    let after = exp(&mut h);
+    assert!(after <= true_exp, "never later than the contract");
+    assert!(after * 1000 + LAG_MS >= true_exp * 1000, "and at most LAG_MS earlier: {after} vs {true_exp}");
+    assert_eq!(h.validate(&t, "10.0.0.1").status, 200);
+}

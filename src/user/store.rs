@@ -24,6 +24,5 @@ pub async fn list<K: Kv>(kv: &K) -> Result<Vec<Value>, StoreError> {
             views.push(serde_json::from_str::<Value>(&text).map_err(|e| StoreError(format!("corrupt user view: {e}")))?);
         }
     }
-    views.sort_by_key(|v| (v["created_at"].as_u64(), v["user_id"].as_str().map(str::to_string)));
-    Ok(views)
+    Ok(crate::store::oldest_first(views, |v| (v["created_at"].as_u64().unwrap_or(0), v["user_id"].as_str().unwrap_or(""))))
 }

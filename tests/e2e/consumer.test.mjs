@@ -4,13 +4,14 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, clientFor } from "./harness.mjs";
 
-let worker, api, c;
+let worker, api, c, limited;
 before(async () => {
   // Create a client with a plain edge-oauth session, then serve the consumer on the same local
   // state: the consumer is on the port, edge-oauth behind its AUTH binding.
   const admin = await startWorker();
   try {
     c = await clientFor(admin.url).createClient({ scopes: ["read"], api_key: true });
+    limited = await clientFor(admin.url).createClient({ scopes: ["read"], rate_limit: 2 });
   } finally {
     await admin.stop();
   }
@@ -46,4 +47,33 @@ test("the consumer Worker gets 200 for a valid token and 401 otherwise", async (
   const key = await api.call("GET", `/api/hello?key=${c.client_id}`);
   assert.equal(key.status, 200, key.text);
   assert.equal(key.json.auth, "api_key");
+});
+
+test("over RPC: refusals keep /validate's status, challenge and Retry-After; revocation is immediate", async () => {
+  const t = await api.accessToken(c, { scope: "read" });
+  const bearer = { authorization: `Bearer ${t}` };
+
+  const write = await api.call("POST", "/api/hello", { headers: bearer, body: "x" });
+  assert.equal(write.status, 403);
+  assert.equal(write.json.error, "insufficient_scope");
+  assert.match(write.headers.get("www-authenticate"), /error="insufficient_scope"/);
+  assert.match(write.headers.get("www-authenticate"), /scope="write"/);
+
+  assert.equal((await api.call("GET", "/api/hello", { headers: bearer })).status, 200);
+  const revoked = await api.form("/revoke", c.client_id, c.client_secret, `token=${encodeURIComponent(t)}`);
+  assert.equal(revoked.status, 200, revoked.text);
+  const after = await api.call("GET", "/api/hello", { headers: bearer });
+  assert.equal(after.status, 401, "the next call after revocation is refused");
+  assert.equal(after.json.error, "invalid_token");
+
+  // A client with rate_limit 2: the third validation in its window is 429 with Retry-After.
+  const lt = await api.accessToken(limited);
+  const statuses = [];
+  let last;
+  for (let i = 0; i < 3; i++) {
+    last = await api.call("GET", "/api/hello", { headers: { authorization: `Bearer ${lt}` } });
+    statuses.push(last.status);
+  }
+  assert.deepEqual(statuses, [200, 200, 429]);
+  assert.ok(Number(last.headers.get("retry-after")) >= 1, "Retry-After reaches the caller");
 });

@@ -15,7 +15,7 @@ fn rsa_key(kid: &str) -> Jwk {
 }
 
 fn b64j(v: &Value) -> String {
-    URL_SAFE_NO_PAD.encode(v.to_string())
+    crate::b64::encode(v.to_string())
 }
 
 #[test]

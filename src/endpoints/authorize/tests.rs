@@ -80,7 +80,7 @@ fn pkce_is_required_s256_only() {
     let ru = "client_id=cid&response_type=code&state=s&redirect_uri=https%3A%2F%2Fapp.example%2Fcb";
     let cases = [
         (format!("{ru}&code_challenge={CHALLENGE}&code_challenge_method=S256"), "ok"),
-        (format!("{ru}"), "invalid_request"),
+        (ru.to_string(), "invalid_request"),
         (format!("{ru}&code_challenge={CHALLENGE}"), "invalid_request"),
         (format!("{ru}&code_challenge={CHALLENGE}&code_challenge_method=plain"), "invalid_request"),
         (format!("{ru}&code_challenge={CHALLENGE}&code_challenge_method=s256"), "invalid_request"),

@@ -117,7 +117,8 @@ fn validate_table() {
             Validation::Invalid => "invalid",
         };
         assert_eq!(got, want, "{name}");
-        assert_eq!(fx.puts.iter().any(|(k, _)| k == &key), slid, "{name}: slid");
+        assert_eq!(fx.lazy.iter().any(|(k, _)| k == &key), slid, "{name}: slid");
+        assert!(fx.puts.is_empty(), "{name}: a use only ever writes lazily");
         assert_eq!(fx.deletes.contains(&key), deleted, "{name}: deleted");
         assert!(fx.purge.is_empty() && fx.alarm_by.is_none(), "{name}");
     }
@@ -128,14 +129,14 @@ fn validate_slides_by_the_time_of_use() {
     let (reply, fx) = validate(&state(None, Some(record())), IP, &[], NOW + 4_000);
     let Validation::Valid(view) = reply else { panic!("{reply:?}") };
     assert_eq!(view.expires_in, 10);
-    let stored: TokenRecord = serde_json::from_str(&fx.puts[0].1).unwrap();
+    let stored: TokenRecord = serde_json::from_str(&fx.lazy[0].1).unwrap();
     assert_eq!(stored.last_used_ms, NOW + 4_000);
     // A fixed-expiry token is never rewritten by a use.
     let c = client(Settings { token_ttl: 10, expiry: Expiry::Fixed, ..Settings::default() });
     let fixed = TokenRecord::new(&c, 0, vec![], Some(IP), NOW);
     let (reply, fx) = validate(&state(None, Some(fixed)), IP, &[], NOW + 4_000);
     assert!(matches!(reply, Validation::Valid(_)));
-    assert!(fx.puts.is_empty());
+    assert!(fx.puts.is_empty() && fx.lazy.is_empty());
 }
 
 #[test]

@@ -1,0 +1,142 @@
+// The Worker's entry module: the runtime's classes, and nothing else. Requests are read into
+// plain values and handed to the Rust core (src/edge/mod.rs, built by scripts/build.sh into
+// build/index.js); its answers become Responses. The runtime offers RPC only on classes that
+// extend WorkerEntrypoint or DurableObject, which is why these few lines are JavaScript.
+
+import { DurableObject, WorkerEntrypoint } from "cloudflare:workers";
+import * as core from "../../build/index.js";
+
+// Request bodies: at most MAX_BODY bytes are kept (src/http.rs has the same limit); a longer
+// one is refused. Up to MAX_DRAIN bytes are read and dropped before answering, because
+// answering while the client is still sending makes some proxies (wrangler's local one among
+// them) fail the request instead of delivering our 400.
+const MAX_BODY = 8 * 1024;
+const MAX_DRAIN = 1024 * 1024;
+
+// A trap in the wasm (a Rust panic aborts) leaves its memory unusable: the instance is reset
+// and every core made before is made again. `generation` tells the objects theirs is stale.
+let generation = 0;
+function recover(error) {
+  if (error instanceof WebAssembly.RuntimeError) {
+    core.__wbg_reset_state();
+    generation += 1;
+  }
+  console.error(`edge-oauth: ${error && error.stack ? error.stack : error}`);
+}
+
+async function readBody(request) {
+  if (request.method === "GET" || request.method === "HEAD" || request.body === null) return new Uint8Array(0);
+  const length = (request.headers.get("content-length") ?? "").trim();
+  const declared = /^\d+$/.test(length) ? Number(length) : null;
+  // The common case, a small body of declared length (the runtime enforces it): one read.
+  if (declared !== null && declared <= MAX_BODY) {
+    const bytes = new Uint8Array(await request.arrayBuffer());
+    return bytes.length > MAX_BODY ? null : bytes;
+  }
+  if (declared !== null && declared > MAX_DRAIN) return null;
+  // Undeclared length: keep up to the limit. Declared over the limit: drain only.
+  const keep = declared === null;
+  const reader = request.body.getReader();
+  const chunks = [];
+  let seen = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    seen += value.length;
+    if (seen > MAX_DRAIN) {
+      reader.cancel().catch(() => {});
+      return null;
+    }
+    if (keep && seen <= MAX_BODY) chunks.push(value);
+  }
+  if (!keep || seen > MAX_BODY) return null;
+  const body = new Uint8Array(seen);
+  let at = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, at);
+    at += chunk.length;
+  }
+  return body;
+}
+
+const serverError = () =>
+  new Response('{"error":"server_error"}', {
+    status: 500,
+    headers: { "content-type": "application/json", "cache-control": "no-store" },
+  });
+
+export default class EdgeOAuth extends WorkerEntrypoint {
+  async fetch(request) {
+    try {
+      const headers = [];
+      for (const [name, value] of request.headers) headers.push(name, value);
+      const body = await readBody(request);
+      const [status, flat, bytes, log] = await core.handle(this.env, request.method, request.url, headers, body);
+      if (log !== null) console.error(log);
+      const out = new Headers();
+      for (let i = 0; i < flat.length; i += 2) out.append(flat[i], flat[i + 1]);
+      return new Response(bytes.length === 0 ? null : bytes, { status, headers: out });
+    } catch (error) {
+      recover(error);
+      return serverError();
+    }
+  }
+
+  // Service-binding RPC for other Workers: `await env.AUTH.validate(token, ip, scope)` answers
+  // what `GET /validate` answers for `Authorization: Bearer <token>` from `ip` with
+  // `?scope=<scope>`: its JSON fields, plus `status` (200, 400, 401, 403, 429 or 503) and, when
+  // not 200, `active: false` and the `www_authenticate` / `retry_after` to answer with.
+  async validate(token, ip = null, scope = null) {
+    let answer;
+    try {
+      answer = await core.validate_rpc(this.env, String(token ?? ""), ip == null ? null : String(ip), scope == null ? null : String(scope));
+    } catch (error) {
+      recover(error);
+      return { status: 500, active: false, error: "server_error" };
+    }
+    const [status, flat, bytes, log] = answer;
+    if (log !== null) console.error(log);
+    const result = { status };
+    if (status !== 200) result.active = false;
+    for (let i = 0; i < flat.length; i += 2) {
+      if (flat[i] === "www-authenticate") result.www_authenticate = flat[i + 1];
+      if (flat[i] === "retry-after") result.retry_after = Number(flat[i + 1]);
+    }
+    return Object.assign(result, JSON.parse(new TextDecoder().decode(bytes)));
+  }
+}
+
+// The Durable Object classes: each forwards `request` (one JSON request, one JSON reply) and
+// its alarm to the Rust core that holds the object's memory.
+function objectClass(Core) {
+  return class extends DurableObject {
+    #core = null;
+    #generation = -1;
+    #get() {
+      if (this.#generation !== generation) {
+        this.#core = new Core(this.ctx);
+        this.#generation = generation;
+      }
+      return this.#core;
+    }
+    async request(json) {
+      try {
+        return await this.#get().request(json);
+      } catch (error) {
+        recover(error);
+        throw error;
+      }
+    }
+    async alarm() {
+      try {
+        await this.#get().alarm();
+      } catch (error) {
+        recover(error);
+        throw error; // the runtime retries the alarm
+      }
+    }
+  };
+}
+
+export const TokenShard = objectClass(core.TokenShardCore);
+export const UserObject = objectClass(core.UserObjectCore);

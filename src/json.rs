@@ -1,0 +1,359 @@
+//! Decoding JSON into our types. Every typed decode goes through [`from_json`] (text) or
+//! [`from_value`] (an already parsed tree), for the wasm's sake:
+//! - the text is parsed once, into a [`serde_json::Value`]: serde_json's text parser then
+//!   exists once in the wasm rather than once per type;
+//! - the tree is read by [`Tree`], a deserializer that reads structs from JSON objects only.
+//!   serde_json's own would also accept a struct written as an array, which makes every derived
+//!   `visit_seq` part of the wasm (about 44 KB of code nobody calls: we never write structs as
+//!   arrays);
+//! - its [`Error`] names what was expected but not the value found, which keeps float
+//!   formatting (`Unexpected::Float`) out of the wasm.
+//!
+//! Our records are small; the extra tree costs little.
+
+use serde::de::{self, DeserializeOwned, DeserializeSeed, Expected, IntoDeserializer, Unexpected, Visitor};
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// Why a decode failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error(String);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl de::Error for Error {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        Error(msg.to_string())
+    }
+    fn invalid_type(_: Unexpected<'_>, expected: &dyn Expected) -> Self {
+        Error(format!("invalid type: expected {expected}"))
+    }
+    fn invalid_value(_: Unexpected<'_>, expected: &dyn Expected) -> Self {
+        Error(format!("invalid value: expected {expected}"))
+    }
+    fn invalid_length(len: usize, expected: &dyn Expected) -> Self {
+        Error(format!("invalid length {len}, expected {expected}"))
+    }
+}
+
+/// Decode JSON text.
+pub fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, Error> {
+    let tree: Value = serde_json::from_str(text).map_err(|e| Error(e.to_string()))?;
+    from_value(tree)
+}
+
+/// Decode a parsed JSON tree.
+pub fn from_value<T: DeserializeOwned>(tree: Value) -> Result<T, Error> {
+    T::deserialize(Tree(tree))
+}
+
+/// A JSON tree, read as serde's data model.
+pub struct Tree(pub Value);
+
+fn unexpected(v: &Value) -> Unexpected<'_> {
+    match v {
+        Value::Null => Unexpected::Unit,
+        Value::Bool(b) => Unexpected::Bool(*b),
+        Value::Number(_) => Unexpected::Other("number"),
+        Value::String(s) => Unexpected::Str(s),
+        Value::Array(_) => Unexpected::Seq,
+        Value::Object(_) => Unexpected::Map,
+    }
+}
+
+impl<'de> de::Deserializer<'de> for Tree {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.0 {
+            Value::Null => visitor.visit_unit(),
+            Value::Bool(b) => visitor.visit_bool(b),
+            Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+                (Some(u), _) => visitor.visit_u64(u),
+                (None, Some(i)) => visitor.visit_i64(i),
+                (None, None) => visitor.visit_f64(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            Value::String(s) => visitor.visit_string(s),
+            Value::Array(items) => visitor.visit_seq(Seq(items.into_iter())),
+            Value::Object(map) => visitor.visit_map(Fields::new(map)),
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.0 {
+            Value::Null => visitor.visit_none(),
+            other => visitor.visit_some(Tree(other)),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    /// Structs are JSON objects, nothing else.
+    fn deserialize_struct<V: Visitor<'de>>(self, _name: &'static str, _fields: &'static [&'static str], visitor: V) -> Result<V::Value, Error> {
+        match self.0 {
+            Value::Object(map) => visitor.visit_map(Fields::new(map)),
+            _ => Err(wrong(&visitor)),
+        }
+    }
+
+    /// Externally tagged: `"variant"` or `{"variant": content}`.
+    fn deserialize_enum<V: Visitor<'de>>(self, _name: &'static str, _variants: &'static [&'static str], visitor: V) -> Result<V::Value, Error> {
+        match self.0 {
+            Value::String(variant) => visitor.visit_enum(variant.into_deserializer()),
+            Value::Object(map) if map.len() == 1 => {
+                let (variant, content) = map.into_iter().next().expect("one entry");
+                visitor.visit_enum(Variant { variant, content })
+            }
+            other => Err(de::Error::invalid_type(unexpected(&other), &visitor)),
+        }
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_unit()
+    }
+
+    // The types our records use, each read from the one JSON type it is written as: one
+    // error path each, rather than every `visit_*` of `deserialize_any` per field.
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.0 {
+            Value::Bool(b) => visitor.visit_bool(b),
+            _ => Err(wrong(&visitor)),
+        }
+    }
+
+    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.0 {
+            Value::Number(n) => match n.as_u64() {
+                Some(u) => visitor.visit_u64(u),
+                None => Err(wrong(&visitor)),
+            },
+            _ => Err(wrong(&visitor)),
+        }
+    }
+
+    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.deserialize_u64(visitor)
+    }
+
+    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.deserialize_u64(visitor)
+    }
+
+    fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.deserialize_u64(visitor)
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.0 {
+            Value::String(s) => visitor.visit_string(s),
+            _ => Err(wrong(&visitor)),
+        }
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.deserialize_string(visitor)
+    }
+
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.deserialize_string(visitor)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.0 {
+            Value::Array(items) => visitor.visit_seq(Seq(items.into_iter())),
+            _ => Err(wrong(&visitor)),
+        }
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, Error> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.0 {
+            Value::Object(map) => visitor.visit_map(Fields::new(map)),
+            _ => Err(wrong(&visitor)),
+        }
+    }
+
+    serde::forward_to_deserialize_any! {
+        i8 i16 i32 i64 i128 u128 f32 f64 char
+        bytes byte_buf unit unit_struct tuple_struct
+    }
+}
+
+/// The one error for a value of the wrong JSON type.
+#[inline(never)]
+fn wrong(expected: &dyn Expected) -> Error {
+    Error(format!("invalid type: expected {expected}"))
+}
+
+struct Seq(std::vec::IntoIter<Value>);
+
+impl<'de> de::SeqAccess<'de> for Seq {
+    type Error = Error;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, Error> {
+        self.0.next().map(|v| seed.deserialize(Tree(v))).transpose()
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.0.len())
+    }
+}
+
+struct Fields {
+    entries: serde_json::map::IntoIter,
+    value: Option<Value>,
+}
+
+impl Fields {
+    fn new(map: Map<String, Value>) -> Self {
+        Fields { entries: map.into_iter(), value: None }
+    }
+}
+
+impl<'de> de::MapAccess<'de> for Fields {
+    type Error = Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
+        match self.entries.next() {
+            Some((key, value)) => {
+                self.value = Some(value);
+                seed.deserialize(Key(key)).map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
+        seed.deserialize(Tree(self.value.take().unwrap_or(Value::Null)))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.entries.len())
+    }
+}
+
+/// An object's key (or an enum's variant name): a string, whatever type reads it.
+struct Key(String);
+
+impl<'de> de::Deserializer<'de> for Key {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_string(self.0)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+struct Variant {
+    variant: String,
+    content: Value,
+}
+
+impl<'de> de::EnumAccess<'de> for Variant {
+    type Error = Error;
+    type Variant = Tree;
+
+    fn variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<(T::Value, Tree), Error> {
+        Ok((seed.deserialize(Key(self.variant))?, Tree(self.content)))
+    }
+}
+
+impl<'de> de::VariantAccess<'de> for Tree {
+    type Error = Error;
+
+    fn unit_variant(self) -> Result<(), Error> {
+        match self.0 {
+            Value::Null => Ok(()),
+            other => Err(de::Error::invalid_type(unexpected(&other), &"a unit variant")),
+        }
+    }
+
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, Error> {
+        seed.deserialize(self)
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, Error> {
+        de::Deserializer::deserialize_any(self, visitor)
+    }
+
+    fn struct_variant<V: Visitor<'de>>(self, fields: &'static [&'static str], visitor: V) -> Result<V::Value, Error> {
+        de::Deserializer::deserialize_struct(self, "", fields, visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use std::collections::BTreeMap;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Record {
+        name: String,
+        n: u64,
+        #[serde(default)]
+        tags: Vec<String>,
+        maybe: Option<i64>,
+        #[serde(default)]
+        extra: BTreeMap<String, bool>,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(rename_all = "snake_case")]
+    enum Op {
+        Ping,
+        Add(u64),
+        Pair(u64, String),
+        Named { a: u64, b: Option<String> },
+    }
+
+    #[test]
+    fn reads_what_serde_json_reads() {
+        let r: Record = from_json(r#"{"name":"x","n":7,"tags":["a","b"],"maybe":-3,"extra":{"k":true},"unknown":[1]}"#).unwrap();
+        assert_eq!(r, Record { name: "x".into(), n: 7, tags: vec!["a".into(), "b".into()], maybe: Some(-3), extra: [("k".to_string(), true)].into() });
+        let r: Record = from_json(r#"{"name":"y","n":0,"maybe":null}"#).unwrap();
+        assert_eq!((r.tags.len(), r.maybe), (0, None));
+        assert_eq!(from_json::<Op>(r#""ping""#).unwrap(), Op::Ping);
+        assert_eq!(from_json::<Op>(r#"{"ping":null}"#).unwrap(), Op::Ping);
+        assert_eq!(from_json::<Op>(r#"{"add":5}"#).unwrap(), Op::Add(5));
+        assert_eq!(from_json::<Op>(r#"{"pair":[1,"z"]}"#).unwrap(), Op::Pair(1, "z".into()));
+        assert_eq!(from_json::<Op>(r#"{"named":{"a":2}}"#).unwrap(), Op::Named { a: 2, b: None });
+        assert_eq!(from_json::<Vec<(String, u64)>>(r#"[["a",1]]"#).unwrap(), vec![("a".to_string(), 1)]);
+    }
+
+    #[test]
+    fn refuses_what_it_should() {
+        for bad in [
+            r#"["x",7,[],null,{}]"#,   // a struct as an array
+            r#"{"name":"x"}"#,         // a missing field
+            r#"{"name":"x","n":-1}"#,  // out of range
+            r#"{"name":"x","n":1.5}"#, // not an integer
+            r#"{"name":1,"n":1}"#,     // wrong type
+            r#"{"name":"x","n":1,"tags":"a"}"#,
+            "{", // not JSON
+        ] {
+            assert!(from_json::<Record>(bad).is_err(), "{bad}");
+        }
+        for bad in [r#""nope""#, r#"{"add":"x"}"#, r#"{"add":1,"ping":null}"#, r#"{"ping":1}"#, "[]", "3"] {
+            assert!(from_json::<Op>(bad).is_err(), "{bad}");
+        }
+        let e = from_json::<Record>(r#"{"name":"x","n":1.5}"#).unwrap_err();
+        assert_eq!(e.to_string(), "invalid type: expected u64");
+    }
+}

@@ -1,0 +1,185 @@
+//! An object's memory: a write-through cache in front of its storage, so that hot records (the
+//! gate, live tokens) are read from storage once per object lifetime, not once per request; and
+//! lazy writes for slides.
+//!
+//! An object is the only writer of its storage, so its memory is never stale. A *lazy* write
+//! (a token's slid expiry) changes memory at once and reaches storage only when it is
+//! [`LAG_MS`] or more ahead of what storage holds, or when anything else is written in the same
+//! batch. If the object is evicted before that, storage holds a last use at most `LAG_MS` old:
+//! after a restart such a token expires up to `LAG_MS` *earlier* than it would have, never later.
+
+use super::ShardStorage;
+use crate::error::StoreError;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap};
+
+/// How far a lazily written record may run ahead of storage.
+pub const LAG_MS: u64 = 10_000;
+/// Most keys kept in memory; past it memory is flushed and emptied.
+pub const MAX_KEYS: usize = 10_000;
+
+#[derive(Debug, Default)]
+struct State {
+    /// What is known of a key: its value, or `None` when it is known to be absent.
+    known: HashMap<String, Option<String>>,
+    /// Lazily written keys not yet in storage, with when storage last got them.
+    dirty: BTreeMap<String, u64>,
+    /// When storage last received each lazily written key.
+    persisted_ms: HashMap<String, u64>,
+}
+
+/// A storage with memory in front of it.
+#[derive(Debug)]
+pub struct Memo<S> {
+    inner: S,
+    state: RefCell<State>,
+    /// The scheduled alarm, once read: `Some(None)` when none is set.
+    alarm: Cell<Option<Option<u64>>>,
+}
+
+impl<S: ShardStorage> Memo<S> {
+    pub fn new(inner: S) -> Self {
+        Memo { inner, state: RefCell::default(), alarm: Cell::new(None) }
+    }
+
+    /// The alarm is firing: none is scheduled any more.
+    pub fn alarm_fired(&self) {
+        self.alarm.set(Some(None));
+    }
+
+    pub fn storage(&self) -> &S {
+        &self.inner
+    }
+
+    /// Write every lazily written record now (an alarm, or memory being emptied).
+    pub async fn flush(&self, now_ms: u64) -> Result<(), StoreError> {
+        let puts: Vec<(String, String)> = {
+            let st = self.state.borrow();
+            st.dirty.keys().filter_map(|k| Some((k.clone(), st.known.get(k)?.clone()?))).collect()
+        };
+        if !puts.is_empty() {
+            self.inner.commit(&puts, &[]).await?;
+            let mut st = self.state.borrow_mut();
+            for (k, _) in puts {
+                st.dirty.remove(&k);
+                st.persisted_ms.insert(k, now_ms);
+            }
+        }
+        Ok(())
+    }
+
+    /// Apply writes: `lazy` ones reach storage only when due (see the module docs).
+    pub async fn commit_with(&self, puts: &[(String, String)], lazy: &[(String, String)], deletes: &[String], now_ms: u64) -> Result<(), StoreError> {
+        if self.state.borrow().known.len() > MAX_KEYS {
+            self.flush(now_ms).await?;
+            *self.state.borrow_mut() = State::default();
+        }
+        let mut writes: Vec<(String, String)> = puts.to_vec();
+        let mut deferred = Vec::new();
+        {
+            let st = self.state.borrow();
+            // With anything else to write, the batch costs the same: send the lazy ones along.
+            let batch = !puts.is_empty() || !deletes.is_empty();
+            for (k, v) in lazy {
+                let due = st.persisted_ms.get(k).is_none_or(|at| now_ms >= at + LAG_MS);
+                if batch || due {
+                    writes.push((k.clone(), v.clone()));
+                } else {
+                    deferred.push((k.clone(), v.clone()));
+                }
+            }
+        }
+        // Memory changes before the write is awaited: a request the runtime delivers while
+        // the write is in flight must see it, as it would see storage's own cache.
+        {
+            let mut st = self.state.borrow_mut();
+            for (k, v) in &writes {
+                st.dirty.remove(k);
+                if lazy.iter().any(|(l, _)| l == k) {
+                    st.persisted_ms.insert(k.clone(), now_ms);
+                }
+                st.known.insert(k.clone(), Some(v.clone()));
+            }
+            for (k, v) in deferred {
+                st.dirty.insert(k.clone(), now_ms);
+                st.known.insert(k, Some(v));
+            }
+            for k in deletes {
+                st.dirty.remove(k);
+                st.persisted_ms.remove(k);
+                st.known.insert(k.clone(), None);
+            }
+        }
+        if !writes.is_empty() || !deletes.is_empty() {
+            if let Err(e) = self.inner.commit(&writes, deletes).await {
+                // What was written is unknown: forget everything, read again.
+                *self.state.borrow_mut() = State::default();
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<S: ShardStorage> ShardStorage for Memo<S> {
+    async fn get(&self, keys: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+        let missing: Vec<String> = {
+            let st = self.state.borrow();
+            keys.iter().filter(|k| !st.known.contains_key(*k)).cloned().collect()
+        };
+        if !missing.is_empty() {
+            let found: HashMap<String, String> = self.inner.get(&missing).await?.into_iter().collect();
+            let mut st = self.state.borrow_mut();
+            for k in missing {
+                let v = found.get(&k).cloned();
+                st.known.insert(k, v);
+            }
+        }
+        let st = self.state.borrow();
+        Ok(keys.iter().filter_map(|k| Some((k.clone(), st.known.get(k)?.clone()?))).collect())
+    }
+
+    /// Storage's entries, with memory's newer values and deletions laid over them.
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let mut listed: BTreeMap<String, String> = self.inner.list(prefix).await?.into_iter().collect();
+        let st = self.state.borrow();
+        for (k, v) in st.known.iter().filter(|(k, _)| k.starts_with(prefix)) {
+            match v {
+                Some(v) => {
+                    listed.insert(k.clone(), v.clone());
+                }
+                None => {
+                    listed.remove(k);
+                }
+            }
+        }
+        Ok(listed.into_iter().collect())
+    }
+
+    async fn commit(&self, puts: &[(String, String)], deletes: &[String]) -> Result<(), StoreError> {
+        self.commit_with(puts, &[], deletes, 0).await
+    }
+
+    async fn commit_lazy(&self, puts: &[(String, String)], lazy: &[(String, String)], deletes: &[String], now_ms: u64) -> Result<(), StoreError> {
+        self.commit_with(puts, lazy, deletes, now_ms).await
+    }
+
+    async fn alarm(&self) -> Result<Option<u64>, StoreError> {
+        if let Some(known) = self.alarm.get() {
+            return Ok(known);
+        }
+        let at = self.inner.alarm().await?;
+        self.alarm.set(Some(at));
+        Ok(at)
+    }
+
+    async fn set_alarm(&self, at_ms: u64) -> Result<(), StoreError> {
+        self.alarm.set(None);
+        self.inner.set_alarm(at_ms).await?;
+        self.alarm.set(Some(Some(at_ms)));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
