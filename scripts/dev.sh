@@ -40,6 +40,24 @@ if [ ! -f "$demo" ]; then
     -H 'Content-Type: application/json' -d '{"name":"demo","scopes":["read","write"]}' > "$demo.tmp"
   mv "$demo.tmp" "$demo"
 fi
+# A demo person and a demo device app (a public client with the device grant), also once, so
+# that signing in as a person works from the first run.
+keep() { # keep FILE PATH CHECK_PATH JSON: create once with the admin API, recreate if it is gone
+  local file=$1 path=$2 check=$3 body=$4 code
+  if [ -f "$file" ]; then
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ADMIN_TOKEN" "$base$check$(node -p "require('./$file').id")")
+    [ "$code" = 200 ] || rm -f "$file"
+  fi
+  if [ ! -f "$file" ]; then
+    curl -fs -X POST "$base$path" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' -d "$body" \
+      | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s);v.id=v.user_id??v.client_id;v.password=process.argv[1]||undefined;console.log(JSON.stringify(v))})' "${5:-}" > "$file.tmp" \
+      && mv "$file.tmp" "$file" || { rm -f "$file.tmp"; echo "dev: could not create $file (POST $path failed)" >&2; }
+  fi
+}
+password=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+keep .wrangler/demo-user.json /admin/users /admin/users/ "{\"username\":\"demo\",\"password\":\"$password\",\"name\":\"Demo Person\"}" "$password"
+keep .wrangler/demo-device.json /admin/clients /admin/clients/ \
+  '{"name":"Demo TV","client_type":"public","scopes":["read"],"grant_types":["urn:ietf:params:oauth:grant-type:device_code","refresh_token"]}'
 id=$(node -p "require('./$demo').client_id")
 secret=$(node -p "require('./$demo').client_secret")
 
@@ -57,4 +75,12 @@ Validate it (as another Worker would):
   curl -s -H "Authorization: Bearer \$TOKEN" $base/validate
 
 MSG
+if [ -f .wrangler/demo-user.json ] && [ -f .wrangler/demo-device.json ]; then
+  cat <<MSG
+Sign in as a person (user "demo", password $(node -p "require('./.wrangler/demo-user.json').password")) on a "TV" in this terminal:
+  node examples/device-cli/device.mjs $(node -p "require('./.wrangler/demo-device.json').client_id") read $base
+  then open the link it prints in a browser, enter the code, sign in and approve.
+
+MSG
+fi
 wait $wrangler_pid

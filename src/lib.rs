@@ -15,16 +15,18 @@
 //! |---|---|
 //! | [`routes`] | the route table, and nothing else |
 //! | [`app`] | [`app::App`]: configuration and stores, the context every handler borrows |
-//! | [`endpoints`] | one file per endpoint: token, validate, introspect, revoke, metadata |
+//! | [`endpoints`] | one file per endpoint: token, authorize, device, login, validate, introspect, revoke, metadata |
 //! | [`grants`] | one file per grant type, and the one token response they all return |
-//! | [`admin`] | the admin API, one file per collection |
-//! | [`auth`] | who is asking: credentials, client authentication, the crypto seam |
-//! | [`client`] | client records, their settings and JSON rules, their KV storage |
-//! | [`shard`] | the token shard Durable Object: read → pure decide → commit |
-//! | [`store`] | the storage seams (KV, Durable Objects) and the [`store::Platform`] bundle |
+//! | [`admin`] | the admin API, one file per collection: clients, users, issuers |
+//! | [`auth`] | who is asking: credentials, client authentication, passwords, sessions, PKCE, JWTs and JWKS, the crypto seam |
+//! | [`client`], [`user`], [`issuer`] | client, user and trusted-issuer records, their JSON rules, their storage |
+//! | [`shard`] | the Durable Objects' logic (tokens, codes, families, devices, users): read → pure decide → commit |
+//! | [`pages`] | the HTML pages: pure functions from values to a response, compile-time templates |
+//! | [`store`] | the storage seams (KV, Durable Objects, fetch) and the [`store::Platform`] bundle |
 //! | [`error`] | the one error model, mapped to HTTP in one place |
 //! | [`http`], [`form`], [`json`], [`b64`], [`scope`], [`secret`], [`cache`] | plumbing: requests, forms, JSON decoding, base64, scopes, secret newtypes, the isolate cache |
 //! | `testing` | fakes, deterministic randomness and native crypto, shared by tests, benches and fuzz targets |
+//! | `edge` | the shell (wasm32 only): the entry module, KV, Durable Objects, WebCrypto, fetch |
 
 pub mod admin;
 pub mod app;

@@ -1,7 +1,7 @@
 //! The storage seams. The edge gives the core two raw capabilities, Workers KV (text values by
 //! key) and Durable Objects (a JSON request to a named object, its JSON reply), and the core
 //! keeps every encoding and rule on its side of them. [`Platform`] bundles the seams one
-//! deployment provides: the Workers edge, or the in-memory fakes of [`crate::testing`].
+//! deployment provides: the Workers edge, or the in-memory fakes of `testing`.
 
 use crate::auth::crypto::Crypto;
 use crate::error::StoreError;

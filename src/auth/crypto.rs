@@ -1,7 +1,7 @@
 //! The crypto seam. Password hashing (PBKDF2-HMAC-SHA256) and JWS signature verification
 //! (RS256, ES256) run on WebCrypto at the edge (`edge::crypto`): native code for them would
 //! be slower in wasm and would add hundreds of kilobytes. Native tests use RustCrypto through
-//! [`crate::testing::NativeCrypto`], checked against published known-answer vectors.
+//! `testing::NativeCrypto`, checked against published known-answer vectors.
 
 /// A public signing key: the public members of a JWK (RFC 7517, RFC 7518 §6), base64url.
 /// Read from a JWKS by [`super::jwks::parse`].

@@ -3,9 +3,10 @@
 //!
 //! The retry window must hand out the successor again, yet refresh tokens are stored only as
 //! hashes. So the successor is kept *sealed under its predecessor*: its 256 secret bits XOR
-//! SHA-256 of the predecessor token. Only a holder of the predecessor can open it, and the
-//! predecessor itself is stored only as its hash; storage alone reveals nothing usable. The
-//! sealed successor is replaced at the next rotation and dies with the family.
+//! SHA-256("edge-oauth retry window\0" ‖ predecessor), a pad that differs from the stored hash
+//! of the predecessor (plain SHA-256) by the domain prefix. Only a holder of the predecessor can
+//! open it, so storage alone reveals nothing usable. The sealed successor is replaced at the
+//! next rotation and dies with the family.
 
 use super::TokenResponse;
 use crate::app::{App, Cx};

@@ -72,7 +72,8 @@ pub struct Rotated {
     pub hash: SecretHash,
     pub rotated_ms: u64,
     /// Its successor (the current token), encrypted under the rotated token itself: only a
-    /// holder of the rotated token can read it, and it is dropped when the window closes.
+    /// holder of the rotated token can read it; replaced at the next rotation, and honoured
+    /// only within the retry window.
     pub successor: String,
 }
 

@@ -1,6 +1,6 @@
 //! The device grant through the handlers (RFC 8628): start, poll, the page flow, redemption.
 
-use super::person::{input, text, Browser};
+use super::browser::{input, text, Browser};
 use super::*;
 
 const DEVICE: &str = "urn:ietf:params:oauth:grant-type:device_code";

@@ -1,7 +1,7 @@
 //! Token exchange (RFC 8693) through the handlers: seed 004's exact request, trusted issuers,
 //! JWKS caching and refetching, every refusal, and user tokens as subjects.
 
-use super::person::{code_for, text, Browser};
+use super::browser::{code_for, text, Browser};
 use super::*;
 use crate::store::Fetched;
 use crate::testing::{sign_es256, ES256_X, ES256_Y};

@@ -1,7 +1,7 @@
 //! Refresh tokens through the handlers: rotation, the retry window, reuse detection, narrowing,
 //! the family's lifetime, revocation, and the kills that reach families.
 
-use super::person::{code_for, Browser};
+use super::browser::{code_for, Browser};
 use super::*;
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";

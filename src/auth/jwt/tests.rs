@@ -81,7 +81,8 @@ fn claims_table() {
         f(&mut c);
         c
     };
-    let cases: Vec<(&str, Value, Option<&str>, Result<(), JwtError>)> = vec![
+    type Case<'a> = (&'a str, Value, Option<&'a str>, Result<(), JwtError>);
+    let cases: Vec<Case> = vec![
         ("good", base(), None, Ok(())),
         ("good with audience", base(), Some("edge"), Ok(())),
         ("audience in a list", with(&|c| c["aud"] = json!(["x", "edge"])), Some("edge"), Ok(())),

@@ -75,7 +75,8 @@ fn refresh_table() {
     let ended = state(&Family { expires_ms: NOW, ..f.clone() }, &["r2"]);
     let disabled = l.clone().with(GATE_KEY, &Gate { disabled: true, ..Gate::default() });
     // (case, state, presented, scope, client, now, outcome, family killed)
-    let cases: Vec<(&str, &Loaded, &str, Option<&[&str]>, &str, u64, &str, bool)> = vec![
+    type Case<'a> = (&'a str, &'a Loaded, &'a str, Option<&'a [&'a str]>, &'a str, u64, &'a str, bool);
+    let cases: Vec<Case> = vec![
         ("current: rotates", &l, "r2", None, "cid", NOW, "rotated", false),
         ("current, narrowed", &l, "r2", Some(&["read"]), "cid", NOW, "rotated", false),
         ("current, widened", &l, "r2", Some(&["read", "admin"]), "cid", NOW, "invalid_scope", false),

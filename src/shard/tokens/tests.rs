@@ -96,7 +96,8 @@ fn validate_table() {
     let in_grace = Gate { min_generation: 1, grace_generation: Some(0), grace_until_ms: NOW + 1, ..Gate::default() };
     let key = token_key(&hash());
     // (case, state, ip, required, now, reply is valid, slid, deleted)
-    let cases: Vec<(&str, Loaded, &str, Vec<&str>, u64, &str, bool, bool)> = vec![
+    type Case<'a> = (&'a str, Loaded, &'a str, Vec<&'a str>, u64, &'a str, bool, bool);
+    let cases: Vec<Case> = vec![
         ("live", state(None, Some(record())), IP, vec![], NOW, "valid", true, false),
         ("live with scope", state(None, Some(record())), IP, vec!["read"], NOW, "valid", true, false),
         ("unknown", state(None, None), IP, vec![], NOW, "invalid", false, false),
