@@ -132,6 +132,7 @@ impl Op for Peek {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shard::Checked;
 
     #[test]
     fn allows_up_to_the_limit_then_refuses_until_the_window_passes() {
@@ -142,7 +143,16 @@ mod tests {
         }
         let d = c.hit(2_000, w, 5, true);
         assert!(!d.allowed);
-        assert!(d.retry_after_s >= 58 && d.retry_after_s <= 120, "{d:?}");
+        // This window holds 6 (the refused one counted too): at the next window's start they
+        // still weigh fully, so the latest sure time is the end of the next window.
+        assert_eq!(d.retry_after_s, 118, "{d:?}");
+        // The same with exactly the limit in this window (a refused rate-limited request is not
+        // counted): the next window's start is not enough either.
+        let mut r = Counter::default();
+        for i in 0..5 {
+            assert!(r.hit(1_000 + i, w, 5, false).allowed);
+        }
+        assert_eq!(r.hit(2_000, w, 5, false), Decision { allowed: false, retry_after_s: 118 });
         // Still refused right after the window rolls (the previous window weighs in)...
         assert!(!c.hit(60_500, w, 5, false).allowed);
         // ...and allowed once it has slid out.
@@ -156,8 +166,10 @@ mod tests {
         for _ in 0..10 {
             assert!(c.hit(59_000, w, 10, false).allowed);
         }
-        // Just after the boundary the previous 10 still count almost fully.
-        assert!(!c.hit(61_000, w, 10, false).allowed);
+        // Just after the boundary the previous 10 still count almost fully; this window holds
+        // none, so by its end they have slid out: retry in the 59 s left of it.
+        let d = c.hit(61_000, w, 10, false);
+        assert_eq!((d.allowed, d.retry_after_s), (false, 59));
         // Half-way through the next window, half of them have slid out.
         let allowed = (0..10).filter(|_| c.hit(90_000, w, 10, false).allowed).count();
         assert_eq!(allowed, 5);
@@ -179,7 +191,7 @@ mod tests {
     #[test]
     fn count_op_persists_and_asks_for_the_sweep() {
         let op = |limit| Count { name: "f".into(), window_ms: 1_000, limit, count_refused: true };
-        let (d, fx) = op(2).decide(&Loaded::default(), 500).unwrap();
+        let (d, fx) = op(2).checked(&Loaded::default(), 500).unwrap();
         assert!(d.allowed);
         assert_eq!(fx.alarm_by, Some(2_000));
         let (key, text) = &fx.puts[0];
@@ -187,17 +199,17 @@ mod tests {
         let stored: Counter = serde_json::from_str(text).unwrap();
         assert_eq!(stored.count, 1);
         let loaded = Loaded::default().with("c:f", &Counter { count: 2, ..stored });
-        let (d, _) = op(2).decide(&loaded, 600).unwrap();
+        let (d, _) = op(2).checked(&loaded, 600).unwrap();
         assert!(!d.allowed && d.retry_after_s >= 1);
     }
 
     #[test]
     fn peek_reads_and_never_counts() {
         let peek = Peek { name: "f".into(), window_ms: 1_000, limit: 2 };
-        let (d, fx) = peek.clone().decide(&Loaded::default(), 0).unwrap();
+        let (d, fx) = peek.clone().checked(&Loaded::default(), 0).unwrap();
         assert!(d.allowed && fx == Effects::default());
         let full = Loaded::default().with("c:f", &Counter { window_start_ms: 0, count: 2, previous: 0, window_ms: 1_000 });
-        let (d, fx) = peek.decide(&full, 10).unwrap();
+        let (d, fx) = peek.checked(&full, 10).unwrap();
         assert!(!d.allowed && d.retry_after_s >= 1);
         assert_eq!(fx, Effects::default());
     }

@@ -142,6 +142,7 @@ impl Op for KillUser {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shard::Checked;
 
     fn family(user: &str, access: &[&str]) -> Family {
         Family {
@@ -169,7 +170,7 @@ mod tests {
             .with(user_gate_key("u1"), &UserGate { min_epoch: 2 });
         let op = KillUser { user_id: "u1".into(), epoch: 5 };
         assert_eq!(op.prefixes(), vec!["f:u1:"], "the prefix ends with ':' so u10 is not u1");
-        let ((), fx) = op.decide(&loaded, 0).unwrap();
+        let ((), fx) = op.checked(&loaded, 0).unwrap();
         for gone in ["f:u1:f1", "f:u1:f2"] {
             assert!(fx.deletes.contains(&gone.to_string()), "{gone}");
         }
@@ -180,7 +181,7 @@ mod tests {
         assert!(!fx.deletes.contains(&token_key(&SecretHash::of("a4"))) && !fx.deletes.contains(&"f:u10:f3".to_string()));
         assert_eq!(fx.puts, vec![(user_gate_key("u1"), r#"{"min_epoch":5}"#.to_string())]);
         // The gate never goes down.
-        let ((), fx) = KillUser { user_id: "u1".into(), epoch: 1 }.decide(&loaded, 0).unwrap();
+        let ((), fx) = KillUser { user_id: "u1".into(), epoch: 1 }.checked(&loaded, 0).unwrap();
         assert_eq!(fx.puts, vec![(user_gate_key("u1"), r#"{"min_epoch":2}"#.to_string())]);
     }
 

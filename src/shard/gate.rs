@@ -125,10 +125,11 @@ impl Op for Check {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shard::Checked;
 
     fn change(gate: &Gate, change: GateChange, now: u64) -> (Gate, Effects) {
         let loaded = Loaded::default().with(GATE_KEY, gate);
-        let ((), fx) = ChangeGate { change }.decide(&loaded, now).unwrap();
+        let ((), fx) = ChangeGate { change }.checked(&loaded, now).unwrap();
         let (_, text) = fx.puts.iter().find(|(k, _)| k == GATE_KEY).expect("the gate is written");
         (serde_json::from_str(text).unwrap(), fx)
     }
@@ -161,6 +162,9 @@ mod tests {
         let (g, fx) = change(&open, GateChange::Rotate { generation: 1, grace_until_ms: 0 }, 1_000);
         assert_eq!((g.min_generation, g.grace_generation), (1, None));
         assert_eq!(fx.alarm_by, None);
+        // A grace that ends now is no grace.
+        let (g, fx) = change(&open, GateChange::Rotate { generation: 1, grace_until_ms: 1_000 }, 1_000);
+        assert_eq!((g.min_generation, g.grace_generation, fx.alarm_by), (1, None, None));
     }
 
     #[test]
@@ -176,11 +180,11 @@ mod tests {
 
     #[test]
     fn check() {
-        let alive = |g: &Gate| Check {}.decide(&Loaded::default().with(GATE_KEY, g), 0).unwrap().0;
+        let alive = |g: &Gate| Check {}.checked(&Loaded::default().with(GATE_KEY, g), 0).unwrap().0;
         assert!(alive(&Gate::default()));
         assert!(alive(&Gate { min_generation: 3, ..Gate::default() }), "a rotation does not close API keys");
         assert!(!alive(&Gate { disabled: true, ..Gate::default() }));
         assert!(!alive(&Gate { deleted: true, ..Gate::default() }));
-        assert!(Check {}.decide(&Loaded::default(), 0).unwrap().0, "no gate yet: open");
+        assert!(Check {}.checked(&Loaded::default(), 0).unwrap().0, "no gate yet: open");
     }
 }

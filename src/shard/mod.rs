@@ -198,6 +198,15 @@ impl<O: Op> AnyOp for O {
 
 /// Read, decide, commit; the reply as JSON.
 async fn run<S: ShardStorage>(s: &S, op: Box<dyn AnyOp>, now_ms: u64) -> Result<String, StoreError> {
+    let loaded = read(s, &*op).await?;
+    let (reply, effects) = op.decide(&loaded, now_ms)?;
+    effects.apply(s, now_ms).await?;
+    Ok(reply)
+}
+
+/// What `op` names: its keys, everything under its prefixes, then the keys named by what
+/// those reads found.
+async fn read<S: ShardStorage>(s: &S, op: &dyn AnyOp) -> Result<Loaded, StoreError> {
     let mut loaded = Loaded(s.get(&op.keys()).await?.into_iter().collect());
     for prefix in op.prefixes() {
         loaded.0.extend(s.list(&prefix).await?);
@@ -206,10 +215,35 @@ async fn run<S: ShardStorage>(s: &S, op: Box<dyn AnyOp>, now_ms: u64) -> Result<
     if !more.is_empty() {
         loaded.0.extend(s.get(&more).await?);
     }
-    let (reply, effects) = op.decide(&loaded, now_ms)?;
-    effects.apply(s, now_ms).await?;
-    Ok(reply)
+    Ok(loaded)
 }
+
+/// For the table tests of `decide`: [`Checked::checked`] decides on a state directly *and*
+/// on what the operation reads from storage that holds exactly that state, and insists that
+/// both agree. So a table test also proves that `keys`, `prefixes` and `more_keys` name
+/// everything `decide` looks at.
+#[cfg(test)]
+pub trait Checked: Op + Clone + 'static {
+    fn checked(self, loaded: &Loaded, now_ms: u64) -> Result<(Self::Reply, Effects), StoreError> {
+        let storage = crate::testing::MemStorage::default();
+        storage.entries.borrow_mut().extend(loaded.0.clone());
+        let read = crate::block_on(read(&storage, &self)).expect("memory storage reads");
+        let via_storage = self.clone().decide(&read, now_ms);
+        let direct = self.decide(loaded, now_ms);
+        match (&direct, &via_storage) {
+            (Ok((a, fa)), Ok((b, fb))) => {
+                assert_eq!(to_json(a), to_json(b), "the reply differs when only what the op names is read");
+                assert_eq!(fa, fb, "the effects differ when only what the op names is read");
+            }
+            (Err(a), Err(b)) => assert_eq!(a.0, b.0),
+            _ => panic!("decide gives {:?} directly but {:?} through storage", direct.as_ref().err(), via_storage.as_ref().err()),
+        }
+        direct
+    }
+}
+
+#[cfg(test)]
+impl<O: Op + Clone + 'static> Checked for O {}
 
 /// An operation's address: which class of object runs it, and in which request enum it
 /// travels there.

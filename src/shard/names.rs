@@ -74,6 +74,7 @@ impl Op for Resolve {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shard::Checked;
 
     fn held_by(id: &str) -> Loaded {
         Loaded::default().with(CLAIM_KEY, &Claimed { user_id: id.into() })
@@ -81,19 +82,19 @@ mod tests {
 
     #[test]
     fn claims_are_compare_and_set() {
-        let (r, fx) = Claim { user_id: "a".into() }.decide(&Loaded::default(), 0).unwrap();
+        let (r, fx) = Claim { user_id: "a".into() }.checked(&Loaded::default(), 0).unwrap();
         assert_eq!((r, fx.puts.len()), (None, 1), "a free name is claimed");
-        let (r, fx) = Claim { user_id: "b".into() }.decide(&held_by("a"), 0).unwrap();
+        let (r, fx) = Claim { user_id: "b".into() }.checked(&held_by("a"), 0).unwrap();
         assert_eq!((r.as_deref(), fx.puts.len()), (Some("a"), 0), "a held name is not taken over");
-        let (r, fx) = Claim { user_id: "a".into() }.decide(&held_by("a"), 0).unwrap();
+        let (r, fx) = Claim { user_id: "a".into() }.checked(&held_by("a"), 0).unwrap();
         assert_eq!((r, fx.puts.len()), (None, 0), "claiming again is idempotent");
     }
 
     #[test]
     fn release_only_by_the_holder() {
-        assert_eq!(Release { user_id: "b".into() }.decide(&held_by("a"), 0).unwrap().1.deletes.len(), 0);
-        assert_eq!(Release { user_id: "a".into() }.decide(&held_by("a"), 0).unwrap().1.deletes, vec![CLAIM_KEY]);
-        assert_eq!(Resolve {}.decide(&held_by("a"), 0).unwrap().0.as_deref(), Some("a"));
-        assert_eq!(Resolve {}.decide(&Loaded::default(), 0).unwrap().0, None);
+        assert_eq!(Release { user_id: "b".into() }.checked(&held_by("a"), 0).unwrap().1.deletes.len(), 0);
+        assert_eq!(Release { user_id: "a".into() }.checked(&held_by("a"), 0).unwrap().1.deletes, vec![CLAIM_KEY]);
+        assert_eq!(Resolve {}.checked(&held_by("a"), 0).unwrap().0.as_deref(), Some("a"));
+        assert_eq!(Resolve {}.checked(&Loaded::default(), 0).unwrap().0, None);
     }
 }

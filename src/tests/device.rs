@@ -86,6 +86,7 @@ fn the_whole_device_flow() {
     assert_eq!(t.status, 200, "{}", text(&t));
     let v = t.body_json();
     assert!(v["refresh_token"].is_string(), "the client has the refresh grant");
+    assert_eq!((v["expires_in"].as_u64(), v["issued_at"].as_u64()), (Some(300), Some(h.now)), "the client's token_ttl, from now");
     let who = h.validate(v["access_token"].as_str().unwrap(), "10.0.0.1").body_json();
     assert_eq!((who["sub"].as_str(), who["username"].as_str()), (Some(tess.as_str()), Some("tess")));
     // Once only.
@@ -94,6 +95,25 @@ fn the_whole_device_flow() {
     // The approval is a grant of the user, killed like any other.
     h.send(Req::new("PATCH", &format!("/admin/users/{tess}")).bearer(ADMIN).body(r#"{"disabled":true}"#));
     assert_eq!(h.validate(v["access_token"].as_str().unwrap(), "10.0.0.1").status, 401);
+}
+
+#[test]
+fn two_devices_of_one_person_and_app_both_get_tokens() {
+    // Two TVs of the same app, approved by the same person: two approvals in one shard.
+    let mut h = Harness::new();
+    h.user("tess", "12345678");
+    let cid = device_client(&mut h, &format!(r#""{DEVICE}""#));
+    let flows: Vec<serde_json::Value> = (0..2).map(|_| start(&mut h, &cid)).collect();
+    let mut b = Browser::new();
+    for d in &flows {
+        let done = sign_in_and_decide(&mut h, &mut b, d["user_code"].as_str().unwrap(), "approve");
+        assert_eq!(done.status, 200, "{}", text(&done));
+    }
+    h.advance(5_000);
+    for d in &flows {
+        let t = poll(&mut h, &cid, d["device_code"].as_str().unwrap());
+        assert_eq!(t.status, 200, "{}", text(&t));
+    }
 }
 
 #[test]

@@ -165,6 +165,30 @@ fn refusals() {
 }
 
 #[test]
+fn a_subject_already_valid_is_accepted_with_its_nbf_and_iat() {
+    let mut h = Harness::new();
+    let (_, _, own) = setup(&mut h, None);
+    let now = h.now / 1000;
+    let r = exchange_jwt(&mut h, &own, "k1", json!({"nbf": now - 10, "iat": now - 10}), "");
+    assert_eq!(r.status, 200, "{}", text(&r));
+}
+
+#[test]
+fn trusted_issuers_are_cached_per_isolate_for_client_cache_seconds() {
+    let mut h = Harness::new();
+    h.app.config.client_cache_ms = 5_000;
+    let (_, _, own) = setup(&mut h, None);
+    assert_eq!(exchange_jwt(&mut h, &own, "k1", json!({}), "").status, 200);
+    // The issuer disappears from KV behind the admin API's back (as when another location
+    // deleted it): this isolate trusts it until its cached list is 5 s old, then no longer.
+    h.app.kv.map.borrow_mut().retain(|k, _| !k.starts_with("issuer:"));
+    h.advance(4_000);
+    assert_eq!(exchange_jwt(&mut h, &own, "k1", json!({}), "").status, 200, "cached");
+    h.advance(1_000);
+    assert_eq!(err(&exchange_jwt(&mut h, &own, "k1", json!({}), "")), "invalid_grant", "read again, and gone");
+}
+
+#[test]
 fn the_new_token_never_outlives_the_subject_and_scope_narrows() {
     let mut h = Harness::new();
     let (_, _, own) = setup(&mut h, None);

@@ -4,6 +4,7 @@
 use super::browser::*;
 use super::*;
 use crate::auth::pkce::s256;
+use crate::shard::route::user_shard;
 
 #[test]
 fn the_whole_flow_for_a_public_client() {
@@ -65,6 +66,54 @@ fn codes_are_single_use_and_a_replay_kills_what_they_issued() {
     let second = h.send(Req::new("POST", "/token").form(&body).basic(&cid, &secret));
     assert_eq!((second.status, err(&second).as_str()), (400, "invalid_grant"));
     assert_eq!(h.validate(&access, "10.0.0.1").status, 401, "the replay killed the first redemption's token");
+}
+
+#[test]
+fn two_codes_outstanding_for_one_person_and_app_both_redeem() {
+    // Two tabs, or a retry: each code is its own record in the shard of (client, person).
+    let mut h = Harness::new();
+    h.user("bob", "12345678");
+    let (cid, secret) = h.web_client("");
+    let mut b = Browser::new();
+    let one = code_for(&mut h, &mut b, &cid, ("bob", "12345678"));
+    let two = code_for(&mut h, &mut b, &cid, ("bob", "12345678"));
+    assert_ne!(one, two);
+    for code in [one, two] {
+        let body = format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}");
+        let r = h.send(Req::new("POST", "/token").form(&body).basic(&cid, &secret));
+        assert_eq!(r.status, 200, "{}", text(&r));
+    }
+}
+
+#[test]
+fn a_kill_of_one_person_spares_another_in_the_same_shard() {
+    // People share shards (8 per client): find two in the same one.
+    let mut h = Harness::new();
+    let people: Vec<(String, String)> = (0..24).map(|i| (format!("p{i}"), h.user(&format!("p{i}"), "12345678"))).collect();
+    let (a, b) = people
+        .iter()
+        .enumerate()
+        .find_map(|(i, a)| people[i + 1..].iter().find(|b| user_shard(&b.1) == user_shard(&a.1)).map(|b| (a.clone(), b.clone())))
+        .expect("two of 24 people share one of 8 shards");
+    let (cid, secret) = h.web_client("");
+    let mut access = Vec::new();
+    let mut browsers = [Browser::new(), Browser::new()];
+    for ((name, _), browser) in [&a, &b].into_iter().zip(browsers.iter_mut()) {
+        let code = code_for(&mut h, browser, &cid, (name, "12345678"));
+        let body = format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}");
+        let r = h.send(Req::new("POST", "/token").form(&body).basic(&cid, &secret));
+        assert_eq!(r.status, 200, "{}", text(&r));
+        access.push(r.body_json()["access_token"].as_str().unwrap().to_string());
+    }
+    let r = h.send(Req::new("PATCH", &format!("/admin/users/{}", a.1)).bearer(ADMIN).body(r#"{"disabled":true}"#));
+    assert_eq!(r.status, 200);
+    assert_eq!(h.validate(&access[0], "10.0.0.1").status, 401, "{} is disabled", a.0);
+    assert_eq!(h.validate(&access[1], "10.0.0.1").status, 200, "{} is not", b.0);
+    // And the other keeps getting new tokens in that shard.
+    let code = code_for(&mut h, &mut browsers[1], &cid, (&b.0, "12345678"));
+    let body = format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}");
+    let r = h.send(Req::new("POST", "/token").form(&body).basic(&cid, &secret));
+    assert_eq!(r.status, 200, "{}", text(&r));
 }
 
 #[test]

@@ -46,6 +46,7 @@ fn every_refresh_rotates() {
     let (a2, r2) = tokens(&r);
     assert_ne!(r2, f.refresh);
     assert_eq!(r.body_json()["scope"], "read write");
+    assert_eq!((r.body_json()["expires_in"].as_u64(), r.body_json()["issued_at"].as_u64()), (Some(300), Some(h.now)), "the client's token_ttl");
     let who = h.validate(&a2, "10.0.0.1").body_json();
     assert_eq!((who["sub"].as_str(), who["username"].as_str()), (Some(f.user_id.as_str()), Some("rita")));
     assert_eq!(h.validate(&f.access, "10.0.0.1").status, 200, "earlier access tokens stay valid");

@@ -4,6 +4,7 @@ use super::*;
 use crate::auth::pkce::s256;
 use crate::client::{Client, Settings};
 use crate::secret::ClientSecret;
+use crate::shard::Checked;
 
 const NOW: u64 = 10_000_000;
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -108,7 +109,7 @@ fn redeem_table() {
         ),
     ];
     for (name, loaded, op, now, want) in cases {
-        let (reply, fx) = op.decide(&loaded, now).unwrap();
+        let (reply, fx) = op.checked(&loaded, now).unwrap();
         assert_eq!(outcome(&reply), want, "{name}");
         let wrote_tokens = fx.puts.iter().any(|(k, _)| k.starts_with("t:"));
         assert_eq!(wrote_tokens, want == "issued", "{name}: tokens written only on success");
@@ -117,7 +118,7 @@ fn redeem_table() {
 
 #[test]
 fn a_redemption_creates_the_family_and_marks_the_code() {
-    let (reply, fx) = redeem(Some(REDIRECT), VERIFIER, "cid").decide(&with_code(code()), NOW).unwrap();
+    let (reply, fx) = redeem(Some(REDIRECT), VERIFIER, "cid").checked(&with_code(code()), NOW).unwrap();
     let Redeemed::Issued(issued) = reply else { panic!() };
     assert_eq!(issued.scope, vec!["read"]);
     assert_eq!(issued.expires_at_ms, NOW + 300_000);
@@ -139,20 +140,20 @@ fn a_redemption_creates_the_family_and_marks_the_code() {
     // Without the refresh grant: a family, no refresh token.
     let mut op = redeem(Some(REDIRECT), VERIFIER, "cid");
     op.tokens = tokens(false);
-    let (_, fx) = op.decide(&with_code(code()), NOW).unwrap();
+    let (_, fx) = op.checked(&with_code(code()), NOW).unwrap();
     assert!(!fx.puts.iter().any(|(k, _)| k.starts_with("r:")));
 }
 
 #[test]
 fn a_replayed_code_kills_what_it_issued() {
-    let (_, fx) = redeem(Some(REDIRECT), VERIFIER, "cid").decide(&with_code(code()), NOW).unwrap();
+    let (_, fx) = redeem(Some(REDIRECT), VERIFIER, "cid").checked(&with_code(code()), NOW).unwrap();
     let mut after = Loaded::default();
     for (k, v) in &fx.puts {
         after = after.with(k.clone(), &serde_json::from_str::<serde_json::Value>(v).unwrap());
     }
     let op = redeem(Some(REDIRECT), VERIFIER, "cid");
     assert_eq!(op.more_keys(&after).unwrap(), vec![user_gate_key("u1"), family_key("u1:fam")]);
-    let (reply, fx) = op.decide(&after, NOW + 1_000).unwrap();
+    let (reply, fx) = op.checked(&after, NOW + 1_000).unwrap();
     assert_eq!(reply, Redeemed::InvalidGrant);
     for key in [family_key("u1:fam"), token_key(&SecretHash::of("access")), refresh_key(&SecretHash::of("refresh"))] {
         assert!(fx.deletes.contains(&key), "{key} killed");
@@ -170,10 +171,51 @@ fn issue_table() {
         ("user gate at epoch", Loaded::default().with(user_gate_key("u1"), &UserGate { min_epoch: 2 }), Stored::Stored),
     ];
     for (name, loaded, want) in cases {
-        let (reply, fx) = IssueCode { hash: code_hash(), record: code() }.decide(&loaded, NOW).unwrap();
+        let (reply, fx) = IssueCode { hash: code_hash(), record: code() }.checked(&loaded, NOW).unwrap();
         assert_eq!(reply, want, "{name}");
         assert_eq!(fx.puts.len(), usize::from(want == Stored::Stored), "{name}");
     }
-    let (_, fx) = IssueCode { hash: code_hash(), record: code() }.decide(&Loaded::default(), NOW).unwrap();
+    let (_, fx) = IssueCode { hash: code_hash(), record: code() }.checked(&Loaded::default(), NOW).unwrap();
     assert_eq!(fx.alarm_by, Some(NOW - 1_000 + CODE_KEEP_MS), "the sweep forgets it after the replay window");
+}
+
+#[test]
+fn exchanged_for_a_user_table() {
+    use crate::shard::families::IssueExchanged;
+    use crate::shard::tokens::Principal;
+    let op = |epoch: u32, generation: u32| {
+        let mut t = tokens(false);
+        t.template.generation = generation;
+        IssueExchanged {
+            user_id: "u1".into(),
+            username: "alice".into(),
+            epoch,
+            principal: Principal {
+                sub: "u1".into(),
+                username: Some("alice".into()),
+                subject_issuer: Some("https://edge.test".into()),
+                act: Some("cid".into()),
+            },
+            not_after_ms: NOW + 60_000,
+            scope: vec!["read".into()],
+            tokens: t,
+        }
+    };
+    let killed = Loaded::default().with(user_gate_key("u1"), &UserGate { min_epoch: 3 });
+    let rotated = Loaded::default().with(GATE_KEY, &Gate { min_generation: 1, ..Gate::default() });
+    let disabled = Loaded::default().with(GATE_KEY, &Gate { disabled: true, ..Gate::default() });
+    let cases = [
+        ("open", op(2, 0), Loaded::default(), "issued"),
+        ("the user's epoch below the gate", op(2, 0), killed.clone(), "invalid_grant"),
+        ("at the gate's epoch", op(3, 0), killed.clone(), "issued"),
+        ("above it", op(4, 0), killed, "issued"),
+        ("an old secret generation", op(2, 0), rotated.clone(), "client_gone"),
+        ("the current generation", op(2, 1), rotated, "issued"),
+        ("client disabled", op(2, 0), disabled, "client_gone"),
+    ];
+    for (name, op, loaded, want) in cases {
+        let (reply, fx) = op.checked(&loaded, NOW).unwrap();
+        assert_eq!(outcome(&reply), want, "{name}");
+        assert_eq!(fx.puts.is_empty(), want != "issued", "{name}");
+    }
 }

@@ -4,6 +4,7 @@ use super::*;
 use crate::client::{Client, Settings};
 use crate::secret::ClientSecret;
 use crate::shard::tokens::{token_key, TokenRecord};
+use crate::shard::Checked;
 
 const NOW: u64 = 7_000_000;
 
@@ -29,7 +30,7 @@ fn with(r: DeviceRecord) -> Loaded {
 }
 
 fn poll(client: &str, hash: SecretHash, l: &Loaded, now: u64) -> (Polled, Effects) {
-    PollDevice { device_code: hash, client_id: client.into() }.decide(l, now).unwrap()
+    PollDevice { device_code: hash, client_id: client.into() }.checked(l, now).unwrap()
 }
 
 #[test]
@@ -64,20 +65,20 @@ fn slow_down_grows_the_interval_and_is_remembered() {
 
 #[test]
 fn create_lookup_decide() {
-    let (ok, fx) = CreateDevice { record: record(DeviceStatus::Pending, None) }.decide(&Loaded::default(), NOW).unwrap();
+    let (ok, fx) = CreateDevice { record: record(DeviceStatus::Pending, None) }.checked(&Loaded::default(), NOW).unwrap();
     assert!(ok && fx.alarm_by == Some(NOW + 590_000 + EXPIRED_KEEP_MS), "kept after expiry to answer expired_token");
     let live = with(record(DeviceStatus::Pending, None));
-    assert!(!CreateDevice { record: record(DeviceStatus::Pending, None) }.decide(&live, NOW).unwrap().0, "a live code is not reused");
-    assert!(CreateDevice { record: record(DeviceStatus::Pending, None) }.decide(&live, NOW + 590_000).unwrap().0, "an expired one is");
-    assert!(LookupDevice {}.decide(&live, NOW).unwrap().0.is_some());
-    assert!(LookupDevice {}.decide(&live, NOW + 590_000).unwrap().0.is_none());
-    assert!(LookupDevice {}.decide(&with(record(DeviceStatus::Denied, None)), NOW).unwrap().0.is_none(), "decided: no longer waiting");
-    let (ok, fx) = DecideDevice { approved_by: Some("u1".into()) }.decide(&live, NOW).unwrap();
+    assert!(!CreateDevice { record: record(DeviceStatus::Pending, None) }.checked(&live, NOW).unwrap().0, "a live code is not reused");
+    assert!(CreateDevice { record: record(DeviceStatus::Pending, None) }.checked(&live, NOW + 590_000).unwrap().0, "an expired one is");
+    assert!(LookupDevice {}.checked(&live, NOW).unwrap().0.is_some());
+    assert!(LookupDevice {}.checked(&live, NOW + 590_000).unwrap().0.is_none());
+    assert!(LookupDevice {}.checked(&with(record(DeviceStatus::Denied, None)), NOW).unwrap().0.is_none(), "decided: no longer waiting");
+    let (ok, fx) = DecideDevice { approved_by: Some("u1".into()) }.checked(&live, NOW).unwrap();
     assert!(ok);
     assert_eq!(serde_json::from_str::<DeviceRecord>(&fx.puts[0].1).unwrap().status, DeviceStatus::Approved { user_id: "u1".into() });
-    let (ok, fx) = DecideDevice { approved_by: None }.decide(&live, NOW).unwrap();
+    let (ok, fx) = DecideDevice { approved_by: None }.checked(&live, NOW).unwrap();
     assert!(ok && serde_json::from_str::<DeviceRecord>(&fx.puts[0].1).unwrap().status == DeviceStatus::Denied);
-    assert!(!DecideDevice { approved_by: None }.decide(&with(record(DeviceStatus::Denied, None)), NOW).unwrap().0, "decided once");
+    assert!(!DecideDevice { approved_by: None }.checked(&with(record(DeviceStatus::Denied, None)), NOW).unwrap().0, "decided once");
 }
 
 fn grant() -> DeviceGrant {
@@ -103,7 +104,7 @@ fn redeem(client: &str) -> RedeemDevice {
 #[test]
 fn redemption_is_once() {
     let l = Loaded::default().with(device_grant_key(&code()), &grant());
-    let (reply, fx) = redeem("cid").decide(&l, NOW).unwrap();
+    let (reply, fx) = redeem("cid").checked(&l, NOW).unwrap();
     assert!(matches!(reply, Redeemed::Issued(_)));
     assert!(fx.deletes.contains(&device_grant_key(&code())), "consumed in the same step");
     assert!(fx.puts.iter().any(|(k, _)| *k == token_key(&SecretHash::of("a"))));
@@ -114,15 +115,15 @@ fn redemption_is_once() {
         ("client disabled", l.clone().with(GATE_KEY, &Gate { disabled: true, ..Gate::default() }), "cid", Redeemed::ClientGone),
     ];
     for (name, l, client, want) in cases {
-        assert_eq!(redeem(client).decide(&l, NOW).unwrap().0, want, "{name}");
+        assert_eq!(redeem(client).checked(&l, NOW).unwrap().0, want, "{name}");
     }
-    assert_eq!(redeem("cid").decide(&l, NOW + 100).unwrap().0, Redeemed::InvalidGrant, "expired");
+    assert_eq!(redeem("cid").checked(&l, NOW + 100).unwrap().0, Redeemed::InvalidGrant, "expired");
 }
 
 #[test]
 fn store_grant_checks_client_and_user() {
     let op = || StoreDeviceGrant { device_code: code(), grant: grant() };
-    assert_eq!(op().decide(&Loaded::default(), NOW).unwrap().0, Stored::Stored);
-    assert_eq!(op().decide(&Loaded::default().with(GATE_KEY, &Gate { deleted: true, ..Gate::default() }), NOW).unwrap().0, Stored::ClientGone);
-    assert_eq!(op().decide(&Loaded::default().with(user_gate_key("u1"), &UserGate { min_epoch: 3 }), NOW).unwrap().0, Stored::UserGone);
+    assert_eq!(op().checked(&Loaded::default(), NOW).unwrap().0, Stored::Stored);
+    assert_eq!(op().checked(&Loaded::default().with(GATE_KEY, &Gate { deleted: true, ..Gate::default() }), NOW).unwrap().0, Stored::ClientGone);
+    assert_eq!(op().checked(&Loaded::default().with(user_gate_key("u1"), &UserGate { min_epoch: 3 }), NOW).unwrap().0, Stored::UserGone);
 }

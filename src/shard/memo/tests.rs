@@ -127,9 +127,13 @@ fn memory_is_bounded() {
     block_on(m.commit_lazy(&[], &[kv("t:a", "1")], &[], 0)).unwrap();
     block_on(m.commit_lazy(&[], &[kv("t:a", "2")], &[], 1)).unwrap();
     assert_eq!(stored(&m, "t:a").as_deref(), Some("1"));
-    let many: Vec<String> = (0..=MAX_KEYS).map(|i| format!("t:{i}")).collect();
+    // Exactly at the bound (t:a and MAX_KEYS - 1 more): memory is kept.
+    let many: Vec<String> = (1..MAX_KEYS).map(|i| format!("t:{i}")).collect();
     block_on(m.get(&many)).unwrap();
+    block_on(m.commit_lazy(&[], &[], &["t:gone".to_string()], 2)).unwrap();
+    assert_eq!(stored(&m, "t:a").as_deref(), Some("1"), "not flushed at the bound");
     // Past the bound: lagging writes are flushed and memory starts over.
+    block_on(m.get(&["t:0".to_string()])).unwrap();
     block_on(m.commit_lazy(&[kv("x", "1")], &[], &[], 2)).unwrap();
     assert_eq!(stored(&m, "t:a").as_deref(), Some("2"));
     let gets = m.storage().gets.get();

@@ -4,6 +4,7 @@ use super::*;
 use crate::client::{Client, Settings};
 use crate::secret::ClientSecret;
 use crate::shard::families::RefreshChain;
+use crate::shard::Checked;
 
 const NOW: u64 = 50_000_000;
 const ID: &str = "u1:fam";
@@ -90,7 +91,7 @@ fn refresh_table() {
         ("client disabled", &disabled, "r2", None, "cid", NOW, "client_gone", false),
     ];
     for (name, loaded, presented, scope, client, now, want, dies) in cases {
-        let (reply, fx) = refresh(presented, scope, client).decide(loaded, now).unwrap();
+        let (reply, fx) = refresh(presented, scope, client).checked(loaded, now).unwrap();
         assert_eq!(kind(&reply), want, "{name}");
         assert_eq!(killed(&fx), dies, "{name}: family killed");
         let issued = fx.puts.iter().any(|(k, _)| *k == token_key(&h("new access")));
@@ -101,7 +102,7 @@ fn refresh_table() {
 #[test]
 fn rotation_moves_the_chain_and_keeps_the_old_record_for_reuse_detection() {
     let f = family("r2", Some(("r1", NOW - 10_000)));
-    let (reply, fx) = refresh("r2", Some(&["read"]), "cid").decide(&state(&f, &["r1", "r2"]), NOW).unwrap();
+    let (reply, fx) = refresh("r2", Some(&["read"]), "cid").checked(&state(&f, &["r1", "r2"]), NOW).unwrap();
     let Refreshed::Rotated { scope, expires_at_ms } = reply else { panic!("{reply:?}") };
     assert_eq!((scope, expires_at_ms), (vec!["read".to_string()], NOW + 60_000));
     let after: Family = serde_json::from_str(&fx.puts.iter().find(|(k, _)| *k == family_key(ID)).unwrap().1).unwrap();
@@ -121,7 +122,7 @@ fn rotation_moves_the_chain_and_keeps_the_old_record_for_reuse_detection() {
 #[test]
 fn a_retry_returns_the_same_successor_and_changes_no_chain() {
     let f = family("r2", Some(("r1", NOW - 1_000)));
-    let (reply, fx) = refresh("r1", None, "cid").decide(&state(&f, &["r1", "r2"]), NOW).unwrap();
+    let (reply, fx) = refresh("r1", None, "cid").checked(&state(&f, &["r1", "r2"]), NOW).unwrap();
     let Refreshed::Retried { sealed_successor, .. } = reply else { panic!("{reply:?}") };
     assert_eq!(sealed_successor, "sealed-r2", "the successor handed out before, not a new one");
     let after: Family = serde_json::from_str(&fx.puts.iter().find(|(k, _)| *k == family_key(ID)).unwrap().1).unwrap();
@@ -137,7 +138,7 @@ fn revoking_a_refresh_token_kills_its_family_for_its_owner_only() {
     let l = state(&f, &["r2"]);
     let op = Revoke { hash: h("r2"), client_id: "cid".into() };
     assert_eq!(op.more_keys(&l).unwrap(), vec![family_key(ID)]);
-    assert!(killed(&op.decide(&l, NOW).unwrap().1));
-    assert!(Revoke { hash: h("r2"), client_id: "other".into() }.decide(&l, NOW).unwrap().1.deletes.is_empty());
-    assert!(Revoke { hash: h("zz"), client_id: "cid".into() }.decide(&l, NOW).unwrap().1.deletes.is_empty());
+    assert!(killed(&op.checked(&l, NOW).unwrap().1));
+    assert!(Revoke { hash: h("r2"), client_id: "other".into() }.checked(&l, NOW).unwrap().1.deletes.is_empty());
+    assert!(Revoke { hash: h("zz"), client_id: "cid".into() }.checked(&l, NOW).unwrap().1.deletes.is_empty());
 }

@@ -3,6 +3,7 @@
 use super::*;
 use crate::client::Settings;
 use crate::secret::ClientSecret;
+use crate::shard::Checked;
 
 fn client(settings: Settings) -> Client {
     Client::new("cid".into(), settings, &ClientSecret::new("s"), 0)
@@ -85,7 +86,7 @@ fn state(gate: Option<Gate>, token: Option<TokenRecord>) -> Loaded {
 
 fn validate(loaded: &Loaded, ip: &str, required: &[&str], now: u64) -> (Validation, Effects) {
     let op = Validate { hash: hash(), ip: Some(ip.into()), required: required.iter().map(|s| s.to_string()).collect() };
-    op.decide(loaded, now).unwrap()
+    op.checked(loaded, now).unwrap()
 }
 
 #[test]
@@ -152,13 +153,13 @@ fn introspect_table() {
         ("secret rotated", state(Some(Gate { min_generation: 1, ..Gate::default() }), Some(record())), NOW, false, true),
     ];
     for (name, loaded, now, active, deleted) in cases {
-        let (view, fx) = Introspect { hash: hash() }.decide(&loaded, now).unwrap();
+        let (view, fx) = Introspect { hash: hash() }.checked(&loaded, now).unwrap();
         assert_eq!(view.is_some(), active, "{name}");
         assert_eq!(fx.deletes.contains(&key), deleted, "{name}");
         assert!(fx.puts.is_empty(), "{name}: introspection is not a use");
     }
     // From anywhere, and without sliding.
-    let (view, _) = Introspect { hash: hash() }.decide(&state(None, Some(record())), NOW + 2_000).unwrap();
+    let (view, _) = Introspect { hash: hash() }.checked(&state(None, Some(record())), NOW + 2_000).unwrap();
     assert_eq!(view.unwrap().expires_in, 7);
 }
 
@@ -172,22 +173,22 @@ fn issue_table() {
         ("stale secret", Some(Gate { min_generation: 1, ..Gate::default() }), Issued::ClientGone),
     ];
     for (name, gate, want) in cases {
-        let (reply, fx) = Issue { hash: hash(), record: r.clone() }.decide(&state(gate, None), NOW).unwrap();
+        let (reply, fx) = Issue { hash: hash(), record: r.clone() }.checked(&state(gate, None), NOW).unwrap();
         assert_eq!(reply, want, "{name}");
         assert_eq!(fx.puts.len(), usize::from(want == Issued::Issued), "{name}");
         assert_eq!(fx.alarm_by, (want == Issued::Issued).then(|| r.expires_at_ms()), "{name}");
     }
-    let (_, fx) = Issue { hash: hash(), record: r.clone() }.decide(&Loaded::default(), NOW).unwrap();
+    let (_, fx) = Issue { hash: hash(), record: r.clone() }.checked(&Loaded::default(), NOW).unwrap();
     assert_eq!(fx.puts[0].0, token_key(&hash()));
 }
 
 #[test]
 fn revoke_only_by_the_owner() {
     let key = token_key(&hash());
-    let (_, fx) = Revoke { hash: hash(), client_id: "cid".into() }.decide(&state(None, Some(record())), NOW).unwrap();
+    let (_, fx) = Revoke { hash: hash(), client_id: "cid".into() }.checked(&state(None, Some(record())), NOW).unwrap();
     assert_eq!(fx.deletes, vec![key]);
-    let (_, fx) = Revoke { hash: hash(), client_id: "other".into() }.decide(&state(None, Some(record())), NOW).unwrap();
+    let (_, fx) = Revoke { hash: hash(), client_id: "other".into() }.checked(&state(None, Some(record())), NOW).unwrap();
     assert!(fx.deletes.is_empty());
-    let (_, fx) = Revoke { hash: hash(), client_id: "cid".into() }.decide(&state(None, None), NOW).unwrap();
+    let (_, fx) = Revoke { hash: hash(), client_id: "cid".into() }.checked(&state(None, None), NOW).unwrap();
     assert!(fx.deletes.is_empty());
 }

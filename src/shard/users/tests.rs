@@ -1,6 +1,7 @@
 //! The user object's decisions, as tables.
 
 use super::*;
+use crate::shard::Checked;
 
 const NOW: u64 = 1_000_000;
 
@@ -48,17 +49,17 @@ fn stored_user(fx: &Effects) -> User {
 #[test]
 fn disable_kills_once_and_repeats_the_kill() {
     let patch = |disabled| UpdateUser { name: None, password: None, disabled: Some(disabled) };
-    let (r, fx) = patch(true).decide(&state(Some(user()), None, None), NOW).unwrap();
+    let (r, fx) = patch(true).checked(&state(Some(user()), None, None), NOW).unwrap();
     let r = r.unwrap();
     assert!(r.user.disabled);
     assert_eq!(r.kill, Some(Kill { epoch: 4, clients: vec!["c1".into()] }));
     assert_eq!(fx.purge, vec![SESSION_PREFIX], "every session ends");
     // Disabling again: the same epoch, and the kill is handed out again (a retry repairs).
     let disabled = User { disabled: true, epoch: 4, ..user() };
-    let (r, _) = patch(true).decide(&state(Some(disabled.clone()), None, None), NOW).unwrap();
+    let (r, _) = patch(true).checked(&state(Some(disabled.clone()), None, None), NOW).unwrap();
     assert_eq!(r.unwrap().kill.unwrap().epoch, 4);
     // Enabling revives nothing: no kill, the epoch stays.
-    let (r, fx) = patch(false).decide(&state(Some(disabled), None, None), NOW).unwrap();
+    let (r, fx) = patch(false).checked(&state(Some(disabled), None, None), NOW).unwrap();
     let r = r.unwrap();
     assert_eq!((r.user.disabled, r.user.epoch, r.kill), (false, 4, None));
     assert!(fx.purge.is_empty());
@@ -66,22 +67,22 @@ fn disable_kills_once_and_repeats_the_kill() {
 
 #[test]
 fn other_updates() {
-    let (r, fx) = UpdateUser { name: Some("B".into()), password: None, disabled: None }.decide(&state(Some(user()), None, None), NOW).unwrap();
+    let (r, fx) = UpdateUser { name: Some("B".into()), password: None, disabled: None }.checked(&state(Some(user()), None, None), NOW).unwrap();
     let r = r.unwrap();
     assert_eq!((r.user.name.as_str(), r.user.epoch, r.user.updated_at, r.kill), ("B", 3, NOW, None));
     assert!(fx.purge.is_empty());
-    let (r, fx) = UpdateUser { name: None, password: Some(pw("h2")), disabled: None }.decide(&state(Some(user()), None, None), NOW).unwrap();
+    let (r, fx) = UpdateUser { name: None, password: Some(pw("h2")), disabled: None }.checked(&state(Some(user()), None, None), NOW).unwrap();
     assert_eq!(r.unwrap().user.password, pw("h2"));
     assert_eq!(fx.purge, vec![SESSION_PREFIX], "a new password ends every session");
-    let (r, fx) = UpdateUser { name: Some("x".into()), password: None, disabled: None }.decide(&state(None, None, None), NOW).unwrap();
+    let (r, fx) = UpdateUser { name: Some("x".into()), password: None, disabled: None }.checked(&state(None, None, None), NOW).unwrap();
     assert!(r.is_none() && fx.puts.is_empty());
     let gone = User { deleted: true, ..user() };
-    assert!(UpdateUser { name: None, password: None, disabled: Some(false) }.decide(&state(Some(gone), None, None), NOW).unwrap().0.is_none());
+    assert!(UpdateUser { name: None, password: None, disabled: Some(false) }.checked(&state(Some(gone), None, None), NOW).unwrap().0.is_none());
 }
 
 #[test]
 fn delete_marks_then_purges() {
-    let (r, fx) = DeleteUser {}.decide(&state(Some(user()), Some(NOW + 1), None), NOW).unwrap();
+    let (r, fx) = DeleteUser {}.checked(&state(Some(user()), Some(NOW + 1), None), NOW).unwrap();
     let (u, kill) = r.unwrap();
     assert!(u.deleted);
     assert_eq!(kill, Kill { epoch: 4, clients: vec!["c1".into()] });
@@ -89,12 +90,12 @@ fn delete_marks_then_purges() {
     assert!(stored_user(&fx).deleted);
     // A retry after a failed fan-out gets the same kill, not a new epoch.
     let marked = stored_user(&fx);
-    let (r, _) = DeleteUser {}.decide(&state(Some(marked.clone()), None, None), NOW).unwrap();
+    let (r, _) = DeleteUser {}.checked(&state(Some(marked.clone()), None, None), NOW).unwrap();
     assert_eq!(r.unwrap().1.epoch, 4);
     // A marked user is gone for every other purpose.
-    assert_eq!(GetUser {}.decide(&state(Some(marked), None, None), NOW).unwrap().0, None);
-    assert!(DeleteUser {}.decide(&state(None, None, None), NOW).unwrap().0.is_none());
-    assert_eq!(PurgeUser {}.decide(&Loaded::default(), NOW).unwrap().1.purge, vec![""]);
+    assert_eq!(GetUser {}.checked(&state(Some(marked), None, None), NOW).unwrap().0, None);
+    assert!(DeleteUser {}.checked(&state(None, None, None), NOW).unwrap().0.is_none());
+    assert_eq!(PurgeUser {}.checked(&Loaded::default(), NOW).unwrap().1.purge, vec![""]);
 }
 
 #[test]
@@ -108,7 +109,7 @@ fn sessions_start_only_for_a_live_user_with_the_verified_password() {
         ("no user", None, false),
     ];
     for (name, u, ok) in cases {
-        let (r, fx) = start().decide(&state(u, None, None), NOW).unwrap();
+        let (r, fx) = start().checked(&state(u, None, None), NOW).unwrap();
         assert_eq!(r, ok, "{name}");
         assert_eq!(fx.puts.len(), usize::from(ok), "{name}");
         assert_eq!(fx.alarm_by, ok.then_some(NOW + 100), "{name}: the sweep comes when it expires");
@@ -117,7 +118,7 @@ fn sessions_start_only_for_a_live_user_with_the_verified_password() {
 
 #[test]
 fn check_session_table() {
-    let check = |l: &Loaded, client: Option<&str>, now| CheckSession { hash: sess(), client_id: client.map(str::to_string) }.decide(l, now).unwrap();
+    let check = |l: &Loaded, client: Option<&str>, now| CheckSession { hash: sess(), client_id: client.map(str::to_string) }.checked(l, now).unwrap();
     let grant = Grant { client_id: "c1".into(), scope: vec!["read".into()], created_at: 5, revoked: None };
     let l = state(Some(user()), Some(NOW + 10), Some(grant));
     let (who, fx) = check(&l, Some("c1"), NOW);
@@ -139,21 +140,21 @@ fn check_session_table() {
 fn authorize_records_the_grant_and_the_client() {
     let op = |scope: &[&str], client: &str| Authorize { session: sess(), client_id: client.into(), scope: scope.iter().map(|s| s.to_string()).collect() };
     let l = state(Some(user()), Some(NOW + 10), None);
-    let (who, fx) = op(&["read"], "c2").decide(&l, NOW).unwrap();
+    let (who, fx) = op(&["read"], "c2").checked(&l, NOW).unwrap();
     assert_eq!(who.unwrap().epoch, 3);
     assert_eq!(stored_user(&fx).clients, vec!["c1", "c2"], "the new client is remembered for kills");
     let g: Grant = serde_json::from_str(&fx.puts.iter().find(|(k, _)| k == "g:c2").unwrap().1).unwrap();
     assert_eq!((g.scope, g.created_at), (vec!["read".to_string()], NOW));
     // Approving more scopes later widens the grant (a union), keeping its first date.
     let l = state(Some(user()), Some(NOW + 10), Some(Grant { client_id: "c1".into(), scope: vec!["read".into()], created_at: 5, revoked: None }));
-    let (who, fx) = op(&["write", "read"], "c1").decide(&l, NOW).unwrap();
+    let (who, fx) = op(&["write", "read"], "c1").checked(&l, NOW).unwrap();
     assert_eq!(who.unwrap().granted, Some(vec!["read".to_string(), "write".to_string()]));
     assert!(fx.puts.iter().all(|(k, _)| k != USER_KEY), "a known client is not written again");
     let g: Grant = serde_json::from_str(&fx.puts[0].1).unwrap();
     assert_eq!(g.created_at, 5);
     // Without a live session nothing is recorded.
     for l in [state(Some(user()), None, None), state(Some(User { disabled: true, ..user() }), Some(NOW + 10), None), state(Some(user()), Some(NOW), None)] {
-        let (who, fx) = op(&["read"], "c2").decide(&l, NOW).unwrap();
+        let (who, fx) = op(&["read"], "c2").checked(&l, NOW).unwrap();
         assert!(who.is_none() && fx.puts.is_empty());
     }
 }
@@ -163,29 +164,29 @@ fn grants_and_revocation() {
     let a = Grant { client_id: "a".into(), scope: vec![], created_at: 9, revoked: None };
     let b = Grant { client_id: "b".into(), scope: vec!["x".into()], created_at: 2, revoked: None };
     let l = state(Some(user()), None, Some(a.clone())).with(grant_key("b"), &b);
-    assert_eq!(Grants {}.decide(&l, NOW).unwrap().0, Some(vec![b.clone(), a.clone()]));
-    assert_eq!(Grants {}.decide(&state(None, None, None), NOW).unwrap().0, None);
+    assert_eq!(Grants {}.checked(&l, NOW).unwrap().0, Some(vec![b.clone(), a.clone()]));
+    assert_eq!(Grants {}.checked(&state(None, None, None), NOW).unwrap().0, None);
     // Step one: marked with the new epoch.
-    let (epoch, fx) = RevokeGrant { client_id: "b".into() }.decide(&l, NOW).unwrap();
+    let (epoch, fx) = RevokeGrant { client_id: "b".into() }.checked(&l, NOW).unwrap();
     assert_eq!(epoch, Some(4));
     assert_eq!(stored_user(&fx).epoch, 4);
     let marked: Grant = serde_json::from_str(&fx.puts.iter().find(|(k, _)| k == "g:b").unwrap().1).unwrap();
     assert_eq!(marked.revoked, Some(4));
     let l = l.with(grant_key("b"), &marked).with(USER_KEY, &User { epoch: 4, ..user() });
     // It no longer counts: not listed, not consent.
-    assert_eq!(Grants {}.decide(&l, NOW).unwrap().0, Some(vec![a.clone()]));
+    assert_eq!(Grants {}.checked(&l, NOW).unwrap().0, Some(vec![a.clone()]));
     let l2 = l.clone().with(session_key(&sess()), &Session { created_ms: 0, expires_ms: NOW + 1 });
-    assert_eq!(CheckSession { hash: sess(), client_id: Some("b".into()) }.decide(&l2, NOW).unwrap().0.unwrap().granted, None);
+    assert_eq!(CheckSession { hash: sess(), client_id: Some("b".into()) }.checked(&l2, NOW).unwrap().0.unwrap().granted, None);
     // Repeated (a retry after a failed kill): the same epoch, nothing raised.
-    let (epoch, fx) = RevokeGrant { client_id: "b".into() }.decide(&l, NOW).unwrap();
+    let (epoch, fx) = RevokeGrant { client_id: "b".into() }.checked(&l, NOW).unwrap();
     assert_eq!((epoch, fx.puts.len()), (Some(4), 0));
     // Step two forgets it; only a revoked grant can be forgotten.
-    assert_eq!(ForgetGrant { client_id: "b".into() }.decide(&l, NOW).unwrap().1.deletes, vec!["g:b"]);
-    assert!(ForgetGrant { client_id: "a".into() }.decide(&l, NOW).unwrap().1.deletes.is_empty());
-    let (epoch, fx) = RevokeGrant { client_id: "zzz".into() }.decide(&l, NOW).unwrap();
+    assert_eq!(ForgetGrant { client_id: "b".into() }.checked(&l, NOW).unwrap().1.deletes, vec!["g:b"]);
+    assert!(ForgetGrant { client_id: "a".into() }.checked(&l, NOW).unwrap().1.deletes.is_empty());
+    let (epoch, fx) = RevokeGrant { client_id: "zzz".into() }.checked(&l, NOW).unwrap();
     assert!(epoch.is_none() && fx.puts.is_empty());
     // Approving again after a revocation starts a fresh grant.
-    let (who, fx) = Authorize { session: sess(), client_id: "b".into(), scope: vec!["y".into()] }.decide(&l2, NOW).unwrap();
+    let (who, fx) = Authorize { session: sess(), client_id: "b".into(), scope: vec!["y".into()] }.checked(&l2, NOW).unwrap();
     assert_eq!(who.unwrap().granted, Some(vec!["y".to_string()]));
     let fresh: Grant = serde_json::from_str(&fx.puts.iter().find(|(k, _)| k == "g:b").unwrap().1).unwrap();
     assert_eq!((fresh.revoked, fresh.created_at), (None, NOW));
