@@ -109,5 +109,11 @@ mod tests {
             seen[route(&generate("c", &mut rng)).unwrap().shard as usize] += 1;
         }
         assert!(seen.iter().all(|&n| n > 50), "{seen:?}");
+        // People too: one client's people are spread over its shards.
+        let mut seen = [0u32; SHARDS as usize];
+        for i in 0..800 {
+            seen[user_shard(&format!("user-{i}")) as usize] += 1;
+        }
+        assert!(seen.iter().all(|&n| n > 50), "{seen:?}");
     }
 }

@@ -230,6 +230,9 @@ mod tests {
         let (deletes, next) = plan_sweep(&Gate::default(), &e, 600_000);
         assert_eq!(deletes, vec!["a:old", "f:u:ended", "r:2", "r:3"]);
         assert_eq!(next, Some(700_000), "the live family's end (the new code is kept until 1,100,000)");
+        let codes_only = Entries { codes: e.codes.clone(), ..Entries::default() };
+        assert_eq!(plan_sweep(&Gate::default(), &codes_only, 600_000), (vec!["a:old".to_string()], Some(1_100_000)));
+        assert_eq!(plan_sweep(&Gate::default(), &codes_only, 1_100_000).0, vec!["a:old", "a:new"], "ten minutes after its issue");
         // A closed gate sweeps all of them.
         let (deletes, _) = plan_sweep(&Gate { deleted: true, ..Gate::default() }, &e, 0);
         assert_eq!(deletes.len(), 7);

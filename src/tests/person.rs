@@ -117,6 +117,25 @@ fn a_kill_of_one_person_spares_another_in_the_same_shard() {
 }
 
 #[test]
+fn signing_out_in_one_browser_leaves_the_other_signed_in() {
+    // Each sign-in is its own session of the user: ending one ends only that one.
+    let mut h = Harness::new();
+    h.user("bob", "12345678");
+    let (cid, _) = h.web_client("");
+    let url = authorize_url(&cid, "");
+    let (mut one, mut two) = (Browser::new(), Browser::new());
+    for b in [&mut one, &mut two] {
+        assert_eq!(sign_in(&mut h, b, &url, "bob", "12345678").status, 303);
+    }
+    let page = one.send(&mut h, Req::new("GET", "/logout"));
+    let form = format!("csrf_token={}", input(&page, "csrf_token").unwrap());
+    assert_eq!(one.send(&mut h, Req::new("POST", "/logout").form(&form)).status, 200);
+    let signed_in = |h: &mut Harness, b: &mut Browser| !text(&b.send(h, Req::new("GET", &url))).contains("name=\"password\"");
+    assert!(!signed_in(&mut h, &mut one), "signed out");
+    assert!(signed_in(&mut h, &mut two), "still signed in");
+}
+
+#[test]
 fn code_redemption_errors() {
     let mut h = Harness::new();
     h.user("carol", "12345678");

@@ -24,6 +24,18 @@ fn sliding_expiry_slides_and_is_capped() {
 }
 
 #[test]
+fn dead_by_is_the_latest_a_token_can_live_however_used() {
+    let sliding = TokenRecord::new(&client(Settings { token_ttl: 10, max_lifetime: 25, ..Settings::default() }), 0, vec![], None, 1_000);
+    assert_eq!(sliding.dead_by_ms(), 26_000, "issue + max_lifetime");
+    let fixed = TokenRecord::new(&client(Settings { token_ttl: 10, max_lifetime: 25, expiry: Expiry::Fixed, ..Settings::default() }), 0, vec![], None, 1_000);
+    assert_eq!(fixed.dead_by_ms(), 11_000, "issue + token_ttl");
+    let capped = TokenRecord { not_after_ms: Some(5_000), ..sliding.clone() };
+    assert_eq!(capped.dead_by_ms(), 5_000, "never past the subject's exp");
+    let later = TokenRecord { not_after_ms: Some(90_000), ..sliding };
+    assert_eq!(later.dead_by_ms(), 26_000);
+}
+
+#[test]
 fn fixed_expiry_ignores_use() {
     let c = client(Settings { token_ttl: 10, expiry: Expiry::Fixed, ..Settings::default() });
     let mut r = TokenRecord::new(&c, 0, vec![], None, 0);
