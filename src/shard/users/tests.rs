@@ -199,3 +199,30 @@ fn sweep_plan() {
     assert_eq!(plan_sweep(&sessions, 100), (vec!["s:a".to_string(), "s:d".to_string()], Some(120)));
     assert_eq!(plan_sweep(&[], 100), (vec![], None));
 }
+
+#[test]
+fn the_alarm_deletes_expired_sessions_and_rearms() {
+    let s = |e: u64| serde_json::to_string(&Session { created_ms: 0, expires_ms: e }).unwrap();
+    // A session ends at its expiry, not a moment later.
+    assert_eq!(plan_sweep(&[("s:a".to_string(), s(100))], 100), (vec!["s:a".to_string()], None));
+    let storage = crate::testing::MemStorage::default();
+    storage.entries.borrow_mut().extend([("user".to_string(), "{}".to_string()), ("s:a".into(), s(50)), ("s:b".into(), s(200))]);
+    assert_eq!(crate::block_on(sweep(&storage, 100)).unwrap(), 1);
+    assert_eq!(storage.entries.borrow().keys().cloned().collect::<Vec<_>>(), ["s:b", "user"]);
+    assert_eq!(storage.alarm.get(), Some(200));
+    // Nothing expired: nothing deleted.
+    assert_eq!(crate::block_on(sweep(&storage, 150)).unwrap(), 0);
+    assert_eq!(storage.count("s:"), 1);
+}
+
+#[test]
+fn create_only_into_an_empty_object() {
+    let (ok, fx) = CreateUser { user: user() }.checked(&Loaded::default(), NOW).unwrap();
+    assert!(ok);
+    assert_eq!(fx.puts.len(), 1);
+    // Ids are random, so this never happens in practice; if it did, nobody is overwritten.
+    let held = Loaded::default().with(USER_KEY, &user());
+    let (ok, fx) = CreateUser { user: User { username: "Mallory".into(), ..user() } }.checked(&held, NOW).unwrap();
+    assert!(!ok);
+    assert!(fx.puts.is_empty());
+}
