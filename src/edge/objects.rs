@@ -94,23 +94,23 @@ impl ShardStorage for DoStorage {
     async fn commit(&self, puts: &[(String, String)], deletes: &[String]) -> Result<(), StoreError> {
         // Both calls are made before either is awaited: the runtime coalesces them into one
         // atomic write.
-        let call = |method: &str, arg: JsValue| -> Result<JsValue, StoreError> {
-            let f: Function = Reflect::get(&self.0, &JsValue::from_str(method)).map_err(js_err(method))?.unchecked_into();
-            f.call1(&self.0, &arg).map_err(js_err(method))
-        };
-        let put = match puts.is_empty() {
-            true => None,
-            false => {
+        let method =
+            |name: &str| -> Result<Function, StoreError> { Ok(Reflect::get(&self.0, &JsValue::from_str(name)).map_err(js_err(name))?.unchecked_into()) };
+        let put = match puts {
+            [] => None,
+            // One record (an issued token, the common case): put(key, value), no object built.
+            [(k, v)] => Some(method("put")?.call2(&self.0, &JsValue::from_str(k), &JsValue::from_str(v)).map_err(js_err("put"))?),
+            _ => {
                 let entries = Object::new();
                 for (k, v) in puts {
                     Reflect::set(&entries, &JsValue::from_str(k), &JsValue::from_str(v)).map_err(js_err("put"))?;
                 }
-                Some(call("put", entries.into())?)
+                Some(method("put")?.call1(&self.0, &entries).map_err(js_err("put"))?)
             }
         };
         let delete = match deletes.is_empty() {
             true => None,
-            false => Some(call("delete", strings(deletes))?),
+            false => Some(method("delete")?.call1(&self.0, &strings(deletes)).map_err(js_err("delete"))?),
         };
         for p in [put, delete].into_iter().flatten() {
             JsFuture::from(p.unchecked_into::<Promise>()).await.map_err(js_err("write"))?;
