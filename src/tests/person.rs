@@ -129,9 +129,13 @@ fn signing_out_in_one_browser_leaves_the_other_signed_in() {
     }
     let page = one.send(&mut h, Req::new("GET", "/logout"));
     let form = format!("csrf_token={}", input(&page, "csrf_token").unwrap());
+    let kept = one.cookies.clone();
     assert_eq!(one.send(&mut h, Req::new("POST", "/logout").form(&form)).status, 200);
     let signed_in = |h: &mut Harness, b: &mut Browser| !text(&b.send(h, Req::new("GET", &url))).contains("name=\"password\"");
     assert!(!signed_in(&mut h, &mut one), "signed out");
+    // Ended on the server, not only forgotten by the browser: the old cookie is worth nothing.
+    one.cookies = kept;
+    assert!(!signed_in(&mut h, &mut one), "the old session cookie no longer signs in");
     assert!(signed_in(&mut h, &mut two), "still signed in");
 }
 
