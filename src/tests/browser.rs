@@ -128,6 +128,14 @@ pub fn code_for(h: &mut Harness, b: &mut Browser, client_id: &str, user: (&str, 
     redirect_query(&r)["code"].clone()
 }
 
+/// Redeem a code as a confidential client (Basic), expecting success: the token response.
+pub fn redeem_basic(h: &mut Harness, client: &(String, String), code: &str) -> serde_json::Value {
+    let body = format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}");
+    let r = h.send(Req::new("POST", "/token").form(&body).basic(&client.0, &client.1));
+    assert_eq!(r.status, 200, "{}", text(&r));
+    r.body_json()
+}
+
 pub fn redeem(h: &mut Harness, client_id: &str, code: &str) -> HttpResponse {
     let body = format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&client_id={client_id}&code_verifier={VERIFIER}");
     h.send(Req::new("POST", "/token/").form(&body))

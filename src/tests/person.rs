@@ -79,9 +79,7 @@ fn two_codes_outstanding_for_one_person_and_app_both_redeem() {
     let two = code_for(&mut h, &mut b, &cid, ("bob", "12345678"));
     assert_ne!(one, two);
     for code in [one, two] {
-        let body = format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}");
-        let r = h.send(Req::new("POST", "/token").form(&body).basic(&cid, &secret));
-        assert_eq!(r.status, 200, "{}", text(&r));
+        redeem_basic(&mut h, &(cid.clone(), secret.clone()), &code);
     }
 }
 
@@ -95,15 +93,13 @@ fn a_kill_of_one_person_spares_another_in_the_same_shard() {
         .enumerate()
         .find_map(|(i, a)| people[i + 1..].iter().find(|b| user_shard(&b.1) == user_shard(&a.1)).map(|b| (a.clone(), b.clone())))
         .expect("two of 24 people share one of 8 shards");
-    let (cid, secret) = h.web_client("");
+    let client = h.web_client("");
+    let cid = client.0.clone();
     let mut access = Vec::new();
     let mut browsers = [Browser::new(), Browser::new()];
     for ((name, _), browser) in [&a, &b].into_iter().zip(browsers.iter_mut()) {
         let code = code_for(&mut h, browser, &cid, (name, "12345678"));
-        let body = format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}");
-        let r = h.send(Req::new("POST", "/token").form(&body).basic(&cid, &secret));
-        assert_eq!(r.status, 200, "{}", text(&r));
-        access.push(r.body_json()["access_token"].as_str().unwrap().to_string());
+        access.push(redeem_basic(&mut h, &client, &code)["access_token"].as_str().unwrap().to_string());
     }
     let r = h.send(Req::new("PATCH", &format!("/admin/users/{}", a.1)).bearer(ADMIN).body(r#"{"disabled":true}"#));
     assert_eq!(r.status, 200);
@@ -111,9 +107,7 @@ fn a_kill_of_one_person_spares_another_in_the_same_shard() {
     assert_eq!(h.validate(&access[1], "10.0.0.1").status, 200, "{} is not", b.0);
     // And the other keeps getting new tokens in that shard.
     let code = code_for(&mut h, &mut browsers[1], &cid, (&b.0, "12345678"));
-    let body = format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}");
-    let r = h.send(Req::new("POST", "/token").form(&body).basic(&cid, &secret));
-    assert_eq!(r.status, 200, "{}", text(&r));
+    redeem_basic(&mut h, &client, &code);
 }
 
 #[test]
