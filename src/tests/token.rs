@@ -129,6 +129,9 @@ fn metadata() {
     assert_eq!(v["token_endpoint"], "https://auth.test/token");
     assert_eq!(v["authorization_endpoint"], "https://auth.test/authorize");
     assert_eq!(v["device_authorization_endpoint"], "https://auth.test/device_authorization");
+    assert_eq!(v["introspection_endpoint"], "https://auth.test/introspect");
+    assert_eq!(v["revocation_endpoint"], "https://auth.test/revoke");
+    assert_eq!(r.header("cache-control"), Some("public, max-age=300"));
     assert_eq!(
         v["grant_types_supported"],
         json!([
