@@ -9,7 +9,7 @@ use crate::error::OAuthError;
 use crate::form::Params;
 use crate::http::HttpRequest;
 use crate::secret::AuthCode;
-use crate::shard::codes::{RedeemCode, Redeemed};
+use crate::shard::codes::RedeemCode;
 use crate::shard::route::route;
 use crate::store::Platform;
 
@@ -32,15 +32,6 @@ pub async fn grant<P: Platform>(
     let challenge = verifier.filter(|v| pkce::well_formed(v)).map(pkce::s256).unwrap_or_default();
     let (access_token, refresh_token, tokens) = new_tokens(auth, req, at.shard, cx);
     let op = RedeemCode { hash: code.hash(), client_id: auth.client.client_id.clone(), generation: auth.generation, redirect_uri, challenge, tokens };
-    match app.call(&at.shard_name(), op).await? {
-        Redeemed::Issued(issued) => Ok(TokenResponse {
-            access_token,
-            expires_in: issued.expires_at_ms.saturating_sub(cx.now_ms) / 1000,
-            issued_at_ms: cx.now_ms,
-            scope: issued.scope,
-            refresh_token,
-        }),
-        Redeemed::InvalidGrant => Err(invalid()),
-        Redeemed::ClientGone => Err(OAuthError::InvalidClient { challenge: via_header }),
-    }
+    let answer = app.call(&at.shard_name(), op).await?;
+    TokenResponse::redeemed(answer, (access_token, refresh_token), cx.now_ms, invalid, via_header)
 }

@@ -26,13 +26,7 @@ pub async fn grant<P: Platform>(
     let access_token = generate(&client.client_id, cx.rng);
     let at = route(&access_token).ok_or_else(|| OAuthError::ServerError("generated token does not route".into()))?;
     let record = TokenRecord::new(client, auth.generation, scopes, req.client_ip.as_deref(), cx.now_ms);
-    let response = TokenResponse {
-        expires_in: (record.expires_at_ms() - cx.now_ms) / 1000,
-        issued_at_ms: cx.now_ms,
-        scope: record.scope.clone(),
-        access_token,
-        refresh_token: None,
-    };
+    let response = TokenResponse::new(access_token, None, record.scope.clone(), record.expires_at_ms(), cx.now_ms);
     match app.call(&at.shard_name(), Issue { hash: at.hash, record }).await? {
         Issued::Issued => Ok(response),
         // KV said the client was fine, but the shard's gate (the authority) says it is

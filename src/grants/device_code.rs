@@ -9,7 +9,6 @@ use crate::error::OAuthError;
 use crate::form::Params;
 use crate::http::HttpRequest;
 use crate::secret::SecretHash;
-use crate::shard::codes::Redeemed;
 use crate::shard::devices::{PollDevice, Polled, RedeemDevice};
 use crate::shard::route::{shard_name, user_shard};
 use crate::store::Platform;
@@ -40,15 +39,6 @@ pub async fn grant<P: Platform>(
     let shard = user_shard(&user_id);
     let (access_token, refresh_token, tokens) = new_tokens(auth, req, shard, cx);
     let op = RedeemDevice { device_code: hash, client_id: client.client_id.clone(), generation: auth.generation, tokens };
-    match app.call(&shard_name(&client.client_id, shard), op).await? {
-        Redeemed::Issued(issued) => Ok(TokenResponse {
-            access_token,
-            expires_in: issued.expires_at_ms.saturating_sub(cx.now_ms) / 1000,
-            issued_at_ms: cx.now_ms,
-            scope: issued.scope,
-            refresh_token,
-        }),
-        Redeemed::InvalidGrant => Err(invalid()),
-        Redeemed::ClientGone => Err(OAuthError::InvalidClient { challenge: via_header }),
-    }
+    let answer = app.call(&shard_name(&client.client_id, shard), op).await?;
+    TokenResponse::redeemed(answer, (access_token, refresh_token), cx.now_ms, invalid, via_header)
 }

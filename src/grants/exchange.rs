@@ -225,5 +225,5 @@ async fn issue<P: Platform>(
             }
         }
     };
-    Ok(TokenResponse { access_token, expires_in: expires_at_ms.saturating_sub(cx.now_ms) / 1000, issued_at_ms: cx.now_ms, scope, refresh_token: None })
+    Ok(TokenResponse::new(access_token, None, scope, expires_at_ms, cx.now_ms))
 }

@@ -10,9 +10,10 @@ pub mod refresh_token;
 use crate::app::Cx;
 use crate::auth::client_auth::Authenticated;
 use crate::client::GRANT_REFRESH_TOKEN;
+use crate::error::OAuthError;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::secret::{random_string, AccessToken, RefreshToken};
-use crate::shard::codes::NewTokens;
+use crate::shard::codes::{NewTokens, Redeemed};
 use crate::shard::route::generate_in;
 use crate::shard::tokens::TokenRecord;
 use serde_json::{json, Value};
@@ -38,6 +39,28 @@ pub fn with_issued_token_type(mut r: HttpResponse) -> HttpResponse {
 }
 
 impl TokenResponse {
+    /// Tokens issued at `now_ms` whose access token expires at `expires_at_ms`.
+    pub fn new(access_token: AccessToken, refresh_token: Option<RefreshToken>, scope: Vec<String>, expires_at_ms: u64, now_ms: u64) -> TokenResponse {
+        TokenResponse { access_token, expires_in: expires_at_ms.saturating_sub(now_ms) / 1000, issued_at_ms: now_ms, scope, refresh_token }
+    }
+
+    /// The shard's answer to redeeming a person's approval (a code, a device code): the tokens
+    /// made for it, `invalid` when the approval is not there to redeem, or `invalid_client`
+    /// when the client's gate has closed meanwhile.
+    pub fn redeemed(
+        answer: Redeemed,
+        (access_token, refresh_token): (AccessToken, Option<RefreshToken>),
+        now_ms: u64,
+        invalid: impl FnOnce() -> OAuthError,
+        via_header: bool,
+    ) -> Result<TokenResponse, OAuthError> {
+        match answer {
+            Redeemed::Issued(issued) => Ok(TokenResponse::new(access_token, refresh_token, issued.scope, issued.expires_at_ms, now_ms)),
+            Redeemed::InvalidGrant => Err(invalid()),
+            Redeemed::ClientGone => Err(OAuthError::InvalidClient { challenge: via_header }),
+        }
+    }
+
     pub fn into_response(self) -> HttpResponse {
         let mut body = json!({
             "access_token": self.access_token.expose(),

@@ -78,13 +78,7 @@ pub async fn grant<P: Platform>(
         Refreshed::InvalidScope => return Err(OAuthError::InvalidScope("a refresh may narrow the scope of the grant, never widen it".into())),
         Refreshed::ClientGone => return Err(OAuthError::InvalidClient { challenge: via_header }),
     };
-    Ok(TokenResponse {
-        access_token,
-        expires_in: expires_at_ms.saturating_sub(cx.now_ms) / 1000,
-        issued_at_ms: cx.now_ms,
-        scope,
-        refresh_token: Some(refresh_token),
-    })
+    Ok(TokenResponse::new(access_token, Some(refresh_token), scope, expires_at_ms, cx.now_ms))
 }
 
 #[cfg(test)]
