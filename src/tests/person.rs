@@ -84,6 +84,29 @@ fn two_codes_outstanding_for_one_person_and_app_both_redeem() {
 }
 
 #[test]
+fn a_code_redeemed_with_a_rotated_away_secret_behind_a_stale_kv_is_invalid_client() {
+    // KV still accepts the old secret, but the shard's gate (the authority) no longer admits
+    // it: no tokens, and the answer of a failed client authentication, with the challenge for
+    // Basic only. (Disabling would purge the codes themselves: that is invalid_grant.)
+    let mut h = Harness::new();
+    h.user("bob", "12345678");
+    let (cid, secret) = h.web_client("");
+    let mut b = Browser::new();
+    let codes = [code_for(&mut h, &mut b, &cid, ("bob", "12345678")), code_for(&mut h, &mut b, &cid, ("bob", "12345678"))];
+    let stale = h.app.kv.map.borrow().clone();
+    let r = h.send(Req::new("POST", &format!("/admin/clients/{cid}/secret")).bearer(ADMIN).body(r#"{"grace":0}"#));
+    assert_eq!(r.status, 201);
+    *h.app.kv.map.borrow_mut() = stale;
+    let body = |code: &str| format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}");
+    let basic = h.send(Req::new("POST", "/token").form(&body(&codes[0])).basic(&cid, &secret));
+    assert_eq!((basic.status, err(&basic).as_str()), (401, "invalid_client"));
+    assert!(basic.header("www-authenticate").is_some_and(|c| c.starts_with("Basic")), "Basic gets its challenge");
+    let post = h.send(Req::new("POST", "/token").form(&format!("{}&client_id={cid}&client_secret={secret}", body(&codes[1]))));
+    assert_eq!((post.status, err(&post).as_str()), (401, "invalid_client"));
+    assert_eq!(post.header("www-authenticate"), None, "credentials in the body get no challenge");
+}
+
+#[test]
 fn a_kill_of_one_person_spares_another_in_the_same_shard() {
     // People share shards (8 per client): find two in the same one.
     let mut h = Harness::new();
