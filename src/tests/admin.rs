@@ -1,6 +1,7 @@
 //! The admin API for clients, and the consistency of its changes (revocation, disable,
-//! delete, rotation) even when KV is stale or a store fails.
+//! delete, rotation) even when KV is stale or a store fails; and the users API.
 
+use super::browser::text;
 use super::*;
 
 #[test]
@@ -184,4 +185,31 @@ fn re_enabling_never_revives_tokens_even_unread() {
     for t in &tokens {
         assert_eq!(h.validate(t, "10.0.0.1").status, 401);
     }
+}
+
+#[test]
+fn users_api() {
+    let mut h = Harness::new();
+    let id = h.user("Judy", "12345678");
+    let dup = h.send(Req::new("POST", "/admin/users").bearer(ADMIN).body(r#"{"username":"judy","password":"12345678"}"#));
+    assert_eq!((dup.status, dup.body_json()["field"].as_str()), (409, Some("username")));
+    let one = h.send(Req::new("GET", &format!("/admin/users/{id}")).bearer(ADMIN));
+    assert_eq!(one.body_json()["username"], "Judy");
+    let list = h.send(Req::new("GET", "/admin/users").bearer(ADMIN));
+    assert_eq!(list.body_json()["users"][0]["user_id"], id);
+    let all = format!(
+        "{:?}{:?}",
+        h.app.kv.map.borrow(),
+        h.app.objects.shards.borrow().values().map(|s| format!("{:?}", s.storage().entries.borrow())).collect::<Vec<_>>()
+    );
+    assert!(!all.contains("12345678"), "no plaintext password anywhere");
+    assert!(!text(&one).contains("password") && !text(&list).contains("hash"));
+    assert_eq!(h.send(Req::new("GET", "/admin/users/nope").bearer(ADMIN)).status, 404);
+    assert_eq!(h.send(Req::new("GET", "/admin/users").bearer("wrong")).status, 401);
+    assert_eq!(h.send(Req::new("PATCH", &format!("/admin/users/{id}")).bearer(ADMIN).body(r#"{"username":"x"}"#)).body_json()["field"], "username");
+    assert_eq!(h.send(Req::new("DELETE", &format!("/admin/users/{id}")).bearer(ADMIN)).status, 204);
+    assert_eq!(h.send(Req::new("GET", &format!("/admin/users/{id}")).bearer(ADMIN)).status, 404);
+    assert_eq!(h.send(Req::new("DELETE", &format!("/admin/users/{id}")).bearer(ADMIN)).status, 404);
+    // The name is free again.
+    assert_eq!(h.send(Req::new("POST", "/admin/users").bearer(ADMIN).body(r#"{"username":"JUDY","password":"12345678"}"#)).status, 201);
 }
