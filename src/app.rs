@@ -49,6 +49,53 @@ pub struct Config {
     /// How long a device code lives: 600 s (RFC 8628 §3.2); `DEVICE_CODE_SECONDS` lowers it
     /// for tests only.
     pub device_code_ms: u64,
+    /// `RESOURCES`: what registered and metadata-document clients may name (RFC 8707).
+    pub resources: Vec<String>,
+    /// `CIMD`: Client ID Metadata Documents.
+    pub cimd: Cimd,
+    /// `REGISTRATION`: RFC 7591 dynamic client registration.
+    pub registration: Registration,
+    /// `REGISTRATION_SCOPES`: the scopes registered and metadata-document clients may ask for.
+    pub registration_scopes: Vec<String>,
+}
+
+/// `CIMD`: off (default), `on` (`https` documents only) or `dev` (also `http` on loopback).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Cimd {
+    #[default]
+    Off,
+    On,
+    Dev,
+}
+
+impl Cimd {
+    pub fn parse(v: &str) -> Cimd {
+        match v.trim() {
+            "on" => Cimd::On,
+            "dev" => Cimd::Dev,
+            _ => Cimd::Off,
+        }
+    }
+}
+
+/// `REGISTRATION`: off (default; `/register` is 404), `open`, or `token` (an initial access
+/// token is required).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Registration {
+    #[default]
+    Off,
+    Open,
+    Token,
+}
+
+impl Registration {
+    pub fn parse(v: &str) -> Registration {
+        match v.trim() {
+            "open" => Registration::Open,
+            "token" => Registration::Token,
+            _ => Registration::Off,
+        }
+    }
 }
 
 impl Default for Config {
@@ -62,6 +109,10 @@ impl Default for Config {
             session_ms: 12 * 3_600_000,
             scope_descriptions: Vec::new(),
             device_code_ms: 600_000,
+            resources: Vec::new(),
+            cimd: Cimd::Off,
+            registration: Registration::Off,
+            registration_scopes: Vec::new(),
         }
     }
 }

@@ -42,6 +42,7 @@ pub mod http;
 pub mod issuer;
 pub mod json;
 pub mod pages;
+pub mod resource;
 pub mod routes;
 pub mod scope;
 pub mod secret;

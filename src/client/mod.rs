@@ -39,6 +39,28 @@ pub struct Client {
     pub previous_secret: Option<StoredSecret>,
     pub created_at: u64,
     pub updated_at: u64,
+    /// Who made it: the admin API, RFC 7591 registration, or its own metadata document.
+    #[serde(default, skip_serializing_if = "Origin::is_admin")]
+    pub origin: Origin,
+}
+
+/// Where a client comes from. Only admin-made clients have their own `resources`; the others
+/// may name any of the worker's `RESOURCES`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    #[default]
+    Admin,
+    /// `POST /register` (RFC 7591).
+    Registered,
+    /// A Client ID Metadata Document: the client id is the document's URL.
+    MetadataDocument,
+}
+
+impl Origin {
+    pub fn is_admin(&self) -> bool {
+        *self == Origin::Admin
+    }
 }
 
 impl Client {
@@ -51,12 +73,22 @@ impl Client {
             previous_secret: None,
             created_at: now_ms,
             updated_at: now_ms,
+            origin: Origin::Admin,
         }
     }
 
     /// A public client: no secret at all.
     pub fn public(client_id: String, settings: Settings, now_ms: u64) -> Client {
-        Client { client_id, settings, secret: None, previous_secret: None, created_at: now_ms, updated_at: now_ms }
+        Client { client_id, settings, secret: None, previous_secret: None, created_at: now_ms, updated_at: now_ms, origin: Origin::Admin }
+    }
+
+    /// The resources this client's tokens may be for (RFC 8707): its own when the admin API
+    /// made it, else the worker's `RESOURCES` (`configured`).
+    pub fn resources<'a>(&'a self, configured: &'a [String]) -> &'a [String] {
+        match self.origin {
+            Origin::Admin => &self.settings.resources,
+            Origin::Registered | Origin::MetadataDocument => configured,
+        }
     }
 
     pub fn is_public(&self) -> bool {
@@ -121,6 +153,7 @@ impl Client {
             "redirect_uris": s.redirect_uris,
             "refresh_token_ttl": s.refresh_token_ttl,
             "skip_consent": s.skip_consent,
+            "resources": s.resources,
             "token_ttl": s.token_ttl,
             "max_lifetime": s.max_lifetime,
             "expiry": s.expiry.as_str(),
@@ -131,6 +164,7 @@ impl Client {
             "disabled": s.disabled,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
+            "registered": self.origin == Origin::Registered,
         })
     }
 }

@@ -108,6 +108,38 @@ pub fn check_registrable(uri: &str) -> Result<(), String> {
     }
 }
 
+/// An absolute `https` URI, or `http` on a loopback host: the shape redirect URIs of web
+/// apps, resource indicators (RFC 8707) and metadata-document URLs share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebUri<'a> {
+    pub https: bool,
+    pub host: &'a str,
+    pub port: Option<&'a str>,
+    /// Path and query, possibly empty.
+    pub rest: &'a str,
+    pub loopback: bool,
+}
+
+/// Split `uri` if it is `https://host[:port][/…]` or `http://` on loopback; no user info,
+/// escapes in the host, whitespace, control characters, backslashes or fragment.
+pub fn web_uri(uri: &str) -> Option<WebUri<'_>> {
+    if uri.len() > MAX_REDIRECT_URI || uri.chars().any(|c| c.is_whitespace() || c.is_control() || c == '\\' || c == '#') {
+        return None;
+    }
+    let parts = split(uri)?;
+    let https = match parts.scheme {
+        "https" => true,
+        "http" => false,
+        _ => return None,
+    };
+    if !uri[parts.scheme.len()..].starts_with("://") || !(parts.rest.is_empty() || parts.rest.starts_with('/') || parts.rest.starts_with('?')) {
+        return None;
+    }
+    let (host, port) = host_and_port(parts.authority)?;
+    let loopback = is_loopback(host);
+    (https || loopback).then_some(WebUri { https, host, port, rest: parts.rest, loopback })
+}
+
 /// A loopback `http` URI without its port, for RFC 8252 §7.3 matching (any port).
 fn without_loopback_port(uri: &str) -> Option<String> {
     let parts = split(uri)?;

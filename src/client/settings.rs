@@ -3,6 +3,7 @@
 
 use super::redirect::{check_registrable, MAX_REDIRECT_URIS};
 use crate::error::OAuthError;
+use crate::resource::{self, MAX_RESOURCES};
 use crate::scope::{is_scope_token, MAX_SCOPES};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -91,6 +92,8 @@ pub struct Settings {
     pub refresh_token_ttl: u32,
     /// A first-party client: the consent page is not shown.
     pub skip_consent: bool,
+    /// The protected resources its tokens may be bound to (RFC 8707); see [`crate::resource`].
+    pub resources: Vec<String>,
 }
 
 impl Settings {
@@ -117,6 +120,7 @@ impl Default for Settings {
             redirect_uris: Vec::new(),
             refresh_token_ttl: DEFAULT_REFRESH_TOKEN_TTL,
             skip_consent: false,
+            resources: Vec::new(),
         }
     }
 }
@@ -201,6 +205,7 @@ fn apply_fields(mut s: Settings, obj: &Map<String, Value>, allow_disabled: bool)
             "redirect_uris" => s.redirect_uris = redirect_uris(v)?,
             "refresh_token_ttl" => s.refresh_token_ttl = int_in(v, "refresh_token_ttl", 1, MAX_REFRESH_TOKEN_TTL)? as u32,
             "skip_consent" => s.skip_consent = boolean(v, "skip_consent")?,
+            "resources" => s.resources = resources(v)?,
             other => return Err(OAuthError::field(other, format!("unknown field {}", shorten(other)))),
         }
     }
@@ -240,6 +245,23 @@ fn redirect_uris(v: &Value) -> Result<Vec<String>, OAuthError> {
         let uri = item.as_str().ok_or_else(|| err("redirect_uris must be an array of strings".into()))?;
         check_registrable(uri).map_err(|why| err(format!("{why}: {}", shorten(uri))))?;
         if !out.iter().any(|x| x == uri) {
+            out.push(uri.to_string());
+        }
+    }
+    Ok(out)
+}
+
+fn resources(v: &Value) -> Result<Vec<String>, OAuthError> {
+    let err = |d: String| OAuthError::field("resources", d);
+    let arr = v.as_array().ok_or_else(|| err("resources must be an array of strings".into()))?;
+    if arr.len() > MAX_RESOURCES {
+        return Err(err(format!("at most {MAX_RESOURCES} resources")));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(arr.len());
+    for item in arr {
+        let uri = item.as_str().ok_or_else(|| err("resources must be an array of strings".into()))?;
+        resource::check(uri).map_err(|why| err(format!("{why}: {}", shorten(uri))))?;
+        if !out.iter().any(|x| resource::same(x, uri)) {
             out.push(uri.to_string());
         }
     }

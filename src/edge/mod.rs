@@ -10,7 +10,7 @@ mod fetch;
 mod kv;
 mod objects;
 
-use crate::app::{App, Config, Cx, Limits};
+use crate::app::{App, Cimd, Config, Cx, Limits, Registration};
 use crate::cache::IsolateCache;
 use crate::endpoints::validate;
 use crate::http::{normalise_ip, Body, HttpRequest};
@@ -62,6 +62,7 @@ fn var(env: &JsValue, name: &str) -> Option<String> {
 /// Settings from Worker variables and secrets; anything absent or unparsable keeps its default.
 fn config(env: &JsValue) -> Config {
     let number = |name: &str, default: u64| var(env, name).and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(default);
+    let words = |name: &str| var(env, name).map(|v| v.split_whitespace().map(str::to_string).collect::<Vec<_>>()).unwrap_or_default();
     let d = Config::default();
     let l = d.limits;
     Config {
@@ -78,6 +79,10 @@ fn config(env: &JsValue) -> Config {
         session_ms: number("SESSION_SECONDS", d.session_ms / 1000).max(60) * 1000,
         scope_descriptions: var(env, "SCOPE_DESCRIPTIONS").map(|j| crate::scope::parse_descriptions(&j)).unwrap_or_default(),
         device_code_ms: number("DEVICE_CODE_SECONDS", d.device_code_ms / 1000).clamp(1, d.device_code_ms / 1000) * 1000,
+        resources: words("RESOURCES").into_iter().filter(|r| crate::resource::check(r).is_ok()).collect(),
+        cimd: var(env, "CIMD").map_or(Cimd::Off, |v| Cimd::parse(&v)),
+        registration: var(env, "REGISTRATION").map_or(Registration::Off, |v| Registration::parse(&v)),
+        registration_scopes: words("REGISTRATION_SCOPES").into_iter().filter(|s| crate::scope::is_scope_token(s)).collect(),
     }
 }
 
