@@ -33,7 +33,7 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
     let inactive = || Ok(HttpResponse::json(200, &json!({"active": false})).no_store());
     let Some(at) = route(&token) else { return inactive() };
     // A client sees its own tokens; only an `introspect: true` client sees others'.
-    if at.client_id != caller.client.client_id && !caller.client.settings.introspect {
+    if !at.is_of(&caller.client.client_id) && !caller.client.settings.introspect {
         return inactive();
     }
     match app.call(&at.shard_name(), Introspect { hash: at.hash.clone() }).await? {

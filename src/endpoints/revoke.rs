@@ -13,7 +13,7 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
     // RFC 7009 §2.2: 200 whether or not the token existed. Another client's token is left
     // alone, with the same answer, so revocation reveals nothing.
     let client_id = caller.client.client_id;
-    if let Some(at) = route(&token).filter(|r| r.client_id == client_id) {
+    if let Some(at) = route(&token).filter(|r| r.is_of(&client_id)) {
         app.call(&at.shard_name(), Revoke { hash: at.hash.clone(), client_id }).await?;
     }
     Ok(HttpResponse::new(200).no_store())

@@ -26,7 +26,7 @@ pub async fn grant<P: Platform>(
     let verifier = params.single("code_verifier")?;
     let invalid = || OAuthError::InvalidGrant("the code is invalid, expired, used, or was issued to another client".into());
     // A code names the shard it lives in; one of another client never reaches this client's.
-    let at = route(&crate::secret::AccessToken::new(code.expose())).filter(|r| r.client_id == auth.client.client_id).ok_or_else(invalid)?;
+    let at = route(&crate::secret::AccessToken::new(code.expose())).filter(|r| r.is_of(&auth.client.client_id)).ok_or_else(invalid)?;
     // RFC 7636 §4.6: S256 of the verifier against the stored challenge (a malformed verifier
     // cannot match; a missing one neither).
     let challenge = verifier.filter(|v| pkce::well_formed(v)).map(pkce::s256).unwrap_or_default();

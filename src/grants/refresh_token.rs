@@ -54,7 +54,7 @@ pub async fn grant<P: Platform>(
     let scope = params.single("scope")?.map(|raw| parse_scope(raw).map_err(OAuthError::InvalidScope)).transpose()?;
     let invalid = || OAuthError::InvalidGrant("the refresh token is invalid, expired, revoked, or was issued to another client".into());
     let client = &auth.client;
-    let at = route(&AccessToken::new(presented.expose())).filter(|r| r.client_id == client.client_id).ok_or_else(invalid)?;
+    let at = route(&AccessToken::new(presented.expose())).filter(|r| r.is_of(&client.client_id)).ok_or_else(invalid)?;
     let successor = RefreshToken::new(generate_in(&client.client_id, at.shard, cx.rng).expose());
     let access_token = generate_in(&client.client_id, at.shard, cx.rng);
     let op = Refresh {

@@ -9,14 +9,25 @@ use crate::secret::{random_string, AccessToken, Random, SecretHash, SECRET_BYTES
 
 pub const SHARDS: u8 = 8;
 
+/// What stands for a client in its tokens and object names: the client id itself, except
+/// for a metadata-document client, whose id is a URL (not allowed in a Bearer token, RFC 6750
+/// §2.1): `m` and the base64url SHA-256 of the URL.
+pub fn prefix(client_id: &str) -> std::borrow::Cow<'_, str> {
+    if client_id.contains("://") {
+        format!("m{}", SecretHash::of(client_id).as_str()).into()
+    } else {
+        client_id.into()
+    }
+}
+
 /// The name of a shard object.
 pub fn shard_name(client_id: &str, shard: u8) -> String {
-    format!("{client_id}/{shard}")
+    format!("{}/{shard}", prefix(client_id))
 }
 
 /// A new access token for `client_id`.
 pub fn generate(client_id: &str, rng: &mut dyn Random) -> AccessToken {
-    AccessToken::new(format!("{client_id}.{}", random_string(rng, SECRET_BYTES)))
+    AccessToken::new(format!("{}.{}", prefix(client_id), random_string(rng, SECRET_BYTES)))
 }
 
 /// The shard that holds everything one person authorized one client to do: their codes,
@@ -39,14 +50,20 @@ pub fn generate_in(client_id: &str, shard: u8, rng: &mut dyn Random) -> AccessTo
 /// Where a presented token would be stored, if it has our shape at all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
-    pub client_id: String,
+    /// The client's [`prefix`]: its id, unless that is a URL.
+    pub prefix: String,
     pub shard: u8,
     pub hash: SecretHash,
 }
 
 impl Route {
     pub fn shard_name(&self) -> String {
-        shard_name(&self.client_id, self.shard)
+        format!("{}/{}", self.prefix, self.shard)
+    }
+
+    /// Is this a token of `client_id`'s?
+    pub fn is_of(&self, client_id: &str) -> bool {
+        self.prefix == prefix(client_id)
     }
 }
 
@@ -63,9 +80,9 @@ pub fn route(token: &AccessToken) -> Option<Route> {
     if !has_token_shape(token.expose()) {
         return None;
     }
-    let (client_id, _) = token.expose().split_once('.')?;
+    let (prefix, _) = token.expose().split_once('.')?;
     let hash = token.hash();
-    Some(Route { client_id: client_id.to_string(), shard: hash.first_byte() % SHARDS, hash })
+    Some(Route { prefix: prefix.to_string(), shard: hash.first_byte() % SHARDS, hash })
 }
 
 #[cfg(test)]
@@ -79,7 +96,8 @@ mod tests {
         let t = generate("cid", &mut rng);
         assert!(t.expose().starts_with("cid."));
         let r = route(&t).unwrap();
-        assert_eq!(r.client_id, "cid");
+        assert_eq!(r.prefix, "cid");
+        assert!(r.is_of("cid") && !r.is_of("cid2"));
         assert!(r.shard < SHARDS);
         assert_eq!(r.hash, t.hash());
         assert_eq!(r.shard_name(), format!("cid/{}", r.shard));
@@ -88,6 +106,21 @@ mod tests {
             assert!(route(&AccessToken::new(bad)).is_none(), "{bad}");
         }
         assert!(route(&AccessToken::new(format!("{}.{}", "a".repeat(64), "A".repeat(43)))).is_some());
+    }
+
+    #[test]
+    fn a_url_client_id_is_routed_by_its_hash() {
+        let url = "https://app.example.com/oauth/client.json";
+        let p = prefix(url);
+        assert_eq!(p.len(), 44);
+        assert!(p.starts_with('m') && p != prefix("https://app.example.com/oauth/client2.json"));
+        let mut rng = SeqRng(3);
+        let t = generate(url, &mut rng);
+        assert!(has_token_shape(t.expose()), "a Bearer-safe token: {}", t.expose());
+        let r = route(&t).unwrap();
+        assert!(r.is_of(url) && !r.is_of("cid"));
+        assert_eq!(shard_name(url, r.shard), r.shard_name());
+        assert_eq!(prefix("cid"), "cid", "other ids are their own prefix");
     }
 
     #[test]
