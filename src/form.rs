@@ -81,6 +81,11 @@ impl Params {
         self.single(name)?.ok_or_else(|| OAuthError::invalid_request(format!("missing parameter {name}")))
     }
 
+    /// Every non-empty value of a repeatable parameter (RFC 8707's `resource`), in order.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0.iter().filter(|(n, v)| n == name && !v.is_empty()).map(|(_, v)| v.as_str()).collect()
+    }
+
     pub fn contains(&self, name: &str) -> bool {
         self.0.iter().any(|(n, _)| n == name)
     }

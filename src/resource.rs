@@ -40,12 +40,12 @@ pub fn check(uri: &str) -> Result<(), String> {
 /// The resources a request names, each among `allowed`, in their registered form (duplicates
 /// once). None named: every one of `allowed`. One not among them: `invalid_target`
 /// (RFC 8707 §2).
-pub fn select(requested: &[&str], allowed: &[String]) -> Result<Vec<String>, OAuthError> {
+pub fn select<S: AsRef<str>>(requested: &[S], allowed: &[String]) -> Result<Vec<String>, OAuthError> {
     if requested.is_empty() {
         return Ok(allowed.to_vec());
     }
     let mut out: Vec<String> = Vec::with_capacity(requested.len());
-    for r in requested {
+    for r in requested.iter().map(AsRef::as_ref) {
         let Some(found) = allowed.iter().find(|a| same(a, r)) else {
             return Err(OAuthError::InvalidTarget(format!("the resource {} is not one this client may ask for", short(r))));
         };
@@ -106,7 +106,7 @@ mod tests {
     #[test]
     fn select_names_registered_forms_and_refuses_others() {
         let allowed = vec!["https://api.example.com".to_string(), "https://mcp.example.com/mcp".to_string()];
-        assert_eq!(select(&[], &allowed).unwrap(), allowed, "none named: all");
+        assert_eq!(select::<&str>(&[], &allowed).unwrap(), allowed, "none named: all");
         assert_eq!(select(&["https://api.example.com/"], &allowed).unwrap(), vec!["https://api.example.com"]);
         assert_eq!(
             select(&["https://mcp.example.com/mcp", "https://api.example.com", "https://api.example.com/"], &allowed).unwrap(),
@@ -116,7 +116,7 @@ mod tests {
         assert_eq!(err.code(), "invalid_target");
         assert_eq!(select(&["https://mcp.example.com/mcp/"], &allowed).unwrap_err().code(), "invalid_target", "only a bare origin loses its slash");
         assert_eq!(select(&["https://x.example"], &[]).unwrap_err().code(), "invalid_target");
-        assert!(select(&[], &[]).unwrap().is_empty());
+        assert!(select::<&str>(&[], &[]).unwrap().is_empty());
     }
 
     #[test]

@@ -82,14 +82,15 @@ export default class EdgeOAuth extends WorkerEntrypoint {
     }
   }
 
-  // Service-binding RPC for other Workers: `await env.AUTH.validate(token, ip, scope)` answers
-  // what `GET /validate` answers for `Authorization: Bearer <token>` from `ip` with
-  // `?scope=<scope>`: its JSON fields, plus `status` (200, 400, 401, 403, 429 or 503) and, when
+  // Service-binding RPC for other Workers: `await env.AUTH.validate(token, ip, scope, resource)`
+  // answers what `GET /validate` answers for `Authorization: Bearer <token>` from `ip` with
+  // `?scope=<scope>&resource=<resource>` (RFC 8707; both optional): its JSON fields, plus `status` (200, 400, 401, 403, 429 or 503) and, when
   // not 200, `active: false` and the `www_authenticate` / `retry_after` to answer with.
-  async validate(token, ip = null, scope = null) {
+  async validate(token, ip = null, scope = null, resource = null) {
     let answer;
     try {
-      answer = await core.validate_rpc(this.env, String(token ?? ""), ip == null ? null : String(ip), scope == null ? null : String(scope));
+      answer = await core.validate_rpc(this.env, String(token ?? ""), ip == null ? null : String(ip), scope == null ? null : String(scope),
+        resource == null ? null : String(resource));
     } catch (error) {
       recover(error);
       return { status: 500, active: false, error: "server_error" };

@@ -113,13 +113,14 @@ pub fn handle(env: JsValue, method: String, url: String, headers: Vec<String>, b
 }
 
 /// Validation for other Workers over service-binding RPC: what `/validate` answers for a bearer
-/// token used from `ip`, needing `scope` (space-separated, may be empty). Resolves like
+/// token used from `ip`, needing `scope` (space-separated, may be empty), at `resource`
+/// (RFC 8707; may be null). Resolves like
 /// [`handle`].
 #[wasm_bindgen]
-pub fn validate_rpc(env: JsValue, token: String, ip: Option<String>, scope: Option<String>) -> Promise {
+pub fn validate_rpc(env: JsValue, token: String, ip: Option<String>, scope: Option<String>, resource: Option<String>) -> Promise {
     js_sys::futures::future_to_promise(async move {
         let app = app(&env)?;
-        let response = validate::rpc(&app, &AccessToken::new(token), ip.as_deref().map(normalise_ip), scope.as_deref(), now_ms()).await;
+        let response = validate::rpc(&app, &AccessToken::new(token), ip.as_deref().map(normalise_ip), scope.as_deref(), resource.as_deref(), now_ms()).await;
         Ok(answer(response, None).into())
     })
 }

@@ -11,12 +11,12 @@ use crate::error::OAuthError;
 use crate::form::{encode_component, Params};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::pages::{self, ClientInfo, Csrf, Person, ScopeInfo};
-use crate::scope;
 use crate::shard::codes::{CodeRecord, IssueCode, Stored};
 use crate::shard::route::{generate_in, shard_name, user_shard};
 use crate::shard::users::{Authorize, CheckSession, SessionUser};
 use crate::store::Platform;
 use crate::user;
+use crate::{resource, scope};
 
 /// A valid authorization request.
 #[derive(Debug, Clone)]
@@ -26,6 +26,8 @@ pub struct AuthRequest {
     /// Whether `redirect_uri` was in the request (then `/token` must repeat it).
     pub redirect_sent: bool,
     pub scope: Vec<String>,
+    /// The resources authorized (RFC 8707): those named, or all of the client's.
+    pub resources: Vec<String>,
     pub state: Option<String>,
     pub challenge: String,
 }
@@ -40,8 +42,9 @@ pub enum AuthorizeError {
     Redirect { to: VerifiedRedirect, error: &'static str, description: String, state: Option<String> },
 }
 
-/// RFC 6749 §4.1.2.1 and RFC 7636 §4.4.1: validate an authorization request. Pure.
-pub fn validate(params: &Params, client: Option<Client>) -> Result<AuthRequest, AuthorizeError> {
+/// RFC 6749 §4.1.2.1, RFC 7636 §4.4.1 and RFC 8707 §2: validate an authorization request.
+/// Pure; `configured` is the worker's `RESOURCES` (for clients the admin API did not make).
+pub fn validate(params: &Params, client: Option<Client>, configured: &[String]) -> Result<AuthRequest, AuthorizeError> {
     let page = |title, detail: &str| AuthorizeError::Page { title, detail: detail.to_string() };
     // Until the client and its redirect URI are known good, nothing may redirect.
     let client_id = params.single("client_id").map_err(|_| page("Invalid request", "The request names client_id more than once."))?;
@@ -72,6 +75,7 @@ pub fn validate(params: &Params, client: Option<Client>) -> Result<AuthRequest, 
         return Err(back("unauthorized_client", "this client may not use the authorization code grant"));
     }
     let scope = scope::grant(single("scope")?, &client.settings.scopes).map_err(|e| back("invalid_scope", &e.description()))?;
+    let resources = resource::select(&params.all("resource"), client.resources(configured)).map_err(|e| back("invalid_target", &e.description()))?;
     // PKCE is required for every client, S256 only (RFC 9700 §2.1.1).
     let challenge = match single("code_challenge")? {
         None => return Err(back("invalid_request", "code_challenge is required (PKCE, S256)")),
@@ -85,7 +89,7 @@ pub fn validate(params: &Params, client: Option<Client>) -> Result<AuthRequest, 
         None => return Err(back("invalid_request", "code_challenge_method is required and must be S256")),
         Some(_) => return Err(back("invalid_request", "only code_challenge_method=S256 is supported")),
     }
-    Ok(AuthRequest { client, redirect: to, redirect_sent: presented.is_some(), scope, state, challenge })
+    Ok(AuthRequest { client, redirect: to, redirect_sent: presented.is_some(), scope, resources, state, challenge })
 }
 
 /// What happens next.
@@ -144,7 +148,7 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         Ok(Some(id)) => app.client(id, cx.now_ms).await?,
         _ => None,
     };
-    let auth = match validate(&params, client) {
+    let auth = match validate(&params, client, &app.config.resources) {
         Ok(a) => a,
         Err(e) => return Ok(e.into_response(&iss)),
     };
@@ -167,7 +171,8 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         (Some(_), _) => return Err(OAuthError::invalid_request("choose approve or deny")),
         (None, step) => step,
     };
-    let carried: Vec<(&str, &str)> = CARRIED.iter().filter_map(|&n| Some((n, params.single(n).ok().flatten()?))).collect();
+    let mut carried: Vec<(&str, &str)> = CARRIED.iter().filter_map(|&n| Some((n, params.single(n).ok().flatten()?))).collect();
+    carried.extend(params.all("resource").into_iter().map(|r| ("resource", r)));
     match (step, cookie, who) {
         (Step::Approve, Some((user_id, secret)), Some(_)) => approve(app, req, cx, &iss, auth, &user_id, secret.hash()).await,
         (Step::Consent, _, Some(who)) => {
@@ -175,14 +180,15 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
             let host = redirect::host_of(auth.redirect.as_str());
             let descriptions: Vec<String> = auth.scope.iter().map(|s| scope::describe(s, &app.config.scope_descriptions)).collect();
             let scopes: Vec<ScopeInfo> = auth.scope.iter().zip(&descriptions).map(|(name, d)| ScopeInfo { name, description: d }).collect();
-            let client = ClientInfo { name: &auth.client.settings.name, redirect_host: Some(&host) };
+            let hosts = resource_hosts(&auth.resources);
+            let client = ClientInfo { name: &auth.client.settings.name, redirect_host: Some(&host), resource_hosts: &hosts };
             let person = Person { username: &who.username, name: &who.name };
             Ok(with_cookie(pages::consent(Csrf(&token), person, client, &scopes, "/authorize", &carried), set_cookie))
         }
         _ => {
             let return_to = format!("/authorize?{}", query_of(&carried));
             let (token, set_cookie) = session::csrf(req, cx.rng);
-            let client = ClientInfo { name: &auth.client.settings.name, redirect_host: None };
+            let client = ClientInfo { name: &auth.client.settings.name, redirect_host: None, resource_hosts: &[] };
             Ok(with_cookie(pages::login(Csrf(&token), &return_to, "", None, Some(client)), set_cookie))
         }
     }
@@ -216,6 +222,7 @@ async fn approve<P: Platform>(
         redirect_uri: auth.redirect.as_str().to_string(),
         redirect_uri_sent: auth.redirect_sent,
         challenge: auth.challenge.clone(),
+        resources: auth.resources.clone(),
         created_ms: cx.now_ms,
         epoch: who.epoch,
         used_by: None,
@@ -232,6 +239,17 @@ async fn approve<P: Platform>(
             Ok(e.into_response(iss))
         }
     }
+}
+
+/// The hosts of the resources asked for, each once, for the consent page.
+pub fn resource_hosts(resources: &[String]) -> Vec<&str> {
+    let mut hosts: Vec<&str> = Vec::new();
+    for h in resources.iter().map(|r| resource::host(r)) {
+        if !hosts.contains(&h) {
+            hosts.push(h);
+        }
+    }
+    hosts
 }
 
 fn bad_query() -> OAuthError {

@@ -34,6 +34,8 @@ pub async fn authorization<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mu
         return Err(OAuthError::UnauthorizedClient);
     }
     let scope = scope::grant(params.single("scope")?, &client.settings.scopes)?;
+    // RFC 8707 §2: `resource` as at `/authorize`; none named, all of the client's.
+    let resources = crate::resource::select(&params.all("resource"), client.resources(&app.config.resources))?;
     // A fresh user code; on the rare collision with a live flow, draw another.
     for _ in 0..5 {
         let code = user_code::generate(cx.rng);
@@ -41,6 +43,7 @@ pub async fn authorization<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mu
         let record = DeviceRecord {
             client_id: client.client_id.clone(),
             scope: scope.clone(),
+            resources: resources.clone(),
             device_code: crate::secret::SecretHash::of(&device_code),
             created_ms: cx.now_ms,
             expires_ms: cx.now_ms + app.config.device_code_ms,
@@ -150,7 +153,9 @@ async fn show<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_>, raw
     let scopes: Vec<ScopeInfo> = flow.scope.iter().zip(&descriptions).map(|(name, d)| ScopeInfo { name, description: d }).collect();
     let (token, set) = session::csrf(req, cx.rng);
     let person = Person { username: &who.username, name: &who.name };
-    let page = pages::device_consent(Csrf(&token), person, ClientInfo { name, redirect_host: None }, &scopes, &code.display());
+    let hosts = super::authorize::resource_hosts(&flow.resources);
+    let client = ClientInfo { name, redirect_host: None, resource_hosts: &hosts };
+    let page = pages::device_consent(Csrf(&token), person, client, &scopes, &code.display());
     Ok(with_cookie(page, set))
 }
 
@@ -180,6 +185,7 @@ async fn decide<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_>, r
         user_id: who.user_id.clone(),
         username: who.username.clone(),
         scope: flow.scope.clone(),
+        resources: flow.resources.clone(),
         epoch: who.epoch,
         expires_ms: flow.expires_ms,
     };

@@ -22,6 +22,7 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         Some(raw) => scope::parse_scope(raw).map_err(OAuthError::invalid_request)?,
         None => Vec::new(),
     };
+    let resource = query.single("resource")?;
     let bearer = match parse_authorization(req.header("authorization"))? {
         Some(Authorization::Bearer(t)) => Some(t),
         _ => None,
@@ -34,22 +35,23 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
     let view = match (bearer, key) {
         // RFC 6750 §3.1: more than one method of presenting credentials.
         (Some(_), Some(_)) => return Err(OAuthError::invalid_request("present either a Bearer token or an API key, not both")),
-        (Some(token), None) => bearer_token(app, &token, req.client_ip.as_deref(), required, cx.now_ms).await?,
+        (Some(token), None) => bearer_token(app, &token, req.client_ip.as_deref(), required, resource, cx.now_ms).await?,
         (None, Some(key)) => api_key(app, key, &required, cx.now_ms).await?,
         (None, None) => return Err(OAuthError::MissingToken),
     };
     Ok(HttpResponse::json(200, &view).no_store())
 }
 
-/// Validation over service-binding RPC (`env.AUTH.validate(token, ip, scope)`): exactly what
-/// `/validate` answers for `Authorization: Bearer <token>` from `ip` with `?scope=…`.
-pub async fn rpc<P: Platform>(app: &App<P>, token: &AccessToken, ip: Option<String>, scope: Option<&str>, now_ms: u64) -> HttpResponse {
+/// Validation over service-binding RPC (`env.AUTH.validate(token, ip, scope, resource)`):
+/// exactly what `/validate` answers for `Authorization: Bearer <token>` from `ip` with
+/// `?scope=…&resource=…`.
+pub async fn rpc<P: Platform>(app: &App<P>, token: &AccessToken, ip: Option<String>, scope: Option<&str>, resource: Option<&str>, now_ms: u64) -> HttpResponse {
     let view = async {
         let required = match scope.filter(|s| !s.is_empty()) {
             Some(raw) => scope::parse_scope(raw).map_err(OAuthError::invalid_request)?,
             None => Vec::new(),
         };
-        bearer_token(app, token, ip.as_deref(), required, now_ms).await
+        bearer_token(app, token, ip.as_deref(), required, resource.filter(|r| !r.is_empty()), now_ms).await
     };
     match view.await {
         Ok(view) => HttpResponse::json(200, &view).no_store(),
@@ -57,12 +59,20 @@ pub async fn rpc<P: Platform>(app: &App<P>, token: &AccessToken, ip: Option<Stri
     }
 }
 
-async fn bearer_token<P: Platform>(app: &App<P>, token: &AccessToken, ip: Option<&str>, required: Vec<String>, now_ms: u64) -> Result<Value, OAuthError> {
+async fn bearer_token<P: Platform>(
+    app: &App<P>,
+    token: &AccessToken,
+    ip: Option<&str>,
+    required: Vec<String>,
+    resource: Option<&str>,
+    now_ms: u64,
+) -> Result<Value, OAuthError> {
     let Some(at) = route(token) else {
         return Err(OAuthError::InvalidToken);
     };
     let needed = scope::join(&required);
-    let op = Validate { hash: at.hash.clone(), ip: ip.map(str::to_string), required };
+    // RFC 8707: a token bound to resources is refused by the shard elsewhere (no slide).
+    let op = Validate { hash: at.hash.clone(), ip: ip.map(str::to_string), required, resource: resource.map(str::to_string) };
     let view = match app.call(&at.shard_name(), op).await? {
         Validation::Valid(view) => view,
         Validation::InsufficientScope => return Err(OAuthError::InsufficientScope(needed)),
@@ -71,7 +81,14 @@ async fn bearer_token<P: Platform>(app: &App<P>, token: &AccessToken, ip: Option
     // Only valid tokens count against the client's rate limit: the client id is public (it
     // starts every token), so counting failures would let anyone exhaust the limit. The limit
     // is the client's current setting (from the cached record).
-    rate_limit(app, app.client(&view.client_id, now_ms).await?.as_ref()).await?;
+    let client = app.client(&view.client_id, now_ms).await?;
+    // An unbound token serves only its own client's resources.
+    if let (Some(r), None) = (resource, &view.aud) {
+        if !client.as_ref().is_some_and(|c| c.resources(&app.config.resources).iter().any(|a| crate::resource::same(a, r))) {
+            return Err(OAuthError::InvalidToken);
+        }
+    }
+    rate_limit(app, client.as_ref()).await?;
     Ok(serde_json::to_value(view).unwrap_or_default())
 }
 

@@ -30,7 +30,7 @@ pub async fn grant<P: Platform>(
     // RFC 7636 §4.6: S256 of the verifier against the stored challenge (a malformed verifier
     // cannot match; a missing one neither).
     let challenge = verifier.filter(|v| pkce::well_formed(v)).map(pkce::s256).unwrap_or_default();
-    let (access_token, refresh_token, tokens) = new_tokens(auth, req, at.shard, cx);
+    let (access_token, refresh_token, tokens) = new_tokens(auth, req, params, at.shard, cx);
     let op = RedeemCode { hash: code.hash(), client_id: auth.client.client_id.clone(), generation: auth.generation, redirect_uri, challenge, tokens };
     let answer = app.call(&at.shard_name(), op).await?;
     TokenResponse::redeemed(answer, (access_token, refresh_token), cx.now_ms, invalid, via_header)

@@ -37,7 +37,7 @@ pub async fn grant<P: Platform>(
         Polled::Invalid => return Err(invalid()),
     };
     let shard = user_shard(&user_id);
-    let (access_token, refresh_token, tokens) = new_tokens(auth, req, shard, cx);
+    let (access_token, refresh_token, tokens) = new_tokens(auth, req, params, shard, cx);
     let op = RedeemDevice { device_code: hash, client_id: client.client_id.clone(), generation: auth.generation, tokens };
     let answer = app.call(&shard_name(&client.client_id, shard), op).await?;
     TokenResponse::redeemed(answer, (access_token, refresh_token), cx.now_ms, invalid, via_header)

@@ -192,6 +192,7 @@ async fn issue<P: Platform>(
             let shard = user_shard(user_id);
             let access = generate_in(&client.client_id, shard, cx.rng);
             let tokens = NewTokens {
+                resources: Vec::new(),
                 family_id: random_string(cx.rng, 16),
                 access: access.hash(),
                 refresh: None,
@@ -211,6 +212,7 @@ async fn issue<P: Platform>(
                 Redeemed::Issued(issued) => (access, issued.expires_at_ms),
                 Redeemed::InvalidGrant => return Err(invalid("the subject's user is disabled")),
                 Redeemed::ClientGone => return Err(OAuthError::InvalidClient { challenge: true }),
+                Redeemed::InvalidTarget => return Err(super::not_authorized_resource()),
             }
         }
         None => {

@@ -11,6 +11,7 @@ use crate::app::Cx;
 use crate::auth::client_auth::Authenticated;
 use crate::client::GRANT_REFRESH_TOKEN;
 use crate::error::OAuthError;
+use crate::form::Params;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::secret::{random_string, AccessToken, RefreshToken};
 use crate::shard::codes::{NewTokens, Redeemed};
@@ -58,6 +59,7 @@ impl TokenResponse {
             Redeemed::Issued(issued) => Ok(TokenResponse::new(access_token, refresh_token, issued.scope, issued.expires_at_ms, now_ms)),
             Redeemed::InvalidGrant => Err(invalid()),
             Redeemed::ClientGone => Err(OAuthError::InvalidClient { challenge: via_header }),
+            Redeemed::InvalidTarget => Err(not_authorized_resource()),
         }
     }
 
@@ -79,10 +81,15 @@ impl TokenResponse {
     }
 }
 
+/// RFC 8707 §2.2: a `resource` at `/token` must be among those the person authorized.
+pub fn not_authorized_resource() -> OAuthError {
+    OAuthError::InvalidTarget("a resource was named that this authorization does not cover".into())
+}
+
 /// Tokens for a person's grant, made to live in `shard` of the client (the shard of that
 /// client and user): an access token, a refresh token when the client has that grant, and the
 /// client's token settings. The plaintext stays here; the shard gets hashes.
-pub fn new_tokens(auth: &Authenticated, req: &HttpRequest, shard: u8, cx: &mut Cx<'_>) -> (AccessToken, Option<RefreshToken>, NewTokens) {
+pub fn new_tokens(auth: &Authenticated, req: &HttpRequest, params: &Params, shard: u8, cx: &mut Cx<'_>) -> (AccessToken, Option<RefreshToken>, NewTokens) {
     let client = &auth.client;
     let access = generate_in(&client.client_id, shard, cx.rng);
     let refresh = client.settings.allows(GRANT_REFRESH_TOKEN).then(|| RefreshToken::new(generate_in(&client.client_id, shard, cx.rng).expose()));
@@ -92,8 +99,14 @@ pub fn new_tokens(auth: &Authenticated, req: &HttpRequest, shard: u8, cx: &mut C
         refresh: refresh.as_ref().map(|r| r.hash()),
         template: TokenRecord::new(client, auth.generation, Vec::new(), req.client_ip.as_deref(), cx.now_ms),
         refresh_ttl_s: client.settings.refresh_token_ttl,
+        resources: req_resources(params),
     };
     (access, refresh, tokens)
+}
+
+/// The `resource` values of a token request (RFC 8707 §2: repeatable).
+pub fn req_resources(params: &Params) -> Vec<String> {
+    params.all("resource").into_iter().map(str::to_string).collect()
 }
 
 #[cfg(test)]

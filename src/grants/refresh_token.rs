@@ -36,10 +36,10 @@ pub fn seal(key: &RefreshToken, successor: &RefreshToken) -> String {
 }
 
 /// Open a sealed successor with the token it was sealed under.
-pub fn unseal(key: &RefreshToken, sealed: &str, client_id: &str) -> Option<RefreshToken> {
+pub fn unseal(key: &RefreshToken, sealed: &str, prefix: &str) -> Option<RefreshToken> {
     let bytes = b64::decode(sealed).filter(|b| b.len() == 32)?;
     let secret: Vec<u8> = bytes.iter().zip(pad(key)).map(|(a, b)| a ^ b).collect();
-    Some(RefreshToken::new(format!("{client_id}.{}", b64::encode(secret))))
+    Some(RefreshToken::new(format!("{prefix}.{}", b64::encode(secret))))
 }
 
 pub async fn grant<P: Platform>(
@@ -66,17 +66,18 @@ pub async fn grant<P: Platform>(
         sealed_successor: seal(&presented, &successor),
         access: access_token.hash(),
         template: TokenRecord::new(client, auth.generation, Vec::new(), req.client_ip.as_deref(), cx.now_ms),
+        resources: super::req_resources(params),
     };
     let (scope, expires_at_ms, refresh_token) = match app.call(&at.shard_name(), op).await? {
         Refreshed::Rotated { scope, expires_at_ms } => (scope, expires_at_ms, successor),
         Refreshed::Retried { scope, expires_at_ms, sealed_successor } => {
-            let same =
-                unseal(&presented, &sealed_successor, &client.client_id).ok_or_else(|| OAuthError::ServerError("a sealed successor did not open".into()))?;
+            let same = unseal(&presented, &sealed_successor, &at.prefix).ok_or_else(|| OAuthError::ServerError("a sealed successor did not open".into()))?;
             (scope, expires_at_ms, same)
         }
         Refreshed::InvalidGrant => return Err(invalid()),
         Refreshed::InvalidScope => return Err(OAuthError::InvalidScope("a refresh may narrow the scope of the grant, never widen it".into())),
         Refreshed::ClientGone => return Err(OAuthError::InvalidClient { challenge: via_header }),
+        Refreshed::InvalidTarget => return Err(super::not_authorized_resource()),
     };
     Ok(TokenResponse::new(access_token, Some(refresh_token), scope, expires_at_ms, cx.now_ms))
 }

@@ -31,6 +31,8 @@ pub struct ClientInfo<'a> {
     /// The host the person will be sent back to (the redirect URI's host), or `None` for the
     /// device grant.
     pub redirect_host: Option<&'a str>,
+    /// The hosts of the protected resources the access is for (RFC 8707), each once.
+    pub resource_hosts: &'a [&'a str],
 }
 
 /// One scope, with its description in words.

@@ -16,7 +16,7 @@ fn person() -> Person<'static> {
 }
 
 fn client() -> ClientInfo<'static> {
-    ClientInfo { name: "Photo Printer", redirect_host: Some("prints.example.com") }
+    ClientInfo { name: "Photo Printer", redirect_host: Some("prints.example.com"), resource_hosts: &[] }
 }
 
 const SCOPES: &[ScopeInfo] =
@@ -38,7 +38,11 @@ fn all_pages() -> Vec<(&'static str, u16, HttpResponse)> {
         ("signed-in", 200, signed_in(person())),
         ("device-entry", 200, device_entry(CSRF, "", None)),
         ("device-entry-problem", 400, device_entry(CSRF, "BCDF", Some("That code is not valid or has expired."))),
-        ("device-consent", 200, device_consent(CSRF, person(), ClientInfo { name: "Living Room TV", redirect_host: None }, SCOPES, "BCDFGHJK")),
+        (
+            "device-consent",
+            200,
+            device_consent(CSRF, person(), ClientInfo { name: "Living Room TV", redirect_host: None, resource_hosts: &[] }, SCOPES, "BCDFGHJK"),
+        ),
         ("device-approved", 200, device_done(true, "Living Room TV")),
         ("device-denied", 200, device_done(false, "Living Room TV")),
     ]
@@ -107,7 +111,7 @@ fn login_form() {
 
 #[test]
 fn login_escapes_what_others_control() {
-    let c = ClientInfo { name: EVIL, redirect_host: Some("a\"b<c&d") };
+    let c = ClientInfo { name: EVIL, redirect_host: Some("a\"b<c&d"), resource_hosts: &[EVIL] };
     let r = login(CSRF, "\"><script>x</script>", "\"><b>", None, Some(c));
     let body = html(&r);
     assert!(!body.contains("<script") && !body.contains("\"><b>"));
@@ -145,7 +149,7 @@ fn consent_form() {
 fn consent_escapes_what_others_control() {
     let scopes = [ScopeInfo { name: "a\"<b>&", description: "<i>desc</i> \"q\" & more" }];
     let p = Person { username: "<u>", name: "\"<n>\"" };
-    let c = ClientInfo { name: EVIL, redirect_host: Some("<h>") };
+    let c = ClientInfo { resource_hosts: &[], name: EVIL, redirect_host: Some("<h>") };
     let hidden = [("x\"><y", "\"><script>z</script>")];
     let body = String::from_utf8(consent(CSRF, p, c, &scopes, "/a\"b", &hidden).body).unwrap();
     assert!(!body.contains("<script") && !body.contains("<i>") && !body.contains("<u>") && !body.contains("<n>") && !body.contains("<h>"));
@@ -187,7 +191,7 @@ fn device_entry_form() {
 
 #[test]
 fn device_consent_form() {
-    let r = device_consent(Csrf("csrf123"), person(), ClientInfo { name: EVIL, redirect_host: None }, SCOPES, "bcdfghjk");
+    let r = device_consent(Csrf("csrf123"), person(), ClientInfo { resource_hosts: &[], name: EVIL, redirect_host: None }, SCOPES, "bcdfghjk");
     assert_eq!(r.status, 200);
     let body = html(&r);
     assert!(body.contains(r#"<form method="post" action="/device">"#));
@@ -229,7 +233,7 @@ fn preview() {
         ScopeInfo { name: "openid", description: "" },
         ScopeInfo { name: "calendar:write", description: "Create, change and delete events in all of your calendars, including shared ones" },
     ];
-    let odd = ClientInfo { name: EVIL, redirect_host: Some("a-very-long-subdomain.of-a-rather-long-domain-name.example.co.uk") };
+    let odd = ClientInfo { resource_hosts: &[], name: EVIL, redirect_host: Some("a-very-long-subdomain.of-a-rather-long-domain-name.example.co.uk") };
     pages.push(("consent-odd", 200, consent(CSRF, Person { username: "ada", name: "" }, odd, &long, "/authorize", &[])));
     pages.push(("consent-noscopes", 200, consent(CSRF, person(), client(), &[], "/authorize", &[])));
     for (name, _, r) in pages {

@@ -32,6 +32,9 @@ pub struct CodeRecord {
     pub redirect_uri_sent: bool,
     /// The PKCE S256 challenge; every code has one.
     pub challenge: String,
+    /// The resources authorized at `/authorize` (RFC 8707).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
     pub created_ms: u64,
     /// The user's epoch when the person approved.
     pub epoch: u32,
@@ -91,6 +94,10 @@ pub struct NewTokens {
     /// The client's settings, IP and secret generation; scope and principal are filled here.
     pub template: TokenRecord,
     pub refresh_ttl_s: u32,
+    /// `resource` values of the token request (RFC 8707 §2.2): the access token is for these,
+    /// which must be among those authorized; none, for all of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
 }
 
 /// What a successful grant issued, for the token response.
@@ -107,13 +114,23 @@ pub enum Redeemed {
     InvalidGrant,
     /// The client's gate refuses (stale KV): `invalid_client`.
     ClientGone,
+    /// A `resource` that was not authorized (RFC 8707 §2.2): nothing was used up.
+    InvalidTarget,
 }
 
-/// Create a family for `user` with its first access token (and refresh token), in `fx`.
-pub fn new_family(fx: &mut Effects, user: (&str, &str), scope: Vec<String>, epoch: u32, tokens: NewTokens, now_ms: u64) -> IssuedTokens {
+/// What a person authorized: its scopes and resources.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Authorized {
+    pub scope: Vec<String>,
+    pub resources: Vec<String>,
+}
+
+/// Create a family for `user` with its first access token (and refresh token), in `fx`; `None`
+/// (and nothing in `fx`) when the token request names a resource that was not authorized.
+pub fn new_family(fx: &mut Effects, user: (&str, &str), authorized: Authorized, epoch: u32, tokens: NewTokens, now_ms: u64) -> Option<IssuedTokens> {
     let (user_id, username) = user;
     let principal = Principal { sub: user_id.to_string(), username: Some(username.to_string()), subject_issuer: None, act: None };
-    new_family_for(fx, user, principal, None, scope, epoch, tokens, now_ms)
+    new_family_for(fx, user, principal, None, authorized, epoch, tokens, now_ms)
 }
 
 /// [`new_family`], with the access token's principal and an end of its own (`not_after`, at
@@ -124,11 +141,13 @@ pub fn new_family_for(
     user: (&str, &str),
     principal: Principal,
     not_after_ms: Option<u64>,
-    scope: Vec<String>,
+    authorized: Authorized,
     epoch: u32,
     tokens: NewTokens,
     now_ms: u64,
-) -> IssuedTokens {
+) -> Option<IssuedTokens> {
+    let aud = crate::resource::select(&tokens.resources, &authorized.resources).ok()?;
+    let Authorized { scope, resources } = authorized;
     let (user_id, username) = user;
     let id = format!("{user_id}:{}", tokens.family_id);
     let mut family = Family {
@@ -136,6 +155,7 @@ pub fn new_family_for(
         user_id: user_id.to_string(),
         username: username.to_string(),
         scope: scope.clone(),
+        resources,
         created_ms: now_ms,
         expires_ms: now_ms + u64::from(tokens.refresh_ttl_s) * 1000,
         epoch,
@@ -144,6 +164,7 @@ pub fn new_family_for(
     };
     let mut access = tokens.template;
     access.scope = scope.clone();
+    access.aud = aud;
     access.principal = Some(principal);
     access.family = Some(id.clone());
     access.not_after_ms = Some(not_after_ms.map_or(family.expires_ms, |n| n.min(family.expires_ms)));
@@ -156,7 +177,7 @@ pub fn new_family_for(
     fx.alarm(family.expires_ms);
     fx.put(token_key(&tokens.access), &access);
     fx.put(family_key(&id), &family);
-    issued
+    Some(issued)
 }
 
 /// Redeem a code at `/token` (RFC 6749 §4.1.3, RFC 7636 §4.6).
@@ -214,7 +235,11 @@ impl Op for RedeemCode {
         }
         code.used_by = Some(format!("{}:{}", code.user_id, self.tokens.family_id));
         let user = (code.user_id.as_str(), code.username.as_str());
-        let issued = new_family(&mut fx, user, code.scope.clone(), code.epoch, self.tokens, now_ms);
+        let authorized = Authorized { scope: code.scope.clone(), resources: code.resources.clone() };
+        // An unauthorized resource leaves the code unused (nothing was written yet).
+        let Some(issued) = new_family(&mut fx, user, authorized, code.epoch, self.tokens, now_ms) else {
+            return Ok((Redeemed::InvalidTarget, fx));
+        };
         fx.put(key, &code);
         Ok((Redeemed::Issued(issued), fx))
     }

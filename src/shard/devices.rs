@@ -6,7 +6,7 @@
 //! the same step that creates the family: one redemption per device code, and user kills reach
 //! it like any family.
 
-use super::codes::{new_family, NewTokens, Redeemed, Stored};
+use super::codes::{new_family, Authorized, NewTokens, Redeemed, Stored};
 use super::families::{user_gate_key, UserGate};
 use super::gate::{Gate, GATE_KEY};
 use super::{Effects, Loaded, Op};
@@ -42,6 +42,9 @@ pub enum DeviceStatus {
 pub struct DeviceRecord {
     pub client_id: String,
     pub scope: Vec<String>,
+    /// The resources asked for at `/device_authorization` (RFC 8707), checked there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
     pub device_code: SecretHash,
     pub created_ms: u64,
     pub expires_ms: u64,
@@ -183,6 +186,8 @@ pub struct DeviceGrant {
     pub user_id: String,
     pub username: String,
     pub scope: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
     pub epoch: u32,
     pub expires_ms: u64,
 }
@@ -245,8 +250,12 @@ impl Op for RedeemDevice {
         if !gate.admits(self.generation, now_ms) {
             return Ok((Redeemed::ClientGone, fx));
         }
+        let authorized = Authorized { scope: grant.scope, resources: grant.resources };
+        // An unauthorized resource leaves the approval in place (nothing was written yet).
+        let Some(issued) = new_family(&mut fx, (&grant.user_id, &grant.username), authorized, grant.epoch, self.tokens, now_ms) else {
+            return Ok((Redeemed::InvalidTarget, fx));
+        };
         fx.delete(key);
-        let issued = new_family(&mut fx, (&grant.user_id, &grant.username), grant.scope, grant.epoch, self.tokens, now_ms);
         Ok((Redeemed::Issued(issued), fx))
     }
 }

@@ -45,6 +45,9 @@ pub struct Family {
     pub username: String,
     /// What the person authorized; a refresh may narrow its access token, never this.
     pub scope: Vec<String>,
+    /// The resources authorized (RFC 8707); each access token is for these or some of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
     pub created_ms: u64,
     /// `refresh_token_ttl` after the authorization: the family and all it issued end here.
     pub expires_ms: u64,
@@ -150,6 +153,7 @@ mod tests {
             user_id: user.into(),
             username: "alice".into(),
             scope: vec![],
+            resources: vec![],
             created_ms: 0,
             expires_ms: 1_000,
             epoch: 1,
@@ -226,7 +230,9 @@ impl Op for IssueExchanged {
             return Ok((Redeemed::ClientGone, fx));
         }
         let who = (self.user_id.as_str(), self.username.as_str());
-        let issued = new_family_for(&mut fx, who, self.principal, Some(self.not_after_ms), self.scope, self.epoch, self.tokens, now_ms);
-        Ok((Redeemed::Issued(issued), fx))
+        let authorized = super::codes::Authorized { scope: self.scope, resources: Vec::new() };
+        let issued = new_family_for(&mut fx, who, self.principal, Some(self.not_after_ms), authorized, self.epoch, self.tokens, now_ms);
+        // Token exchange names no resource (`invalid_target` before it gets here).
+        Ok((issued.map_or(Redeemed::InvalidTarget, Redeemed::Issued), fx))
     }
 }

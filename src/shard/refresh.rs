@@ -28,6 +28,9 @@ pub struct Refresh {
     pub access: SecretHash,
     /// The client's token settings, IP and secret generation.
     pub template: TokenRecord,
+    /// `resource` values (RFC 8707 §2.2): within the family's; none, all of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +53,8 @@ pub enum Refreshed {
     InvalidScope,
     /// The client's gate refuses (stale KV): `invalid_client`.
     ClientGone,
+    /// A resource the family was not authorized for.
+    InvalidTarget,
 }
 
 /// The family a refresh record names, if its user gate still admits it. A dead family is
@@ -102,6 +107,9 @@ impl Op for Refresh {
             Some(s) => s.clone(),
             None => family.scope.clone(),
         };
+        let Ok(aud) = crate::resource::select(&self.resources, &family.resources) else {
+            return Ok((Refreshed::InvalidTarget, fx));
+        };
         let retry = chain.previous.as_ref().filter(|p| p.hash == self.hash && now_ms < p.rotated_ms + RETRY_WINDOW_MS).cloned();
         let reply_rotated = chain.current == self.hash;
         if !reply_rotated && retry.is_none() {
@@ -119,6 +127,7 @@ impl Op for Refresh {
         // A new access token either way; earlier ones of the family stay valid.
         let mut access = self.template;
         access.scope = scope.clone();
+        access.aud = aud;
         access.principal = Some(Principal { sub: family.user_id.clone(), username: Some(family.username.clone()), subject_issuer: None, act: None });
         access.family = Some(id.clone());
         access.not_after_ms = Some(family.expires_ms);

@@ -191,6 +191,7 @@ mod tests {
 
     fn family(expires_ms: u64) -> String {
         to_json(&Family {
+            resources: vec![],
             client_id: "c".into(),
             user_id: "u".into(),
             username: "n".into(),
@@ -205,6 +206,7 @@ mod tests {
 
     fn code(created_ms: u64) -> String {
         to_json(&CodeRecord {
+            resources: vec![],
             client_id: "c".into(),
             user_id: "u".into(),
             username: "n".into(),
@@ -243,6 +245,7 @@ mod tests {
         use super::super::devices::DeviceStatus;
         use crate::secret::SecretHash;
         let flow = to_json(&DeviceRecord {
+            resources: vec![],
             client_id: "c".into(),
             scope: vec![],
             device_code: SecretHash::of("d"),
@@ -252,7 +255,15 @@ mod tests {
             last_poll_ms: None,
             status: DeviceStatus::Pending,
         });
-        let grant = to_json(&DeviceGrant { client_id: "c".into(), user_id: "u".into(), username: "n".into(), scope: vec![], epoch: 0, expires_ms: 500_000 });
+        let grant = to_json(&DeviceGrant {
+            client_id: "c".into(),
+            user_id: "u".into(),
+            username: "n".into(),
+            scope: vec![],
+            resources: vec![],
+            epoch: 0,
+            expires_ms: 500_000,
+        });
         let e = Entries { device: vec![("device".into(), flow)], device_grants: vec![("d:x".into(), grant)], ..Entries::default() };
         assert_eq!(plan_sweep(&Gate::default(), &e, 100), (vec![], Some(500_000)));
         assert_eq!(plan_sweep(&Gate::default(), &e, 500_000), (vec!["d:x".to_string()], Some(1_200_000)));

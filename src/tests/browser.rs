@@ -50,6 +50,15 @@ pub fn input(page: &HttpResponse, name: &str) -> Option<String> {
     Some(v.replace("&#34;", "\"").replace("&#39;", "'").replace("&#60;", "<").replace("&#62;", ">").replace("&#38;", "&"))
 }
 
+/// Every value of the inputs named `name` (repeatable parameters such as `resource`).
+pub fn inputs(page: &HttpResponse, name: &str) -> Vec<String> {
+    let html = String::from_utf8_lossy(&page.body);
+    let marker = format!("name=\"{name}\" value=\"");
+    html.match_indices(&marker)
+        .filter_map(|(at, _)| html[at + marker.len()..].split('"').next().map(|v| v.replace("&#47;", "/").replace("&#38;", "&")))
+        .collect()
+}
+
 pub fn text(r: &HttpResponse) -> String {
     String::from_utf8_lossy(&r.body).into_owned()
 }
@@ -107,6 +116,9 @@ pub fn approve(h: &mut Harness, b: &mut Browser, url: &str, decision: &str) -> H
         if let Some(v) = input(&consent, name) {
             form.push_str(&format!("{name}={}&", crate::form::encode_component(&v)));
         }
+    }
+    for r in inputs(&consent, "resource") {
+        form.push_str(&format!("resource={}&", crate::form::encode_component(&r)));
     }
     form.push_str(&format!("decision={decision}"));
     b.send(h, Req::new("POST", "/authorize").form(&form))

@@ -8,6 +8,7 @@ mod device;
 mod exchange;
 mod person;
 mod refresh;
+mod resources;
 mod token;
 mod validate;
 

@@ -1,6 +1,7 @@
 //! The admin API's JSON rules for client settings, field by field.
 
 use super::*;
+use crate::resource::MAX_RESOURCES;
 
 #[test]
 fn create_defaults() {
@@ -56,6 +57,11 @@ fn create_full_and_errors_name_the_field() {
         (br#"{"name":"a","refresh_token_ttl":0}"#, "refresh_token_ttl"),
         (br#"{"name":"a","refresh_token_ttl":31536001}"#, "refresh_token_ttl"),
         (br#"{"name":"a","skip_consent":"yes"}"#, "skip_consent"),
+        (br#"{"name":"a","resources":"https://api.example.com"}"#, "resources"),
+        (br#"{"name":"a","resources":["http://api.example.com"]}"#, "resources"),
+        (br#"{"name":"a","resources":["https://api.example.com/#f"]}"#, "resources"),
+        (br#"{"name":"a","resources":["urn:example:api"]}"#, "resources"),
+        (br#"{"name":"a","resources":[1]}"#, "resources"),
     ];
     for (body, field) in cases {
         let e = settings_for_create(body).unwrap_err();
@@ -128,4 +134,14 @@ fn grace_body() {
     assert_eq!(grace_for_rotation(br#"{"grace":60}"#).unwrap(), 60);
     assert!(grace_for_rotation(br#"{"grace":-1}"#).is_err());
     assert!(grace_for_rotation(br#"{"grace":60,"x":1}"#).is_err());
+}
+
+#[test]
+fn resources_are_web_uris_each_once() {
+    let s = settings_for_create(br#"{"name":"a","resources":["https://api.example.com/","https://api.example.com","http://127.0.0.1:8787/mcp"]}"#).unwrap();
+    assert_eq!(s.resources, vec!["https://api.example.com/", "http://127.0.0.1:8787/mcp"], "one trailing slash of a bare origin is the same resource");
+    assert!(settings_for_create(br#"{"name":"a"}"#).unwrap().resources.is_empty());
+    let many: Vec<String> = (0..=MAX_RESOURCES).map(|i| format!("\"https://r{i}.example\"")).collect();
+    let body = format!(r#"{{"name":"a","resources":[{}]}}"#, many.join(","));
+    assert!(settings_for_create(body.as_bytes()).is_err());
 }

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::client::settings::settings_for_create;
+use crate::client::Origin;
 use crate::secret::ClientSecret;
 
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -26,7 +27,7 @@ fn query(extra: &str) -> Params {
 
 /// The outcome as a short string: `ok`, `page`, or the redirect error code.
 fn outcome(params: &Params, client: Option<Client>) -> String {
-    match validate(params, client) {
+    match validate(params, client, &[]) {
         Ok(_) => "ok".into(),
         Err(AuthorizeError::Page { .. }) => "page".into(),
         Err(AuthorizeError::Redirect { error, .. }) => error.into(),
@@ -96,15 +97,15 @@ fn pkce_is_required_s256_only() {
 
 #[test]
 fn the_request_that_passes() {
-    let ok = validate(&query("redirect_uri=http%3A%2F%2F127.0.0.1%3A5000%2Fcb&scope=read"), Some(web())).unwrap();
+    let ok = validate(&query("redirect_uri=http%3A%2F%2F127.0.0.1%3A5000%2Fcb&scope=read"), Some(web()), &[]).unwrap();
     assert_eq!(ok.redirect.as_str(), "http://127.0.0.1:5000/cb", "the loopback port presented is the one used");
     assert!(ok.redirect_sent);
     assert_eq!((ok.scope, ok.state.as_deref(), ok.challenge.as_str()), (vec!["read".to_string()], Some("xyz"), CHALLENGE));
-    let implied = validate(&query(""), Some(one_uri())).unwrap();
+    let implied = validate(&query(""), Some(one_uri()), &[]).unwrap();
     assert!(!implied.redirect_sent);
     assert_eq!(implied.scope, vec!["read"], "no scope asked: all of the client's");
     // A redirect error carries state and goes to the verified URI.
-    let Err(AuthorizeError::Redirect { to, state, .. }) = validate(&query("scope=nope"), Some(one_uri())) else { panic!() };
+    let Err(AuthorizeError::Redirect { to, state, .. }) = validate(&query("scope=nope"), Some(one_uri()), &[]) else { panic!() };
     assert_eq!((to.as_str(), state.as_deref()), ("https://one.example/cb", Some("xyz")));
 }
 
@@ -112,7 +113,7 @@ fn the_request_that_passes() {
 fn errors_become_a_page_or_a_redirect_with_iss() {
     let page = AuthorizeError::Page { title: "t", detail: "d".into() }.into_response("https://auth.test");
     assert_eq!((page.status, page.header("location")), (400, None));
-    let Err(e) = validate(&query("scope=nope"), Some(one_uri())) else { panic!() };
+    let Err(e) = validate(&query("scope=nope"), Some(one_uri()), &[]) else { panic!() };
     let r = e.into_response("https://auth.test");
     assert_eq!(r.status, 302);
     let loc = r.header("location").unwrap();
@@ -132,7 +133,7 @@ fn who(granted: Option<&[&str]>) -> SessionUser {
 
 #[test]
 fn next_step_table() {
-    let req = validate(&query("redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=read%20write"), Some(web())).unwrap();
+    let req = validate(&query("redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=read%20write"), Some(web()), &[]).unwrap();
     let first_party = AuthRequest { client: Client { settings: Settings { skip_consent: true, ..web().settings }, ..web() }, ..req.clone() };
     let cases: Vec<(&str, &AuthRequest, Option<SessionUser>, Step)> = vec![
         ("nobody signed in", &req, None, Step::Login),
@@ -149,3 +150,42 @@ fn next_step_table() {
 }
 
 use crate::client::Settings;
+
+/// RFC 8707 §2 at `/authorize`: `resource` names some of the client's resources (admin-made:
+/// its own; registered and metadata-document clients: the worker's `RESOURCES`); none named,
+/// all of them; another one is `invalid_target`, back at the client.
+#[test]
+fn resources_are_the_clients_own_or_the_workers() {
+    let api = "https://api.example.com";
+    let with =
+        |json: &str| client(&format!(r#"{{"name":"R","grant_types":["authorization_code"],"redirect_uris":["https://one.example/cb"],"resources":{json}}}"#));
+    let own = with(r#"["https://api.example.com/","https://b.example/mcp"]"#);
+    let q = |r: &[&str]| query(&r.iter().map(|r| format!("resource={}", encode_component(r))).collect::<Vec<_>>().join("&"));
+    let configured = vec!["https://conf.example/mcp".to_string()];
+    let table: Vec<(&str, Params, Client, Result<Vec<&str>, &str>)> = vec![
+        ("none named: all", q(&[]), own.clone(), Ok(vec!["https://api.example.com/", "https://b.example/mcp"])),
+        ("one, without the slash", q(&[api]), own.clone(), Ok(vec!["https://api.example.com/"])),
+        ("two", q(&["https://b.example/mcp", api]), own.clone(), Ok(vec!["https://b.example/mcp", "https://api.example.com/"])),
+        ("not the client's", q(&["https://evil.example"]), own.clone(), Err("invalid_target")),
+        ("the worker's is not an admin client's", q(&["https://conf.example/mcp"]), own.clone(), Err("invalid_target")),
+        ("a client without resources", q(&[api]), with("[]"), Err("invalid_target")),
+        (
+            "registered: the worker's",
+            q(&["https://conf.example/mcp"]),
+            Client { origin: Origin::Registered, ..own.clone() },
+            Ok(vec!["https://conf.example/mcp"]),
+        ),
+        ("registered: not its own", q(&[api]), Client { origin: Origin::Registered, ..own.clone() }, Err("invalid_target")),
+        ("metadata document: all of the worker's", q(&[]), Client { origin: Origin::MetadataDocument, ..own.clone() }, Ok(vec!["https://conf.example/mcp"])),
+    ];
+    for (name, params, c, want) in table {
+        match (validate(&params, Some(c), &configured), want) {
+            (Ok(req), Ok(want)) => assert_eq!(req.resources, want, "{name}"),
+            (Err(AuthorizeError::Redirect { error, state, .. }), Err(want)) => {
+                assert_eq!((error, state.as_deref()), (want, Some("xyz")), "{name}");
+            }
+            (got, want) => panic!("{name}: {got:?} vs {want:?}"),
+        }
+    }
+    assert_eq!(resource_hosts(&["https://a.example/x".into(), "https://a.example/y".into(), "http://127.0.0.1:9/".into()]), vec!["a.example", "127.0.0.1"]);
+}

@@ -16,6 +16,7 @@ fn code_hash() -> SecretHash {
 
 fn code() -> CodeRecord {
     CodeRecord {
+        resources: vec![],
         client_id: "cid".into(),
         user_id: "u1".into(),
         username: "alice".into(),
@@ -32,6 +33,7 @@ fn code() -> CodeRecord {
 fn tokens(refresh: bool) -> NewTokens {
     let c = Client::new("cid".into(), Settings { token_ttl: 300, max_lifetime: 3_600, ..Settings::default() }, &ClientSecret::new("s"), 0);
     NewTokens {
+        resources: vec![],
         family_id: "fam".into(),
         access: SecretHash::of("access"),
         refresh: refresh.then(|| SecretHash::of("refresh")),
@@ -60,6 +62,7 @@ fn outcome(r: &Redeemed) -> &'static str {
         Redeemed::Issued(_) => "issued",
         Redeemed::InvalidGrant => "invalid_grant",
         Redeemed::ClientGone => "client_gone",
+        Redeemed::InvalidTarget => "invalid_target",
     }
 }
 
@@ -217,5 +220,47 @@ fn exchanged_for_a_user_table() {
         let (reply, fx) = op.checked(&loaded, NOW).unwrap();
         assert_eq!(outcome(&reply), want, "{name}");
         assert_eq!(fx.puts.is_empty(), want != "issued", "{name}");
+    }
+}
+
+const API: &str = "https://api.example.com";
+const MCP: &str = "https://mcp.example.com/mcp";
+
+/// RFC 8707 §2.2 at `/token`: the access token is for the resources named, each among those
+/// authorized at `/authorize`; none named, for all of them. A resource not authorized uses
+/// nothing up.
+#[test]
+fn resources_at_redemption_narrow_within_the_authorized_set() {
+    let authorized = CodeRecord { resources: vec![API.into(), MCP.into()], ..code() };
+    let with = |requested: &[&str]| RedeemCode {
+        tokens: NewTokens { resources: requested.iter().map(|s| s.to_string()).collect(), ..tokens(true) },
+        ..redeem(Some(REDIRECT), VERIFIER, "cid")
+    };
+    let table: Vec<(&str, CodeRecord, Vec<&str>, Option<Vec<&str>>)> = vec![
+        ("none named: all authorized", authorized.clone(), vec![], Some(vec![API, MCP])),
+        ("one, with a slash on the bare origin", authorized.clone(), vec!["https://api.example.com/"], Some(vec![API])),
+        ("both, repeated", authorized.clone(), vec![MCP, API, MCP], Some(vec![MCP, API])),
+        ("not authorized", authorized.clone(), vec!["https://evil.example"], None),
+        ("one good, one not", authorized.clone(), vec![API, "https://evil.example"], None),
+        ("a code for no resource, none named", code(), vec![], Some(vec![])),
+        ("a code for no resource, one named", code(), vec![API], None),
+    ];
+    for (name, c, requested, want) in table {
+        let (reply, fx) = with(&requested).checked(&with_code(c), NOW).unwrap();
+        match want {
+            Some(aud) => {
+                assert_eq!(outcome(&reply), "issued", "{name}");
+                let access = fx.puts.iter().find(|(k, _)| *k == token_key(&SecretHash::of("access"))).unwrap();
+                let access: TokenRecord = serde_json::from_str(&access.1).unwrap();
+                assert_eq!(access.aud, aud, "{name}");
+                let family = fx.puts.iter().find(|(k, _)| *k == family_key("u1:fam")).unwrap();
+                let family: Family = serde_json::from_str(&family.1).unwrap();
+                assert_eq!(family.resources.len(), if aud.is_empty() { 0 } else { 2 }, "{name}: the family keeps what was authorized");
+            }
+            None => {
+                assert_eq!(outcome(&reply), "invalid_target", "{name}");
+                assert!(fx.puts.is_empty() && fx.deletes.is_empty(), "{name}: the code stays unused");
+            }
+        }
     }
 }

@@ -14,6 +14,7 @@ fn code() -> SecretHash {
 
 fn record(status: DeviceStatus, last_poll: Option<u64>) -> DeviceRecord {
     DeviceRecord {
+        resources: vec![],
         client_id: "cid".into(),
         scope: vec!["read".into()],
         device_code: code(),
@@ -82,7 +83,15 @@ fn create_lookup_decide() {
 }
 
 fn grant() -> DeviceGrant {
-    DeviceGrant { client_id: "cid".into(), user_id: "u1".into(), username: "alice".into(), scope: vec!["read".into()], epoch: 2, expires_ms: NOW + 100 }
+    DeviceGrant {
+        client_id: "cid".into(),
+        user_id: "u1".into(),
+        username: "alice".into(),
+        scope: vec!["read".into()],
+        resources: vec![],
+        epoch: 2,
+        expires_ms: NOW + 100,
+    }
 }
 
 fn redeem(client: &str) -> RedeemDevice {
@@ -92,6 +101,7 @@ fn redeem(client: &str) -> RedeemDevice {
         client_id: client.into(),
         generation: 0,
         tokens: NewTokens {
+            resources: vec![],
             family_id: "fam".into(),
             access: SecretHash::of("a"),
             refresh: None,
@@ -126,4 +136,26 @@ fn store_grant_checks_client_and_user() {
     assert_eq!(op().checked(&Loaded::default(), NOW).unwrap().0, Stored::Stored);
     assert_eq!(op().checked(&Loaded::default().with(GATE_KEY, &Gate { deleted: true, ..Gate::default() }), NOW).unwrap().0, Stored::ClientGone);
     assert_eq!(op().checked(&Loaded::default().with(user_gate_key("u1"), &UserGate { min_epoch: 3 }), NOW).unwrap().0, Stored::UserGone);
+}
+
+/// RFC 8707 for the device grant: the approval carries the resources asked for at
+/// `/device_authorization`; the token request may narrow them; another one uses nothing up.
+#[test]
+fn redemption_narrows_resources_within_the_approval() {
+    let api = "https://api.example.com";
+    let approved = DeviceGrant { resources: vec![api.into(), "https://b.example".into()], ..grant() };
+    let l = Loaded::default().with(device_grant_key(&code()), &approved);
+    let asking =
+        |r: &[&str]| RedeemDevice { tokens: NewTokens { resources: r.iter().map(|s| s.to_string()).collect(), ..redeem("cid").tokens }, ..redeem("cid") };
+    let aud = |fx: &Effects| -> Vec<String> {
+        let (_, v) = fx.puts.iter().find(|(k, _)| *k == token_key(&SecretHash::of("a"))).unwrap();
+        serde_json::from_str::<TokenRecord>(v).unwrap().aud
+    };
+    let (_, fx) = asking(&[]).checked(&l, NOW).unwrap();
+    assert_eq!(aud(&fx), vec![api, "https://b.example"], "none named: all approved");
+    let (_, fx) = asking(&["https://api.example.com/"]).checked(&l, NOW).unwrap();
+    assert_eq!(aud(&fx), vec![api]);
+    let (reply, fx) = asking(&["https://c.example"]).checked(&l, NOW).unwrap();
+    assert_eq!(reply, Redeemed::InvalidTarget);
+    assert!(fx.puts.is_empty() && fx.deletes.is_empty(), "the approval stays for a correct request");
 }

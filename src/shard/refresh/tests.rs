@@ -15,6 +15,7 @@ fn h(s: &str) -> SecretHash {
 
 fn family(current: &str, previous: Option<(&str, u64)>) -> Family {
     Family {
+        resources: vec![],
         client_id: "cid".into(),
         user_id: "u1".into(),
         username: "alice".into(),
@@ -41,6 +42,7 @@ fn state(f: &Family, records: &[&str]) -> Loaded {
 fn refresh(presented: &str, scope: Option<&[&str]>, client: &str) -> Refresh {
     let c = Client::new("cid".into(), Settings { token_ttl: 60, ..Settings::default() }, &ClientSecret::new("s"), 0);
     Refresh {
+        resources: vec![],
         hash: h(presented),
         client_id: client.into(),
         generation: 0,
@@ -59,6 +61,7 @@ fn kind(r: &Refreshed) -> &'static str {
         Refreshed::InvalidGrant => "invalid_grant",
         Refreshed::InvalidScope => "invalid_scope",
         Refreshed::ClientGone => "client_gone",
+        Refreshed::InvalidTarget => "invalid_target",
     }
 }
 
@@ -141,4 +144,27 @@ fn revoking_a_refresh_token_kills_its_family_for_its_owner_only() {
     assert!(killed(&op.checked(&l, NOW).unwrap().1));
     assert!(Revoke { hash: h("r2"), client_id: "other".into() }.checked(&l, NOW).unwrap().1.deletes.is_empty());
     assert!(Revoke { hash: h("zz"), client_id: "cid".into() }.checked(&l, NOW).unwrap().1.deletes.is_empty());
+}
+
+/// RFC 8707 on refresh: each new access token is for the family's resources or some of them;
+/// a resource outside them is `invalid_target` and changes nothing (no rotation, no kill).
+#[test]
+fn a_refresh_narrows_resources_within_the_family() {
+    let api = "https://api.example.com";
+    let f = Family { resources: vec![api.into(), "https://b.example".into()], ..family("r2", None) };
+    let l = state(&f, &["r2"]);
+    let asking = |r: &[&str]| Refresh { resources: r.iter().map(|s| s.to_string()).collect(), ..refresh("r2", None, "cid") };
+    let aud = |fx: &Effects| -> Vec<String> {
+        let (_, v) = fx.puts.iter().find(|(k, _)| *k == token_key(&h("new access"))).unwrap();
+        serde_json::from_str::<TokenRecord>(v).unwrap().aud
+    };
+    let (reply, fx) = asking(&[]).checked(&l, NOW).unwrap();
+    assert_eq!((kind(&reply), aud(&fx)), ("rotated", vec![api.to_string(), "https://b.example".into()]));
+    let (_, fx) = asking(&["https://b.example/"]).checked(&l, NOW).unwrap();
+    assert_eq!(aud(&fx), vec!["https://b.example"]);
+    let (reply, fx) = asking(&["https://c.example"]).checked(&l, NOW).unwrap();
+    assert_eq!(kind(&reply), "invalid_target");
+    assert!(fx.puts.is_empty() && fx.deletes.is_empty(), "nothing rotates, nothing dies");
+    let unbound = state(&family("r2", None), &["r2"]);
+    assert_eq!(kind(&asking(&[api]).checked(&unbound, NOW).unwrap().0), "invalid_target", "a family for no resource");
 }

@@ -97,7 +97,7 @@ fn state(gate: Option<Gate>, token: Option<TokenRecord>) -> Loaded {
 }
 
 fn validate(loaded: &Loaded, ip: &str, required: &[&str], now: u64) -> (Validation, Effects) {
-    let op = Validate { hash: hash(), ip: Some(ip.into()), required: required.iter().map(|s| s.to_string()).collect() };
+    let op = Validate { resource: None, hash: hash(), ip: Some(ip.into()), required: required.iter().map(|s| s.to_string()).collect() };
     op.checked(loaded, now).unwrap()
 }
 
@@ -203,4 +203,37 @@ fn revoke_only_by_the_owner() {
     assert!(fx.deletes.is_empty());
     let (_, fx) = Revoke { hash: hash(), client_id: "cid".into() }.checked(&state(None, None), NOW).unwrap();
     assert!(fx.deletes.is_empty());
+}
+
+/// RFC 8707: `/validate?resource=` refuses a token bound to other resources, without a slide;
+/// an unbound token passes here (the endpoint checks its client's resources).
+#[test]
+fn validate_at_a_resource() {
+    let bound = TokenRecord { aud: vec!["https://api.example.com".into(), "https://b.example/mcp".into()], ..record() };
+    let at = |token: TokenRecord, resource: Option<&str>| {
+        let op = Validate { resource: resource.map(str::to_string), hash: hash(), ip: Some(IP.into()), required: vec![] };
+        op.checked(&state(None, Some(token)), NOW).unwrap()
+    };
+    let table: [(&str, TokenRecord, Option<&str>, bool); 7] = [
+        ("bound, no resource asked", bound.clone(), None, true),
+        ("bound, one of its resources", bound.clone(), Some("https://b.example/mcp"), true),
+        ("bound, trailing slash of a bare origin", bound.clone(), Some("https://api.example.com/"), true),
+        ("bound, another resource", bound.clone(), Some("https://other.example"), false),
+        ("bound, a path below", bound.clone(), Some("https://api.example.com/x"), false),
+        ("unbound, any", record(), Some("https://other.example"), true),
+        ("unbound, none", record(), None, true),
+    ];
+    for (name, token, resource, ok) in table {
+        let (reply, fx) = at(token, resource);
+        match reply {
+            Validation::Valid(view) => {
+                assert!(ok, "{name}");
+                assert_eq!(view.aud.is_some(), name.starts_with("bound"), "{name}: aud shown when bound");
+            }
+            _ => {
+                assert!(!ok, "{name}");
+                assert!(fx.puts.is_empty() && fx.lazy.is_empty(), "{name}: a refusal is not a use");
+            }
+        }
+    }
 }
