@@ -162,7 +162,8 @@ fn resources_are_the_clients_own_or_the_workers() {
     let own = with(r#"["https://api.example.com/","https://b.example/mcp"]"#);
     let q = |r: &[&str]| query(&r.iter().map(|r| format!("resource={}", encode_component(r))).collect::<Vec<_>>().join("&"));
     let configured = vec!["https://conf.example/mcp".to_string()];
-    let table: Vec<(&str, Params, Client, Result<Vec<&str>, &str>)> = vec![
+    type Row<'a> = (&'a str, Params, Client, Result<Vec<&'a str>, &'a str>);
+    let table: Vec<Row> = vec![
         ("none named: all", q(&[]), own.clone(), Ok(vec!["https://api.example.com/", "https://b.example/mcp"])),
         ("one, without the slash", q(&[api]), own.clone(), Ok(vec!["https://api.example.com/"])),
         ("two", q(&["https://b.example/mcp", api]), own.clone(), Ok(vec!["https://b.example/mcp", "https://api.example.com/"])),

@@ -236,7 +236,8 @@ fn resources_at_redemption_narrow_within_the_authorized_set() {
         tokens: NewTokens { resources: requested.iter().map(|s| s.to_string()).collect(), ..tokens(true) },
         ..redeem(Some(REDIRECT), VERIFIER, "cid")
     };
-    let table: Vec<(&str, CodeRecord, Vec<&str>, Option<Vec<&str>>)> = vec![
+    type Row<'a> = (&'a str, CodeRecord, Vec<&'a str>, Option<Vec<&'a str>>);
+    let table: Vec<Row> = vec![
         ("none named: all authorized", authorized.clone(), vec![], Some(vec![API, MCP])),
         ("one, with a slash on the bare origin", authorized.clone(), vec!["https://api.example.com/"], Some(vec![API])),
         ("both, repeated", authorized.clone(), vec![MCP, API, MCP], Some(vec![MCP, API])),
