@@ -44,7 +44,7 @@ export default {
     const metadata = metadataUrl(resource);
     if (url.pathname === new URL(metadata).pathname) return describe(env, url, resource);
 
-    if (url.pathname.startsWith("/api/")) {
+    if (url.pathname === "/api" || url.pathname.startsWith("/api/")) {
       // The scopes this route needs; edge-oauth answers 403 insufficient_scope without them.
       const scope = request.method === "GET" ? "read" : "write";
       const authorization = request.headers.get("authorization") ?? "";
