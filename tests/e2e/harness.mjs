@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const ADMIN = "e2e-admin-token";
 
-async function freePort() {
+export async function freePort() {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
@@ -24,10 +24,11 @@ async function freePort() {
 
 /**
  * Start `wrangler dev`. `configs` are wrangler.toml paths relative to the repo (the first is
- * the one served on the port); `state` reuses a state folder (for restart tests).
+ * the one served on the port); `state` reuses a state folder (for restart tests); `port` is a
+ * port chosen beforehand (from `freePort()`), for vars that must name the worker's own URL.
  */
-export async function startWorker({ configs = ["wrangler.toml"], state, vars = { ADMIN_TOKEN: ADMIN } } = {}) {
-  const port = await freePort();
+export async function startWorker({ configs = ["wrangler.toml"], state, vars = { ADMIN_TOKEN: ADMIN }, port: chosen } = {}) {
+  const port = chosen ?? await freePort();
   const stateDir = state ?? mkdtempSync(join(tmpdir(), "edge-oauth-e2e-"));
   const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir,
     "--show-interactive-dev-session=false", "--inspector-port", String(await freePort())];
@@ -463,4 +464,54 @@ export function filesContaining(dir, needle) {
   };
   walk(dir);
   return hits;
+}
+
+// ---- Protected resources (RFC 9728): appended; nothing above changes.
+
+/**
+ * The challenges of a `WWW-Authenticate` value (RFC 9110 §11.6.1): `[{ scheme, params }]`, the
+ * scheme and parameter names lowercased, quoted-string values unescaped. No token68 forms.
+ */
+export function parseChallenges(header) {
+  const s = header ?? "";
+  const out = [];
+  let i = 0;
+  const ws = () => { while (s[i] === " " || s[i] === "\t") i++; };
+  const token = () => {
+    const m = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+/.exec(s.slice(i));
+    if (!m) return null;
+    i += m[0].length;
+    return m[0];
+  };
+  const fail = () => { throw new Error(`malformed WWW-Authenticate at ${i}: ${s}`); };
+  while (i < s.length) {
+    ws();
+    if (s[i] === ",") { i++; continue; }
+    if (i >= s.length) break;
+    const scheme = token() ?? fail();
+    const params = {};
+    out.push({ scheme: scheme.toLowerCase(), params });
+    for (;;) {
+      ws();
+      const start = i;
+      const name = token();
+      ws();
+      if (name === null || s[i] !== "=") { i = start; break; } // the next challenge, or the end
+      i++;
+      ws();
+      let value = "";
+      if (s[i] === '"') {
+        for (i++; i < s.length && s[i] !== '"'; i++) value += s[i] === "\\" ? s[++i] : s[i];
+        if (s[i++] !== '"') fail();
+      } else value = token() ?? fail();
+      if (name.toLowerCase() in params) fail(); // RFC 9110: each parameter at most once
+      params[name.toLowerCase()] = value;
+      ws();
+      if (s[i] !== ",") break;
+      i++;
+    }
+    ws();
+    if (i < s.length && s[i] !== "," && !/[A-Za-z]/.test(s[i])) fail();
+  }
+  return out;
 }
