@@ -48,6 +48,8 @@ impl Random for Csprng {
 thread_local! {
     /// Lives as long as the isolate: client records and seen blocks, shared by its requests.
     static CACHE: Rc<IsolateCache> = Rc::new(IsolateCache::default());
+    /// The configuration and bindings, read once per isolate (see [`app`]).
+    static APP: std::cell::RefCell<Option<Rc<App<Edge>>>> = const { std::cell::RefCell::new(None) };
 }
 
 pub(crate) fn now_ms() -> u64 {
@@ -86,9 +88,17 @@ fn config(env: &JsValue) -> Config {
     }
 }
 
-fn app(env: &JsValue) -> Result<App<Edge>, JsValue> {
+/// The isolate's [`App`], made on its first request. An isolate runs one deployment: its
+/// variables and bindings do not change while it lives, so reading the ~15 variables and the
+/// three bindings again on every request (each a call into JavaScript) would only cost time.
+fn app(env: &JsValue) -> Result<Rc<App<Edge>>, JsValue> {
+    if let Some(app) = APP.with(|a| a.borrow().clone()) {
+        return Ok(app);
+    }
     let cache = CACHE.with(Rc::clone);
-    Ok(App::new(config(env), kv::KvStore::new(env, "CLIENTS")?, objects::DoObjects::new(env)?, crypto::WebCrypto, fetch::WebFetch, cache))
+    let app = Rc::new(App::new(config(env), kv::KvStore::new(env, "CLIENTS")?, objects::DoObjects::new(env)?, crypto::WebCrypto, fetch::WebFetch, cache));
+    APP.with(|a| *a.borrow_mut() = Some(Rc::clone(&app)));
+    Ok(app)
 }
 
 /// One HTTP request, as `entry.mjs` read it: the method, the URL, the headers as a flat
