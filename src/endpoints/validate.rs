@@ -71,7 +71,10 @@ async fn bearer_token<P: Platform>(app: &App<P>, token: &AccessToken, ip: Option
     // Only valid tokens count against the client's rate limit: the client id is public (it
     // starts every token), so counting failures would let anyone exhaust the limit. The limit
     // is the client's current setting (from the cached record).
-    rate_limit(app, app.client(&view.client_id, now_ms).await?.as_ref()).await?;
+    // Metadata-document clients have no rate limit: no lookup (no fetch) for them here.
+    if !view.client_id.contains("://") {
+        rate_limit(app, app.client(&view.client_id, now_ms).await?.as_ref()).await?;
+    }
     Ok(serde_json::to_value(view).unwrap_or_default())
 }
 

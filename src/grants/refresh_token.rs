@@ -39,7 +39,8 @@ pub fn seal(key: &RefreshToken, successor: &RefreshToken) -> String {
 pub fn unseal(key: &RefreshToken, sealed: &str, client_id: &str) -> Option<RefreshToken> {
     let bytes = b64::decode(sealed).filter(|b| b.len() == 32)?;
     let secret: Vec<u8> = bytes.iter().zip(pad(key)).map(|(a, b)| a ^ b).collect();
-    Some(RefreshToken::new(format!("{client_id}.{}", b64::encode(secret))))
+    // The token's prefix, not the id: a metadata-document client's id is a URL.
+    Some(RefreshToken::new(format!("{}.{}", crate::shard::route::prefix(client_id), b64::encode(secret))))
 }
 
 pub async fn grant<P: Platform>(
@@ -97,5 +98,8 @@ mod tests {
         assert_eq!(unseal(&old, &sealed, "cid"), Some(new.clone()));
         assert_ne!(unseal(&new, &sealed, "cid"), Some(new.clone()), "another key opens it to garbage");
         assert_eq!(unseal(&old, "short", "cid"), None);
+        let url = "https://app.example.com/client.json";
+        let (old, new) = (RefreshToken::new(generate_in(url, 1, &mut rng).expose()), RefreshToken::new(generate_in(url, 1, &mut rng).expose()));
+        assert_eq!(unseal(&old, &seal(&old, &new), url), Some(new), "a URL id opens to its Bearer-safe prefix");
     }
 }
