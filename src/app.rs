@@ -169,8 +169,13 @@ impl<P: Platform> App<P> {
         self.call(&shard::shard_name(owner, 0), op).await
     }
 
-    /// A client record: from this isolate's cache when fresh, else from KV.
+    /// A client record: from this isolate's cache when fresh, else from KV. With `CIMD` on, a
+    /// metadata-document URL is resolved from its document instead (`None` when it cannot be
+    /// used; see [`App::document_client`] for why).
     pub async fn client(&self, id: &str, now_ms: u64) -> Result<Option<Client>, OAuthError> {
+        if client::metadata_document::is_document_url(id, self.config.cimd) {
+            return Ok(self.document_client(id, now_ms).await?.ok());
+        }
         if let Some(hit) = self.cache.client(id, now_ms) {
             return Ok(hit);
         }

@@ -10,6 +10,9 @@ use std::collections::HashMap;
 
 /// Entries kept at most; past it the map is cleared (cheap, and bounded under attack).
 const MAX_ENTRIES: usize = 10_000;
+/// Metadata documents kept at most; past it the oldest is dropped (each is up to 5 KiB, and
+/// anyone can make us fetch one).
+pub const MAX_DOCUMENTS: usize = 256;
 
 #[derive(Debug, Default)]
 pub struct IsolateCache {
@@ -19,6 +22,8 @@ pub struct IsolateCache {
     issuers: RefCell<Option<(Vec<Issuer>, u64)>>,
     /// Each trusted issuer's keys, by issuer id.
     jwks: RefCell<HashMap<String, Cached>>,
+    /// Clients read from their metadata documents, oldest first, with their expiry.
+    documents: RefCell<Vec<(String, Client, u64)>>,
 }
 
 impl IsolateCache {
@@ -64,6 +69,22 @@ impl IsolateCache {
         self.jwks.borrow_mut().remove(issuer_id);
     }
 
+    /// A metadata-document client fetched less than its cache lifetime ago.
+    pub fn document(&self, url: &str, now_ms: u64) -> Option<Client> {
+        self.documents.borrow().iter().find(|(u, _, until)| u == url && now_ms < *until).map(|(_, c, _)| c.clone())
+    }
+
+    /// Keep a fetched document's client until `until_ms`, dropping the oldest past
+    /// [`MAX_DOCUMENTS`].
+    pub fn put_document(&self, url: &str, client: Client, until_ms: u64) {
+        let mut docs = self.documents.borrow_mut();
+        docs.retain(|(u, _, _)| u != url);
+        if docs.len() >= MAX_DOCUMENTS {
+            docs.remove(0);
+        }
+        docs.push((url.to_string(), client, until_ms));
+    }
+
     /// Seconds left on a block this isolate has seen for `key`.
     pub fn blocked(&self, key: &str, now_ms: u64) -> Option<u64> {
         let until = *self.blocked.borrow().get(key)?;
@@ -93,5 +114,23 @@ mod tests {
         assert_eq!(c.blocked("ip:1", 1_000), Some(4));
         assert_eq!(c.blocked("ip:1", 5_000), None);
         assert_eq!(c.blocked("ip:2", 0), None);
+    }
+
+    #[test]
+    fn documents_expire_and_the_oldest_goes_first() {
+        let c = IsolateCache::default();
+        let client = |id: &str| Client::public(id.into(), Default::default(), 0);
+        c.put_document("https://a.example/c", client("a"), 1_000);
+        assert_eq!(c.document("https://a.example/c", 999).map(|c| c.client_id), Some("a".into()));
+        assert_eq!(c.document("https://a.example/c", 1_000), None, "expired");
+        assert_eq!(c.document("https://b.example/c", 0), None);
+        c.put_document("https://a.example/c", client("a2"), 2_000);
+        assert_eq!(c.document("https://a.example/c", 1_500).map(|c| c.client_id), Some("a2".into()), "replaced, not duplicated");
+        for i in 0..MAX_DOCUMENTS {
+            c.put_document(&format!("https://x.example/{i}"), client("x"), 5_000);
+        }
+        assert_eq!(c.documents.borrow().len(), MAX_DOCUMENTS, "bounded");
+        assert_eq!(c.document("https://a.example/c", 1_500), None, "the oldest was dropped");
+        assert!(c.document("https://x.example/0", 0).is_some() && c.document(&format!("https://x.example/{}", MAX_DOCUMENTS - 1), 0).is_some());
     }
 }

@@ -26,6 +26,7 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         p if under(p, admin::clients::PATH) => (Surface::Admin, admin::clients::handle(app, req, cx).await),
         p if under(p, admin::users::PATH) => (Surface::Admin, admin::users::handle(app, req, cx).await),
         p if under(p, admin::issuers::PATH) => (Surface::Admin, admin::issuers::handle(app, req, cx).await),
+        p if under(p, admin::cimd_blocklist::PATH) => (Surface::Admin, admin::cimd_blocklist::handle(app, req, cx).await),
         _ => (Surface::TokenEndpoint, Err(OAuthError::NotFound)),
     };
     outcome.unwrap_or_else(|e| e.to_response(surface))

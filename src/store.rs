@@ -39,9 +39,11 @@ pub trait Objects {
 pub struct Fetched {
     pub status: u16,
     pub body: Vec<u8>,
+    /// The response's `Cache-Control` (how long a metadata document may be kept).
+    pub cache_control: Option<String>,
 }
 
-/// Outbound HTTP (a trusted issuer's JWKS): a GET with a deadline and a size cap, no
+/// Outbound HTTP (a trusted issuer's JWKS, a client's metadata document): a GET with a deadline and a size cap, no
 /// redirects followed. `Err` says why nothing usable came back.
 #[allow(async_fn_in_trait)]
 pub trait Fetch {

@@ -319,7 +319,7 @@ impl Fetch for MemFetch {
         match self.answers.borrow().get(url) {
             Some(f) if f.body.len() > max_bytes => Err("too large".into()),
             Some(f) => Ok(f.clone()),
-            None => Ok(Fetched { status: 404, body: Vec::new() }),
+            None => Ok(Fetched { status: 404, body: Vec::new(), cache_control: None }),
         }
     }
 }

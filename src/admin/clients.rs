@@ -24,6 +24,9 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         ("POST", []) => create(app, body(req)?, cx).await,
         (_, []) => Err(OAuthError::MethodNotAllowed("GET, POST")),
         ("GET", [id]) => Ok(HttpResponse::json(200, &load(app, id).await?.view()).no_store()),
+        ("PATCH", [id]) if is_document_id(id) => {
+            Err(OAuthError::Forbidden("a metadata-document client is defined by its document, not by the admin API".into()))
+        }
         ("PATCH", [id]) => patch(app, id, body(req)?, cx.now_ms).await,
         ("DELETE", [id]) => delete(app, id, cx.now_ms).await,
         (_, [_]) => Err(OAuthError::MethodNotAllowed("GET, PATCH, DELETE")),
@@ -31,6 +34,12 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         (_, [_, "secret"]) => Err(OAuthError::MethodNotAllowed("POST")),
         _ => Err(OAuthError::NotFound),
     }
+}
+
+/// A client id that is a URL (percent-encoded in the path) names a metadata-document client:
+/// never in KV, and not the admin API's to change.
+fn is_document_id(raw: &str) -> bool {
+    crate::form::decode_component(raw.as_bytes()).is_ok_and(|id| id.contains("://"))
 }
 
 /// The admin API always reads KV itself, never the isolate cache.

@@ -5,7 +5,9 @@
 //! - [`clients`]: `/admin/clients`, registered applications.
 //! - [`users`]: `/admin/users`, their grants.
 //! - [`issuers`]: `/admin/issuers`, trusted identity providers for token exchange.
+//! - [`cimd_blocklist`]: `/admin/cimd-blocklist`, hosts whose metadata documents are refused.
 
+pub mod cimd_blocklist;
 pub mod clients;
 pub mod issuers;
 pub mod users;

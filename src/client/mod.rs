@@ -3,7 +3,9 @@
 //!
 //! - [`settings`]: what an operator sets, and the admin API's JSON rules for it.
 //! - [`store`]: the records in Workers KV.
+//! - [`metadata_document`]: clients whose id is the URL of their own metadata document.
 
+pub mod metadata_document;
 pub mod redirect;
 pub mod settings;
 pub mod store;

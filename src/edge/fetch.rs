@@ -1,6 +1,7 @@
 //! Outbound HTTP through the Workers `fetch`, called directly: a GET with `AbortSignal.timeout`
-//! as its deadline (which also bounds reading the body), redirects not followed, and the body
-//! read chunk by chunk up to a cap.
+//! as its deadline (which also bounds reading the body), redirects not followed (`manual`: a
+//! 3xx comes back as itself, and callers accept only 200), and the body read chunk by chunk up
+//! to a cap.
 
 use crate::store::{Fetch, Fetched};
 use js_sys::futures::JsFuture;
@@ -33,6 +34,9 @@ impl Fetch for WebFetch {
         }
         let resp = call(&global, "fetch", &[JsValue::from_str(url), init.into()]).await?;
         let status = get(&resp, "status")?.as_f64().unwrap_or(0.0) as u16;
+        let headers = get(&resp, "headers")?;
+        let header: Function = get(&headers, "get")?.unchecked_into();
+        let cache_control = header.call1(&headers, &JsValue::from_str("cache-control")).map_err(|e| format!("headers: {e:?}"))?.as_string();
         let stream = get(&resp, "body")?;
         let mut body = Vec::new();
         if !stream.is_null() && !stream.is_undefined() {
@@ -50,7 +54,7 @@ impl Fetch for WebFetch {
                 body.extend(bytes.to_vec());
             }
         }
-        Ok(Fetched { status, body })
+        Ok(Fetched { status, body, cache_control })
     }
 }
 

@@ -5,8 +5,9 @@
 use super::{page_form, Outcome};
 use crate::app::{App, Cx};
 use crate::auth::{pkce, session};
+use crate::client::metadata_document::{document_host, is_document_url};
 use crate::client::redirect::{self, RedirectProblem, VerifiedRedirect};
-use crate::client::{Client, GRANT_AUTHORIZATION_CODE};
+use crate::client::{Client, Origin, GRANT_AUTHORIZATION_CODE};
 use crate::error::OAuthError;
 use crate::form::{encode_component, Params};
 use crate::http::{HttpRequest, HttpResponse};
@@ -107,6 +108,8 @@ pub enum Step {
 pub fn next_step(req: &AuthRequest, session: Option<&SessionUser>) -> Step {
     match session {
         None => Step::Login,
+        // Anyone can publish a document: its client is always shown to the person.
+        Some(_) if req.client.origin == Origin::MetadataDocument => Step::Consent,
         Some(_) if req.client.settings.skip_consent => Step::Approve,
         Some(s) if s.granted.as_deref().is_some_and(|g| scope::covers(g, &req.scope)) => Step::Approve,
         Some(_) => Step::Consent,
@@ -145,6 +148,12 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
     };
     let iss = app.issuer(req);
     let client = match params.single("client_id") {
+        // A metadata document that cannot be used is a page, never a redirect (its redirect
+        // URIs are unknown or untrusted).
+        Ok(Some(id)) if is_document_url(id, app.config.cimd) => match app.document_client(id, cx.now_ms).await? {
+            Ok(c) => Some(c),
+            Err(problem) => return Ok(problem.page(id)),
+        },
         Ok(Some(id)) => app.client(id, cx.now_ms).await?,
         _ => None,
     };
@@ -183,7 +192,8 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
             let hosts = resource_hosts(&auth.resources);
             let client = ClientInfo { name: &auth.client.settings.name, redirect_host: Some(&host), resource_hosts: &hosts };
             let person = Person { username: &who.username, name: &who.name };
-            Ok(with_cookie(pages::consent(Csrf(&token), person, client, &scopes, "/authorize", &carried), set_cookie))
+            let document_host = document_host(&auth.client.client_id, app.config.cimd).filter(|_| auth.client.origin == Origin::MetadataDocument);
+            Ok(with_cookie(pages::consent_with_host(Csrf(&token), person, client, document_host.as_deref(), &scopes, "/authorize", &carried), set_cookie))
         }
         _ => {
             let return_to = format!("/authorize?{}", query_of(&carried));

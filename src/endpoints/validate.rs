@@ -81,10 +81,18 @@ async fn bearer_token<P: Platform>(
     // Only valid tokens count against the client's rate limit: the client id is public (it
     // starts every token), so counting failures would let anyone exhaust the limit. The limit
     // is the client's current setting (from the cached record).
-    let client = app.client(&view.client_id, now_ms).await?;
+    // Metadata-document clients (a URL for an id) have no rate limit and no record: no lookup
+    // (no fetch) for them here; their resources are the worker's.
+    let document = view.client_id.contains("://");
+    let client = if document { None } else { app.client(&view.client_id, now_ms).await? };
     // An unbound token serves only its own client's resources.
     if let (Some(r), None) = (resource, &view.aud) {
-        if !client.as_ref().is_some_and(|c| c.resources(&app.config.resources).iter().any(|a| crate::resource::same(a, r))) {
+        let allowed = match &client {
+            Some(c) => c.resources(&app.config.resources),
+            None if document => &app.config.resources,
+            None => &[],
+        };
+        if !allowed.iter().any(|a| crate::resource::same(a, r)) {
             return Err(OAuthError::InvalidToken);
         }
     }

@@ -36,10 +36,11 @@ pub fn seal(key: &RefreshToken, successor: &RefreshToken) -> String {
 }
 
 /// Open a sealed successor with the token it was sealed under.
-pub fn unseal(key: &RefreshToken, sealed: &str, prefix: &str) -> Option<RefreshToken> {
+pub fn unseal(key: &RefreshToken, sealed: &str, client_id: &str) -> Option<RefreshToken> {
     let bytes = b64::decode(sealed).filter(|b| b.len() == 32)?;
     let secret: Vec<u8> = bytes.iter().zip(pad(key)).map(|(a, b)| a ^ b).collect();
-    Some(RefreshToken::new(format!("{prefix}.{}", b64::encode(secret))))
+    // The token's prefix, not the id: a metadata-document client's id is a URL.
+    Some(RefreshToken::new(format!("{}.{}", crate::shard::route::prefix(client_id), b64::encode(secret))))
 }
 
 pub async fn grant<P: Platform>(
@@ -71,7 +72,8 @@ pub async fn grant<P: Platform>(
     let (scope, expires_at_ms, refresh_token) = match app.call(&at.shard_name(), op).await? {
         Refreshed::Rotated { scope, expires_at_ms } => (scope, expires_at_ms, successor),
         Refreshed::Retried { scope, expires_at_ms, sealed_successor } => {
-            let same = unseal(&presented, &sealed_successor, &at.prefix).ok_or_else(|| OAuthError::ServerError("a sealed successor did not open".into()))?;
+            let same =
+                unseal(&presented, &sealed_successor, &client.client_id).ok_or_else(|| OAuthError::ServerError("a sealed successor did not open".into()))?;
             (scope, expires_at_ms, same)
         }
         Refreshed::InvalidGrant => return Err(invalid()),
@@ -98,5 +100,8 @@ mod tests {
         assert_eq!(unseal(&old, &sealed, "cid"), Some(new.clone()));
         assert_ne!(unseal(&new, &sealed, "cid"), Some(new.clone()), "another key opens it to garbage");
         assert_eq!(unseal(&old, "short", "cid"), None);
+        let url = "https://app.example.com/client.json";
+        let (old, new) = (RefreshToken::new(generate_in(url, 1, &mut rng).expose()), RefreshToken::new(generate_in(url, 1, &mut rng).expose()));
+        assert_eq!(unseal(&old, &seal(&old, &new), url), Some(new), "a URL id opens to its Bearer-safe prefix");
     }
 }

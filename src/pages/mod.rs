@@ -78,7 +78,21 @@ pub fn too_many_attempts(retry_after: u64) -> HttpResponse {
 /// `approve` and `deny`. Names the client, the host it will send the person back to, the
 /// signed-in person (with a link to `/logout`), and each scope in words.
 pub fn consent(csrf: Csrf, person: Person, client: ClientInfo, scopes: &[ScopeInfo], action: &str, hidden: &[(&str, &str)]) -> HttpResponse {
-    respond(200, &ConsentPage { csrf: csrf.0, person, client, scopes, action, hidden })
+    consent_with_host(csrf, person, client, None, scopes, action, hidden)
+}
+
+/// [`consent`] for a client that identifies itself by a metadata document at `client_host`:
+/// that host is shown prominently, since the client's name is whatever its document says.
+pub fn consent_with_host(
+    csrf: Csrf,
+    person: Person,
+    client: ClientInfo,
+    client_host: Option<&str>,
+    scopes: &[ScopeInfo],
+    action: &str,
+    hidden: &[(&str, &str)],
+) -> HttpResponse {
+    respond(200, &ConsentPage { csrf: csrf.0, person, client, client_host, scopes, action, hidden })
 }
 
 /// An error page that must not redirect (status as given, 400 usually): a title and a plain

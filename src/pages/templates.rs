@@ -21,6 +21,8 @@ pub(super) struct ConsentPage<'a> {
     pub csrf: &'a str,
     pub person: Person<'a>,
     pub client: ClientInfo<'a>,
+    /// The host of a metadata-document client's URL.
+    pub client_host: Option<&'a str>,
     pub scopes: &'a [ScopeInfo<'a>],
     pub action: &'a str,
     pub hidden: &'a [(&'a str, &'a str)],

@@ -20,11 +20,13 @@
 //!   in the user's shard.
 //! - [`counters`]: sliding-window counters for brute-force protection and rate limits.
 //! - [`sweep`]: the alarm that deletes what has expired.
+//! - [`blocklist`]: the metadata-document hosts refused, in the one object `cimd-blocklist`.
 //!
 //! The same machinery runs the second class of object, `UserObject` (`USERS`):
 //! - [`users`]: the user object `id:{user_id}`: record, sessions, grants.
 //! - [`names`]: the username claim `name:{username}`.
 
+pub mod blocklist;
 pub mod codes;
 pub mod counters;
 pub mod devices;
@@ -304,6 +306,10 @@ requests! { Request in Namespace::Tokens => {
     StoreDeviceGrant(devices::StoreDeviceGrant),
     RedeemDevice(devices::RedeemDevice),
     IssueExchanged(families::IssueExchanged),
+    Block(blocklist::Block),
+    Unblock(blocklist::Unblock),
+    IsBlocked(blocklist::IsBlocked),
+    ListBlocked(blocklist::ListBlocked),
 }}
 
 requests! { UserRequest in Namespace::Users => {

@@ -13,7 +13,7 @@ const JWKS: &str = "https://idp.example/jwks.json";
 
 fn jwks(kid: &str) -> Fetched {
     let doc = json!({"keys": [{"kty": "EC", "crv": "P-256", "x": ES256_X, "y": ES256_Y, "kid": kid, "use": "sig"}]});
-    Fetched { status: 200, body: doc.to_string().into_bytes() }
+    Fetched { status: 200, body: doc.to_string().into_bytes(), cache_control: None }
 }
 
 fn setup(h: &mut Harness, audience: Option<&str>) -> (String, String, String) {
@@ -234,7 +234,7 @@ fn an_unreachable_jwks_is_a_clean_invalid_grant() {
     assert_eq!((r.status, err(&r).as_str()), (400, "invalid_grant"));
     // A JWKS that is not one: likewise.
     h.app.fetch.down.set(false);
-    h.app.fetch.answers.borrow_mut().insert(JWKS.into(), Fetched { status: 200, body: b"<html>".to_vec() });
+    h.app.fetch.answers.borrow_mut().insert(JWKS.into(), Fetched { status: 200, body: b"<html>".to_vec(), cache_control: None });
     h.advance(61_000);
     let r = exchange_jwt(&mut h, &own, "k1", json!({}), "");
     assert_eq!(err(&r), "invalid_grant");

@@ -4,6 +4,7 @@
 mod abuse;
 mod admin;
 mod browser;
+mod cimd;
 mod device;
 mod exchange;
 mod person;
