@@ -90,6 +90,7 @@ mod tests {
         assert_eq!(normalize("https://x.example/"), "https://x.example");
         assert_eq!(normalize("https://x.example/p/"), "https://x.example/p/");
         assert_eq!(normalize("/"), "/");
+        assert_eq!(normalize("https://a.b/c/"), "https://a.b/c/", "a short URI with a path keeps its slash");
     }
 
     #[test]
@@ -101,6 +102,7 @@ mod tests {
             assert!(check(bad).is_err(), "{bad}");
         }
         assert!(check("https://a.example/#f").unwrap_err().contains("fragment"));
+        assert!(!check("http://a.example/").unwrap_err().contains("fragment"));
     }
 
     #[test]
@@ -112,8 +114,9 @@ mod tests {
             select(&["https://mcp.example.com/mcp", "https://api.example.com", "https://api.example.com/"], &allowed).unwrap(),
             vec!["https://mcp.example.com/mcp", "https://api.example.com"]
         );
-        let err = select(&["https://api.example.com", "https://evil.example"], &allowed).unwrap_err();
+        let err = select(&["https://api.example.com", "https://evil.example\n"], &allowed).unwrap_err();
         assert_eq!(err.code(), "invalid_target");
+        assert!(err.description().contains("\"https://evil.example\""), "names the resource, printable: {}", err.description());
         assert_eq!(select(&["https://mcp.example.com/mcp/"], &allowed).unwrap_err().code(), "invalid_target", "only a bare origin loses its slash");
         assert_eq!(select(&["https://x.example"], &[]).unwrap_err().code(), "invalid_target");
         assert!(select::<&str>(&[], &[]).unwrap().is_empty());
