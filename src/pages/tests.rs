@@ -245,8 +245,8 @@ fn preview() {
 fn consent_names_a_document_clients_host() {
     let r = consent_with_host(CSRF, person(), client(), Some("app.example.com"), SCOPES, "/authorize", &[]);
     let body = html(&r);
-    assert!(body.contains(r#"<b class="host">app.example.com</b>"#) && body.contains("identifies itself by a document published at app.example.com"));
+    assert!(body.contains(r#"<b class="host">app.example.com</b>"#) && body.contains("Go on only if you know and trust app.example.com"));
     assert_decision_buttons(body);
     let plain = consent(CSRF, person(), client(), SCOPES, "/authorize", &[]);
-    assert!(!html(&plain).contains("identifies itself"), "only for document clients");
+    assert!(!html(&plain).contains("which chose its name"), "only for document clients");
 }

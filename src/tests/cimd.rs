@@ -61,7 +61,7 @@ fn code_flow_refresh_and_revocation_for_a_document_client() {
     assert_eq!(sign_in(&mut h, &mut b, &url, "ada", "correct horse").status, 303);
     let consent = b.send(&mut h, Req::new("GET", &url));
     let page = text(&consent);
-    assert!(page.contains("Doc App") && page.contains("<b class=\"host\">app.example</b>") && page.contains("identifies itself by a document"), "{page}");
+    assert!(page.contains("Doc App") && page.contains("<b class=\"host\">app.example</b>") && page.contains("which chose its name"), "{page}");
     let t = tokens(&mut h, &mut b);
     let access = t["access_token"].as_str().unwrap().to_string();
     assert!(access.starts_with('m') && !access.contains(':'), "a Bearer-safe prefix: {access}");

@@ -155,8 +155,9 @@ const approveButton = (page) => page.locator('button[name="decision"][value="app
  * The person's part, in a fresh browser context: sign in, read the consent page, approve.
  * Returns the consent page's text and the URL the browser landed on at the client.
  */
-async function signInAndApprove(url) {
-  const context = await browser.newContext({ locale: "en-US" });
+async function signInAndApprove(url, screenshot) {
+  // Phone-sized, like the other screenshots in docs/.
+  const context = await browser.newContext({ locale: "en-US", viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
   const page = await context.newPage();
   try {
     const first = await page.goto(url.href);
@@ -169,6 +170,7 @@ async function signInAndApprove(url) {
     // A metadata-document client always gets the consent page.
     await approveButton(page).waitFor({ timeout: 20_000 });
     const consent = await page.locator("body").innerText();
+    if (screenshot) await page.screenshot({ path: join(ROOT, "docs", screenshot), fullPage: true });
     await approveButton(page).click();
     await page.waitForURL((u) => u.href.startsWith(CALLBACK), { timeout: 20_000 });
     return { consent, landed: new URL(page.url()) };
@@ -204,7 +206,7 @@ test("MCP flow: a metadata-document client gets a code with PKCE and resource, t
   const { as } = await discover();
   const req = await authorizationRequest(as, [RESOURCE]);
 
-  const { consent, landed } = await signInAndApprove(req.url);
+  const { consent, landed } = await signInAndApprove(req.url, "consent-mcp.png");
   assert.ok(received.some((r) => r.path === "/client.json"), "edge-oauth fetched the client's metadata document");
   assert.ok(consent.includes(metadataDoc.client_name), `the consent page names the client: ${consent}`);
   assert.ok(consent.includes(new URL(CLIENT_ID).hostname), `the consent page shows the metadata document's host: ${consent}`);
