@@ -5,9 +5,11 @@
 //! - [`clients`]: `/admin/clients`, registered applications.
 //! - [`users`]: `/admin/users`, their grants.
 //! - [`issuers`]: `/admin/issuers`, trusted identity providers for token exchange.
+//! - [`registration_tokens`]: `/admin/registration-tokens`, initial access tokens for RFC 7591.
 
 pub mod clients;
 pub mod issuers;
+pub mod registration_tokens;
 pub mod users;
 
 use crate::app::App;

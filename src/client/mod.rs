@@ -3,8 +3,10 @@
 //!
 //! - [`settings`]: what an operator sets, and the admin API's JSON rules for it.
 //! - [`store`]: the records in Workers KV.
+//! - [`registration`]: the metadata of RFC 7591 registration requests.
 
 pub mod redirect;
+pub mod registration;
 pub mod settings;
 pub mod store;
 

@@ -1,6 +1,7 @@
 //! `GET /.well-known/oauth-authorization-server` (RFC 8414).
 
 use super::Outcome;
+use crate::app::Registration;
 use crate::app::{App, Cx};
 use crate::client::GRANT_TYPES;
 use crate::error::OAuthError;
@@ -17,7 +18,7 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, _cx: &mut Cx<'
     // endpoints; introspection needs a client that can really authenticate (RFC 7662 §2.1).
     let confidential = json!(["client_secret_basic", "client_secret_post"]);
     let any = json!(["client_secret_basic", "client_secret_post", "none"]);
-    let body = json!({
+    let mut body = json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
@@ -34,5 +35,9 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, _cx: &mut Cx<'
         // RFC 9207: the authorization response names the issuer.
         "authorization_response_iss_parameter_supported": true,
     });
+    // RFC 7591 §3 / RFC 8414 §2: advertised only when `/register` exists.
+    if app.config.registration != Registration::Off {
+        body["registration_endpoint"] = json!(format!("{issuer}/register"));
+    }
     Ok(HttpResponse::json(200, &body).with_header("cache-control", "public, max-age=300"))
 }

@@ -20,6 +20,8 @@
 //!   in the user's shard.
 //! - [`counters`]: sliding-window counters for brute-force protection and rate limits.
 //! - [`sweep`]: the alarm that deletes what has expired.
+//! - [`registration`]: initial access tokens for RFC 7591 registration, in the one object
+//!   `registration-tokens`.
 //!
 //! The same machinery runs the second class of object, `UserObject` (`USERS`):
 //! - [`users`]: the user object `id:{user_id}`: record, sessions, grants.
@@ -33,6 +35,7 @@ pub mod gate;
 pub mod memo;
 pub mod names;
 pub mod refresh;
+pub mod registration;
 pub mod route;
 pub mod sweep;
 pub mod tokens;
@@ -304,6 +307,11 @@ requests! { Request in Namespace::Tokens => {
     StoreDeviceGrant(devices::StoreDeviceGrant),
     RedeemDevice(devices::RedeemDevice),
     IssueExchanged(families::IssueExchanged),
+    CreateRegistrationToken(registration::CreateToken),
+    ListRegistrationTokens(registration::ListTokens),
+    DeleteRegistrationToken(registration::DeleteToken),
+    UseRegistrationToken(registration::UseToken),
+    ReturnRegistrationUse(registration::ReturnUse),
 }}
 
 requests! { UserRequest in Namespace::Users => {

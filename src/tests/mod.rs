@@ -8,6 +8,7 @@ mod device;
 mod exchange;
 mod person;
 mod refresh;
+mod register;
 mod token;
 mod validate;
 
