@@ -26,7 +26,8 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
     authorize(app, req)?;
     match (req.method.as_str(), segments(req, PATH).as_slice()) {
         ("GET", []) => {
-            let tokens: Vec<Value> = app.call(OBJECT, ListTokens {}).await?.iter().map(view).collect();
+            let tokens = crate::store::oldest_first(app.call(OBJECT, ListTokens {}).await?, |t| (t.created_ms, &t.id));
+            let tokens: Vec<Value> = tokens.iter().map(view).collect();
             Ok(HttpResponse::json(200, &json!({ "registration_tokens": tokens })).no_store())
         }
         ("POST", []) => create(app, body(req)?, cx).await,

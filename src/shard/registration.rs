@@ -40,7 +40,7 @@ impl RegistrationToken {
     }
 }
 
-/// Every live token, oldest first; the expired ones are deleted in `fx`.
+/// Every live token (in key order); the expired ones are deleted in `fx`.
 fn live(loaded: &Loaded, fx: &mut Effects, now_ms: u64) -> Result<Vec<RegistrationToken>, StoreError> {
     let mut out = Vec::new();
     for (key, t) in loaded.under::<RegistrationToken>(PREFIX)? {
@@ -50,7 +50,6 @@ fn live(loaded: &Loaded, fx: &mut Effects, now_ms: u64) -> Result<Vec<Registrati
             out.push(t);
         }
     }
-    out.sort_by(|a, b| (a.created_ms, &a.id).cmp(&(b.created_ms, &b.id)));
     Ok(out)
 }
 
@@ -82,7 +81,7 @@ impl Op for CreateToken {
     }
 }
 
-/// Every live token, oldest first (and the expired ones deleted).
+/// Every live token (and the expired ones deleted). The admin API sorts them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListTokens {}
 

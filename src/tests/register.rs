@@ -210,6 +210,13 @@ fn initial_access_tokens_are_stored_by_hash_and_can_be_deleted() {
     assert_eq!(register_with(&mut h, &token, REG).status, 401, "a deleted token is unknown");
     assert_eq!(tokens(&mut h), json!([]));
 
+    // Oldest first, as every admin list.
+    let (b, _) = new_token(&mut h, "");
+    h.advance(1);
+    let (c, _) = new_token(&mut h, "");
+    let ids: Vec<String> = tokens(&mut h).as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(ids, [b, c]);
+
     // The admin API's conventions.
     assert_eq!(h.send(Req::new("GET", "/admin/registration-tokens")).status, 401);
     let r = h.send(Req::new("POST", "/admin/registration-tokens").bearer(ADMIN).body(r#"{"max_uses":0}"#));
