@@ -83,6 +83,10 @@ pub enum OAuthError {
     },
     /// A form posted without a valid CSRF token.
     Forbidden(String),
+    /// RFC 7591 §3.2.2: a redirect URI of a registration request is missing or invalid.
+    InvalidRedirectUri(String),
+    /// RFC 7591 §3.2.2: other client metadata of a registration request is invalid.
+    InvalidClientMetadata(String),
     /// An internal failure. The detail is logged, never sent.
     ServerError(String),
     /// A storage backend failed or timed out; the client may retry. Logged, never sent.
@@ -122,6 +126,8 @@ impl OAuthError {
             OAuthError::MethodNotAllowed(_) => "method_not_allowed",
             OAuthError::NotFound => "not_found",
             OAuthError::TooManyRequests { .. } => "too_many_requests",
+            OAuthError::InvalidRedirectUri(_) => "invalid_redirect_uri",
+            OAuthError::InvalidClientMetadata(_) => "invalid_client_metadata",
             OAuthError::ServerError(_) => "server_error",
             OAuthError::Unavailable(_) => "temporarily_unavailable",
         }
@@ -139,7 +145,9 @@ impl OAuthError {
             | OAuthError::AuthorizationPending
             | OAuthError::SlowDown
             | OAuthError::AccessDenied
-            | OAuthError::ExpiredToken => 400,
+            | OAuthError::ExpiredToken
+            | OAuthError::InvalidRedirectUri(_)
+            | OAuthError::InvalidClientMetadata(_) => 400,
             OAuthError::InvalidClient { .. }
             | OAuthError::InvalidClientToken
             | OAuthError::InvalidToken
@@ -161,7 +169,9 @@ impl OAuthError {
             | OAuthError::InvalidScope(d)
             | OAuthError::InvalidGrant(d)
             | OAuthError::InvalidTarget(d)
-            | OAuthError::Forbidden(d) => d.clone(),
+            | OAuthError::Forbidden(d)
+            | OAuthError::InvalidRedirectUri(d)
+            | OAuthError::InvalidClientMetadata(d) => d.clone(),
             OAuthError::InvalidClientToken => "client authentication failed: the access token is not a live token of a client".into(),
             OAuthError::Conflict { description, .. } => description.clone(),
             OAuthError::InvalidField { description, .. } => description.clone(),
@@ -341,6 +351,8 @@ mod tests {
             OAuthError::SlowDown,
             OAuthError::AccessDenied,
             OAuthError::ExpiredToken,
+            OAuthError::InvalidRedirectUri("x".into()),
+            OAuthError::InvalidClientMetadata("x".into()),
         ];
         for e in all {
             let r = e.to_response(Surface::Resource);

@@ -69,6 +69,11 @@ secret_type!(
     /// The value of the CSRF cookie. Never stored; forms carry its hash.
     CsrfSecret
 );
+secret_type!(
+    /// An initial access token for dynamic client registration (RFC 7591 §3). Only its hash
+    /// is ever stored.
+    InitialAccessToken
+);
 
 /// SHA-256 of a secret, base64url. Plain SHA-256 (no salt, no slow KDF) is sound here only
 /// because every secret we hash is 256 bits from the CSPRNG: there is no dictionary to attack.

@@ -6,10 +6,12 @@
 //! - [`users`]: `/admin/users`, their grants.
 //! - [`issuers`]: `/admin/issuers`, trusted identity providers for token exchange.
 //! - [`cimd_blocklist`]: `/admin/cimd-blocklist`, hosts whose metadata documents are refused.
+//! - [`registration_tokens`]: `/admin/registration-tokens`, initial access tokens for RFC 7591.
 
 pub mod cimd_blocklist;
 pub mod clients;
 pub mod issuers;
+pub mod registration_tokens;
 pub mod users;
 
 use crate::app::App;

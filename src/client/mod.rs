@@ -4,9 +4,11 @@
 //! - [`settings`]: what an operator sets, and the admin API's JSON rules for it.
 //! - [`store`]: the records in Workers KV.
 //! - [`metadata_document`]: clients whose id is the URL of their own metadata document.
+//! - [`registration`]: the metadata of RFC 7591 registration requests.
 
 pub mod metadata_document;
 pub mod redirect;
+pub mod registration;
 pub mod settings;
 pub mod store;
 

@@ -1,7 +1,7 @@
 //! `GET /.well-known/oauth-authorization-server` (RFC 8414).
 
 use super::Outcome;
-use crate::app::{App, Cimd, Cx};
+use crate::app::{App, Cimd, Cx, Registration};
 use crate::client::GRANT_TYPES;
 use crate::error::OAuthError;
 use crate::http::{HttpRequest, HttpResponse};
@@ -36,6 +36,10 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, _cx: &mut Cx<'
     });
     if app.config.cimd != Cimd::Off {
         body["client_id_metadata_document_supported"] = json!(true);
+    }
+    // RFC 7591 §3 / RFC 8414 §2: advertised only when `/register` exists.
+    if app.config.registration != Registration::Off {
+        body["registration_endpoint"] = json!(format!("{issuer}/register"));
     }
     Ok(HttpResponse::json(200, &body).with_header("cache-control", "public, max-age=300"))
 }

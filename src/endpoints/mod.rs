@@ -6,6 +6,7 @@ pub mod device;
 pub mod introspect;
 pub mod login;
 pub mod metadata;
+pub mod register;
 pub mod revoke;
 pub mod token;
 pub mod validate;

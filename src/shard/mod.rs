@@ -21,6 +21,8 @@
 //! - [`counters`]: sliding-window counters for brute-force protection and rate limits.
 //! - [`sweep`]: the alarm that deletes what has expired.
 //! - [`blocklist`]: the metadata-document hosts refused, in the one object `cimd-blocklist`.
+//! - [`registration`]: initial access tokens for RFC 7591 registration, in the one object
+//!   `registration-tokens`.
 //!
 //! The same machinery runs the second class of object, `UserObject` (`USERS`):
 //! - [`users`]: the user object `id:{user_id}`: record, sessions, grants.
@@ -35,6 +37,7 @@ pub mod gate;
 pub mod memo;
 pub mod names;
 pub mod refresh;
+pub mod registration;
 pub mod route;
 pub mod sweep;
 pub mod tokens;
@@ -310,6 +313,11 @@ requests! { Request in Namespace::Tokens => {
     Unblock(blocklist::Unblock),
     IsBlocked(blocklist::IsBlocked),
     ListBlocked(blocklist::ListBlocked),
+    CreateRegistrationToken(registration::CreateToken),
+    ListRegistrationTokens(registration::ListTokens),
+    DeleteRegistrationToken(registration::DeleteToken),
+    UseRegistrationToken(registration::UseToken),
+    ReturnRegistrationUse(registration::ReturnUse),
 }}
 
 requests! { UserRequest in Namespace::Users => {

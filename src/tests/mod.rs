@@ -9,6 +9,7 @@ mod device;
 mod exchange;
 mod person;
 mod refresh;
+mod register;
 mod resources;
 mod token;
 mod validate;
