@@ -15,12 +15,13 @@
 //! |---|---|
 //! | [`routes`] | the route table, and nothing else |
 //! | [`app`] | [`app::App`]: configuration and stores, the context every handler borrows |
-//! | [`endpoints`] | one file per endpoint: token, authorize, device, login, validate, introspect, revoke, metadata |
+//! | [`endpoints`] | one file per endpoint: token, authorize, device, login, validate, introspect, revoke, metadata, register |
 //! | [`grants`] | one file per grant type, and the one token response they all return |
-//! | [`admin`] | the admin API, one file per collection: clients, users, issuers |
+//! | [`admin`] | the admin API, one file per collection: clients, users, issuers, registration tokens, the CIMD blocklist |
 //! | [`auth`] | who is asking: credentials, client authentication, passwords, sessions, PKCE, JWTs and JWKS, the crypto seam |
-//! | [`client`], [`user`], [`issuer`] | client, user and trusted-issuer records, their JSON rules, their storage |
-//! | [`shard`] | the Durable Objects' logic (tokens, codes, families, devices, users): read → pure decide → commit |
+//! | [`client`], [`user`], [`issuer`] | client, user and trusted-issuer records, their JSON rules, their storage; RFC 7591 registration metadata and Client ID Metadata Documents |
+//! | [`resource`] | RFC 8707 resource indicators: which resources a token is for |
+//! | [`shard`] | the Durable Objects' logic (tokens, codes, families, devices, users, registration tokens, blocked hosts): read → pure decide → commit |
 //! | [`pages`] | the HTML pages: pure functions from values to a response, compile-time templates |
 //! | [`store`] | the storage seams (KV, Durable Objects, fetch) and the [`store::Platform`] bundle |
 //! | [`error`] | the one error model, mapped to HTTP in one place |
