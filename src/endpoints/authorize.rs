@@ -182,15 +182,18 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
     };
     let mut carried: Vec<(&str, &str)> = CARRIED.iter().filter_map(|&n| Some((n, params.single(n).ok().flatten()?))).collect();
     carried.extend(params.all("resource").into_iter().map(|r| ("resource", r)));
+    let host = redirect::host_of(auth.redirect.as_str());
+    // A registered client need not have a name (RFC 7591 §2): then it is shown by the host the
+    // person will be sent back to.
+    let name = if auth.client.settings.name.is_empty() { host.as_str() } else { auth.client.settings.name.as_str() };
     match (step, cookie, who) {
         (Step::Approve, Some((user_id, secret)), Some(_)) => approve(app, req, cx, &iss, auth, &user_id, secret.hash()).await,
         (Step::Consent, _, Some(who)) => {
             let (token, set_cookie) = session::csrf(req, cx.rng);
-            let host = redirect::host_of(auth.redirect.as_str());
             let descriptions: Vec<String> = auth.scope.iter().map(|s| scope::describe(s, &app.config.scope_descriptions)).collect();
             let scopes: Vec<ScopeInfo> = auth.scope.iter().zip(&descriptions).map(|(name, d)| ScopeInfo { name, description: d }).collect();
             let hosts = resource_hosts(&auth.resources);
-            let client = ClientInfo { name: &auth.client.settings.name, redirect_host: Some(&host), resource_hosts: &hosts };
+            let client = ClientInfo { name, redirect_host: Some(&host), resource_hosts: &hosts };
             let person = Person { username: &who.username, name: &who.name };
             let document_host = document_host(&auth.client.client_id, app.config.cimd).filter(|_| auth.client.origin == Origin::MetadataDocument);
             Ok(with_cookie(pages::consent_with_host(Csrf(&token), person, client, document_host.as_deref(), &scopes, "/authorize", &carried), set_cookie))
@@ -198,7 +201,7 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         _ => {
             let return_to = format!("/authorize?{}", query_of(&carried));
             let (token, set_cookie) = session::csrf(req, cx.rng);
-            let client = ClientInfo { name: &auth.client.settings.name, redirect_host: None, resource_hosts: &[] };
+            let client = ClientInfo { name, redirect_host: None, resource_hosts: &[] };
             Ok(with_cookie(pages::login(Csrf(&token), &return_to, "", None, Some(client)), set_cookie))
         }
     }

@@ -236,3 +236,17 @@ fn a_store_failure_gives_the_use_back() {
     assert_eq!(tokens(&mut h)[0]["uses"], 0);
     assert_eq!(register_with(&mut h, &token, REG).status, 201);
 }
+
+#[test]
+fn a_client_registered_without_a_name_is_shown_by_its_redirect_host() {
+    let mut h = harness(Registration::Open);
+    let v = register(&mut h, r#"{"redirect_uris":["https://app.example/cb"],"scope":"read"}"#, "10.0.0.1").body_json();
+    assert!(v.get("client_name").is_none(), "nothing registered, nothing echoed");
+    let cid = v["client_id"].as_str().unwrap().to_string();
+    h.user("nina", "correct horse");
+    let mut b = Browser::new();
+    let url = authorize_url(&cid, "&scope=read");
+    sign_in(&mut h, &mut b, &url, "nina", "correct horse");
+    let consent = text(&b.send(&mut h, Req::new("GET", &url)));
+    assert!(consent.contains("<b>app.example</b> wants to access your account"), "{consent}");
+}
