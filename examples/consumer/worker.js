@@ -64,6 +64,8 @@ export default {
       // over fetch, forwarding the caller's headers; ?key= is passed on as well.
       const check = new URL("https://auth/validate");
       check.searchParams.set("scope", scope);
+      // The same audience check as the RPC: a bare token (seed 004) comes this way too.
+      check.searchParams.set("resource", resource);
       if (url.searchParams.has("key")) check.searchParams.set("key", url.searchParams.get("key"));
       const verdict = await env.AUTH.fetch(check, { headers: request.headers });
       if (verdict.status !== 200) {

@@ -68,7 +68,7 @@ pub async fn authenticate<P: Platform>(app: &App<P>, creds: &ClientCredentials, 
 /// `/validate` (its IP binding included); a user's token cannot authenticate a client.
 pub async fn by_token<P: Platform>(app: &App<P>, token: &AccessToken, req: &HttpRequest, now_ms: u64) -> Result<Authenticated, OAuthError> {
     let at = route(token).ok_or(OAuthError::InvalidClientToken)?;
-    let op = Validate { hash: at.hash.clone(), ip: req.client_ip.clone(), required: Vec::new(), resource: None };
+    let op = Validate { hash: at.hash.clone(), ip: req.client_ip.clone(), required: Vec::new(), resource: None, unbound: Vec::new() };
     let view = match app.call(&at.shard_name(), op).await? {
         Validation::Valid(v) if v.sub.is_none() => v,
         _ => return Err(OAuthError::InvalidClientToken),

@@ -71,8 +71,18 @@ async fn bearer_token<P: Platform>(
         return Err(OAuthError::InvalidToken);
     };
     let needed = scope::join(&required);
-    // RFC 8707: a token bound to resources is refused by the shard elsewhere (no slide).
-    let op = Validate { hash: at.hash.clone(), ip: ip.map(str::to_string), required, resource: resource.map(str::to_string) };
+    // RFC 8707: asked about a resource, the shard refuses a token bound to others, and an
+    // unbound one unless the resource is its client's, before anything slides. The client's
+    // resources are looked up only then (a metadata-document client's prefix is no id in KV:
+    // its resources are the worker's).
+    let unbound = match resource {
+        None => Vec::new(),
+        Some(_) => match app.client(&at.prefix, now_ms).await? {
+            Some(c) => c.resources(&app.config.resources).to_vec(),
+            None => app.config.resources.clone(),
+        },
+    };
+    let op = Validate { hash: at.hash.clone(), ip: ip.map(str::to_string), required, resource: resource.map(str::to_string), unbound };
     let view = match app.call(&at.shard_name(), op).await? {
         Validation::Valid(view) => view,
         Validation::InsufficientScope => return Err(OAuthError::InsufficientScope(needed)),
@@ -83,20 +93,9 @@ async fn bearer_token<P: Platform>(
     // is the client's current setting (from the cached record).
     // Metadata-document clients (a URL for an id) have no rate limit and no record: no lookup
     // (no fetch) for them here; their resources are the worker's.
-    let document = view.client_id.contains("://");
-    let client = if document { None } else { app.client(&view.client_id, now_ms).await? };
-    // An unbound token serves only its own client's resources.
-    if let (Some(r), None) = (resource, &view.aud) {
-        let allowed = match &client {
-            Some(c) => c.resources(&app.config.resources),
-            None if document => &app.config.resources,
-            None => &[],
-        };
-        if !allowed.iter().any(|a| crate::resource::same(a, r)) {
-            return Err(OAuthError::InvalidToken);
-        }
+    if !view.client_id.contains("://") {
+        rate_limit(app, app.client(&view.client_id, now_ms).await?.as_ref()).await?;
     }
-    rate_limit(app, client.as_ref()).await?;
     Ok(serde_json::to_value(view).unwrap_or_default())
 }
 

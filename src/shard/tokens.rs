@@ -154,12 +154,11 @@ impl TokenRecord {
     }
 
     /// May it be used at `resource` (RFC 8707)? A token bound to resources only at one of
-    /// them; an unbound one here (its client's resources are checked by the caller).
-    pub fn is_for(&self, resource: Option<&str>) -> bool {
-        match resource {
-            Some(r) if !self.aud.is_empty() => self.aud.iter().any(|a| crate::resource::same(a, r)),
-            _ => true,
-        }
+    /// them; an unbound one only at one of `unbound` (its client's resources).
+    pub fn is_for(&self, resource: Option<&str>, unbound: &[String]) -> bool {
+        let Some(r) = resource else { return true };
+        let allowed = if self.aud.is_empty() { unbound } else { &self.aud };
+        allowed.iter().any(|a| crate::resource::same(a, r))
     }
 
     pub fn view(&self, now_ms: u64) -> TokenView {
@@ -239,6 +238,9 @@ pub struct Validate {
     /// `/validate?resource=`: the resource the caller serves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
+    /// With `resource`: its client's resources, where an unbound token may be used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unbound: Vec<String>,
 }
 
 // A reply is made once and moved once (to JSON or to the caller): boxing the view buys nothing.
@@ -263,7 +265,7 @@ impl Op for Validate {
         let reply = match live(loaded, &key, now_ms, &mut fx)? {
             None => Validation::Invalid,
             // A refused validation is not a use: nothing slides.
-            Some(r) if !r.ip_allows(self.ip.as_deref()) || !r.is_for(self.resource.as_deref()) => Validation::Invalid,
+            Some(r) if !r.ip_allows(self.ip.as_deref()) || !r.is_for(self.resource.as_deref(), &self.unbound) => Validation::Invalid,
             Some(r) if !r.has_scopes(&self.required) => Validation::InsufficientScope,
             Some(mut r) => {
                 let before = r.expires_at_ms();

@@ -95,3 +95,20 @@ fn client_credentials_and_the_device_grant_name_resources_too() {
     let r = h.send(Req::new("POST", "/device_authorization").form(&format!("client_id={device}{}", res(API))));
     assert_eq!(r.status, 200, "{}", text(&r));
 }
+
+/// A refused `/validate?resource=` is not a use: an unbound token asked about another resource
+/// does not slide (RFC 8707 refusals change nothing).
+#[test]
+fn a_refused_resource_does_not_slide_an_unbound_token() {
+    let mut h = Harness::new();
+    let (id, secret) = h.create(&format!(r#"{{"name":"m2m","token_ttl":10,"resources":["{API}"]}}"#));
+    let token = h.send(Req::new("POST", "/token").form("grant_type=client_credentials").basic(&id, &secret).ip(Some("10.0.0.1"))).body_json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for _ in 0..3 {
+        h.advance(6_000);
+        assert_eq!(at(&mut h, &token, MCP).status, 401);
+    }
+    assert_eq!(h.validate(&token, "10.0.0.1").status, 401, "18 s after issue, with only refused uses, a 10 s token is dead");
+}

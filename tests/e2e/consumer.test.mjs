@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import * as oauth from "oauth4webapi";
 import { startWorker, clientFor, freePort, parseChallenges } from "./harness.mjs";
 
-let worker, api, c, limited, port, resource, metadataUrl;
+let worker, api, c, limited, other, port, resource, metadataUrl;
 before(async () => {
   // The consumer's resource identifier is its origin (no RESOURCE var): known before it starts,
   // so the clients can name it among their `resources` (RFC 8707; edge-oauth then binds and
@@ -19,6 +19,7 @@ before(async () => {
   try {
     c = await clientFor(admin.url).createClient({ scopes: ["read"], api_key: true, resources: [resource] });
     limited = await clientFor(admin.url).createClient({ scopes: ["read"], rate_limit: 2, resources: [resource] });
+    other = await clientFor(admin.url).createClient({ scopes: ["read"], resources: [resource, "https://other.example"] });
   } finally {
     await admin.stop();
   }
@@ -173,4 +174,19 @@ test("RFC 9728 §5.1 with RFC 6750 §3: a bad token keeps error=\"invalid_token\
   const key = await api.call("GET", `/api/hello?key=${c.client_id}`);
   assert.equal(key.status, 200, key.text);
   assert.equal(key.headers.get("www-authenticate"), null);
+});
+
+test("RFC 8707: a token bound to another resource is refused, as Bearer over RPC and as a bare token over HTTP", async () => {
+  const tok = await api.token(other.client_id, other.client_secret, { extra: "&resource=https%3A%2F%2Fother.example" });
+  assert.equal(tok.status, 200, tok.text);
+  const t = tok.json.access_token;
+  for (const authorization of [`Bearer ${t}`, t]) {
+    const r = await api.call("GET", "/api/hello", { headers: { authorization } });
+    assert.equal(r.status, 401, `${authorization.slice(0, 7)}…: ${r.text}`);
+    assert.equal(bearerChallenge(r).error, "invalid_token");
+  }
+  const mine = (await api.token(other.client_id, other.client_secret, { extra: `&resource=${encodeURIComponent(resource)}` })).json.access_token;
+  for (const authorization of [`Bearer ${mine}`, mine]) {
+    assert.equal((await api.call("GET", "/api/hello", { headers: { authorization } })).status, 200, "bound to this resource");
+  }
 });

@@ -97,7 +97,7 @@ fn state(gate: Option<Gate>, token: Option<TokenRecord>) -> Loaded {
 }
 
 fn validate(loaded: &Loaded, ip: &str, required: &[&str], now: u64) -> (Validation, Effects) {
-    let op = Validate { resource: None, hash: hash(), ip: Some(ip.into()), required: required.iter().map(|s| s.to_string()).collect() };
+    let op = Validate { resource: None, unbound: vec![], hash: hash(), ip: Some(ip.into()), required: required.iter().map(|s| s.to_string()).collect() };
     op.checked(loaded, now).unwrap()
 }
 
@@ -205,22 +205,25 @@ fn revoke_only_by_the_owner() {
     assert!(fx.deletes.is_empty());
 }
 
-/// RFC 8707: `/validate?resource=` refuses a token bound to other resources, without a slide;
-/// an unbound token passes here (the endpoint checks its client's resources).
+/// RFC 8707: `/validate?resource=` refuses a token bound to other resources, and an unbound one
+/// away from its client's resources, without a slide.
 #[test]
 fn validate_at_a_resource() {
     let bound = TokenRecord { aud: vec!["https://api.example.com".into(), "https://b.example/mcp".into()], ..record() };
     let at = |token: TokenRecord, resource: Option<&str>| {
-        let op = Validate { resource: resource.map(str::to_string), hash: hash(), ip: Some(IP.into()), required: vec![] };
+        let unbound = vec!["https://own.example".to_string()];
+        let op = Validate { resource: resource.map(str::to_string), hash: hash(), ip: Some(IP.into()), required: vec![], unbound };
         op.checked(&state(None, Some(token)), NOW).unwrap()
     };
-    let table: [(&str, TokenRecord, Option<&str>, bool); 7] = [
+    let table: [(&str, TokenRecord, Option<&str>, bool); 9] = [
         ("bound, no resource asked", bound.clone(), None, true),
         ("bound, one of its resources", bound.clone(), Some("https://b.example/mcp"), true),
         ("bound, trailing slash of a bare origin", bound.clone(), Some("https://api.example.com/"), true),
         ("bound, another resource", bound.clone(), Some("https://other.example"), false),
         ("bound, a path below", bound.clone(), Some("https://api.example.com/x"), false),
-        ("unbound, any", record(), Some("https://other.example"), true),
+        ("bound, its client's own is not its aud", bound.clone(), Some("https://own.example"), false),
+        ("unbound, another resource", record(), Some("https://other.example"), false),
+        ("unbound, its client's", record(), Some("https://own.example/"), true),
         ("unbound, none", record(), None, true),
     ];
     for (name, token, resource, ok) in table {
