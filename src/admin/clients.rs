@@ -76,6 +76,10 @@ async fn create<P: Platform>(app: &App<P>, body: &[u8], cx: &mut Cx<'_>) -> Outc
 async fn patch<P: Platform>(app: &App<P>, id: &str, body: &[u8], now_ms: u64) -> Outcome {
     let mut client = load(app, id).await?;
     let (settings, sets_disabled) = settings_for_patch(&client.settings, body)?;
+    // A registered client's resources are the worker's `RESOURCES`: its own would be ignored.
+    if !client.origin.is_admin() && settings.resources != client.settings.resources {
+        return Err(OAuthError::field("resources", "a registered client may name the worker's RESOURCES only; its own resources cannot be set"));
+    }
     // The shards' gates first: once they say "disabled", no stale KV read helps a token.
     // Told whenever the body names `disabled`: the KV record we compared with may be stale.
     if sets_disabled {

@@ -129,6 +129,8 @@ async fn grants<P: Platform>(app: &App<P>, id: &str) -> Outcome {
 
 async fn revoke_grant<P: Platform>(app: &App<P>, id: &str, client_id: &str) -> Outcome {
     let object = object(id)?;
+    // Percent-decoded: a metadata-document client's id is a URL (`https%3A%2F%2F…`).
+    let client_id = &crate::form::decode_component(client_id.as_bytes()).map_err(|_| OAuthError::NotFound)?;
     let epoch = app.call(&object, RevokeGrant { client_id: client_id.to_string() }).await?.ok_or(OAuthError::NotFound)?;
     kill_in(app, id, client_id, epoch).await?;
     app.call(&object, ForgetGrant { client_id: client_id.to_string() }).await?;

@@ -36,7 +36,7 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         // RFC 6750 §3.1: more than one method of presenting credentials.
         (Some(_), Some(_)) => return Err(OAuthError::invalid_request("present either a Bearer token or an API key, not both")),
         (Some(token), None) => bearer_token(app, &token, req.client_ip.as_deref(), required, resource, cx.now_ms).await?,
-        (None, Some(key)) => api_key(app, key, &required, cx.now_ms).await?,
+        (None, Some(key)) => api_key(app, key, &required, resource, cx.now_ms).await?,
         (None, None) => return Err(OAuthError::MissingToken),
     };
     Ok(HttpResponse::json(200, &view).no_store())
@@ -99,11 +99,15 @@ async fn bearer_token<P: Platform>(
     Ok(serde_json::to_value(view).unwrap_or_default())
 }
 
-async fn api_key<P: Platform>(app: &App<P>, key: &str, required: &[String], now_ms: u64) -> Result<Value, OAuthError> {
+async fn api_key<P: Platform>(app: &App<P>, key: &str, required: &[String], resource: Option<&str>, now_ms: u64) -> Result<Value, OAuthError> {
     let client = match app.client(key, now_ms).await? {
         Some(c) if c.settings.api_key && !c.settings.disabled => c,
         _ => return Err(OAuthError::InvalidToken),
     };
+    // Like an unbound token: good only at its client's own resources (RFC 8707).
+    if resource.is_some_and(|r| !client.resources(&app.config.resources).iter().any(|a| crate::resource::same(a, r))) {
+        return Err(OAuthError::InvalidToken);
+    }
     // KV may be stale: the shard gate is the authority on deletion and disabling.
     if !app.call(&shard_name(&client.client_id, 0), Check {}).await? {
         return Err(OAuthError::InvalidToken);

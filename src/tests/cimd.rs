@@ -221,3 +221,34 @@ fn metadata_says_so_only_when_on() {
         assert_eq!(v["client_id_metadata_document_supported"].as_bool(), want, "{mode:?}");
     }
 }
+
+#[test]
+fn revoking_a_persons_grant_to_a_document_client_kills_its_tokens() {
+    let mut h = setup(Cimd::On);
+    let mut b = Browser::new();
+    let t = tokens(&mut h, &mut b);
+    let access = t["access_token"].as_str().unwrap().to_string();
+    let user = h.send(Req::new("GET", "/admin/users").bearer(ADMIN)).body_json()["users"][0]["user_id"].as_str().unwrap().to_string();
+    let grants = h.send(Req::new("GET", &format!("/admin/users/{user}/grants")).bearer(ADMIN)).body_json();
+    assert_eq!(grants["grants"][0]["client_id"], DOC);
+    let r = h.send(Req::new("DELETE", &format!("/admin/users/{user}/grants/{}", id())).bearer(ADMIN));
+    assert_eq!(r.status, 204, "{}", text(&r));
+    assert_eq!(h.validate(&access, "10.0.0.1").status, 401, "its tokens die with the grant");
+}
+
+/// RFC 8707 for a document client: its resources are the worker's `RESOURCES`.
+#[test]
+fn a_document_client_may_name_the_workers_resources_only() {
+    let mut h = setup(Cimd::On);
+    h.app.config.resources = vec!["https://mcp.example/mcp".into()];
+    let mut b = Browser::new();
+    let res = |r: &str| format!("&resource={}", encode_component(r));
+    let bad = b.send(&mut h, Req::new("GET", &authorize_url(&id(), &res("https://other.example"))));
+    assert_eq!((bad.status, redirect_query(&bad)["error"].as_str()), (302, "invalid_target"));
+    let t = tokens(&mut h, &mut b);
+    let access = t["access_token"].as_str().unwrap();
+    let v = h.send(Req::new("GET", &format!("/validate?resource={}", encode_component("https://mcp.example/mcp"))).bearer(access).ip(Some("10.0.0.1")));
+    assert_eq!((v.status, v.body_json()["aud"].clone()), (200, json!(["https://mcp.example/mcp"])), "no resource named: all of RESOURCES");
+    let elsewhere = h.send(Req::new("GET", "/validate?resource=https%3A%2F%2Fother.example").bearer(access).ip(Some("10.0.0.1")));
+    assert_eq!(elsewhere.status, 401);
+}

@@ -250,3 +250,22 @@ fn a_client_registered_without_a_name_is_shown_by_its_redirect_host() {
     let consent = text(&b.send(&mut h, Req::new("GET", &url)));
     assert!(consent.contains("<b>app.example</b> wants to access your account"), "{consent}");
 }
+
+/// RFC 8707 for a registered client: its resources are the worker's `RESOURCES`, and the
+/// admin API cannot give it others.
+#[test]
+fn a_registered_client_may_name_the_workers_resources_only() {
+    let mut h = harness(Registration::Open);
+    h.app.config.resources = vec!["https://mcp.example/mcp".into()];
+    let cid = register(&mut h, REG, "10.0.0.1").body_json()["client_id"].as_str().unwrap().to_string();
+    let res = |r: &str| format!("&resource={}", crate::form::encode_component(r));
+    h.user("rita", "correct horse");
+    let mut b = Browser::new();
+    sign_in(&mut h, &mut b, &authorize_url(&cid, ""), "rita", "correct horse");
+    let bad = b.send(&mut h, Req::new("GET", &authorize_url(&cid, &res("https://other.example"))));
+    assert_eq!((bad.status, redirect_query(&bad)["error"].as_str()), (302, "invalid_target"));
+    let good = approve(&mut h, &mut b, &authorize_url(&cid, &res("https://mcp.example/mcp")), "approve");
+    assert_eq!(good.status, 302, "{}", text(&good));
+    let patch = h.send(Req::new("PATCH", &format!("/admin/clients/{cid}")).bearer(ADMIN).body(r#"{"resources":["https://other.example"]}"#));
+    assert_eq!((patch.status, patch.body_json()["field"].as_str()), (400, Some("resources")), "{}", text(&patch));
+}

@@ -112,3 +112,14 @@ fn a_refused_resource_does_not_slide_an_unbound_token() {
     }
     assert_eq!(h.validate(&token, "10.0.0.1").status, 401, "18 s after issue, with only refused uses, a 10 s token is dead");
 }
+
+/// An API key is like an unbound token: at a resource, only at its client's own.
+#[test]
+fn an_api_key_serves_only_its_clients_resources() {
+    let mut h = Harness::new();
+    let (id, _) = h.create(&format!(r#"{{"name":"key","api_key":true,"resources":["{API}"]}}"#));
+    let key = |h: &mut Harness, r: &str| h.send(Req::new("GET", &format!("/validate?key={id}&resource={}", encode_component(r))));
+    assert_eq!(key(&mut h, &format!("{API}/")).status, 200);
+    assert_eq!(key(&mut h, MCP).status, 401);
+    assert_eq!(h.send(Req::new("GET", &format!("/validate?key={id}"))).status, 200, "no resource asked: as before");
+}

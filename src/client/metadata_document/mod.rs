@@ -42,6 +42,11 @@ pub fn document_host(id: &str, mode: Cimd) -> Option<String> {
         return None;
     }
     let uri = web_uri(id)?;
+    // One spelling per host: `app.example.` (the DNS root's dot) or an empty label would name
+    // the same host as a blocked `app.example`, or `localhost.` dodge the loopback rule.
+    if uri.host.ends_with('.') || uri.host.starts_with('.') || uri.host.contains("..") {
+        return None;
+    }
     // Loopback is for development only: on the edge it could reach nothing of ours, but a
     // `CIMD=on` deployment has no reason to ask it.
     if uri.loopback && mode != Cimd::Dev {
@@ -123,6 +128,11 @@ fn grant_types(v: &Value) -> Result<Vec<String>, String> {
             }
             _ => return Err(err()),
         }
+    }
+    // A refresh token comes only from a code: a document without the code grant could do
+    // nothing (the same rule as for registration).
+    if !out.iter().any(|g| g == GRANT_AUTHORIZATION_CODE) {
+        return Err("grant_types must include authorization_code".into());
     }
     Ok(out)
 }

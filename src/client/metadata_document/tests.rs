@@ -41,6 +41,10 @@ fn which_ids_are_document_urls() {
         ("http://localhost/c.json", false, false, true),
         ("http://[::1]:9/c.json", false, false, true),
         ("https://localhost/c.json", false, false, true),
+        ("https://app.example.com./c", false, false, false),
+        ("https://localhost./c.json", false, false, false),
+        ("https://app..example.com/c", false, false, false),
+        ("https://.app.example.com/c", false, false, false),
         ("ftp://app.example.com/c", false, false, false),
         ("abc123", false, false, false),
         ("", false, false, false),
@@ -84,6 +88,8 @@ fn document_fields() {
     assert!(grants(json!(["authorization_code", "client_credentials"])).is_err());
     assert!(grants(json!(["urn:ietf:params:oauth:grant-type:device_code"])).is_err());
     assert!(grants(json!("authorization_code")).is_err());
+    assert!(grants(json!([])).is_err(), "nothing to do without the code grant");
+    assert!(grants(json!(["refresh_token"])).is_err());
     let method = |m| parse(URL, &doc(json!({"token_endpoint_auth_method": m})), 0, &config()).is_ok();
     assert!(method(json!("none")));
     assert!(!method(json!("client_secret_basic")));
