@@ -3,6 +3,7 @@
 //! shard gates decide whether a client's tokens live, and the counters decide blocks.
 
 use crate::auth::jwks::Cached;
+use crate::client::metadata_document::resolve::Problem;
 use crate::client::Client;
 use crate::issuer::Issuer;
 use std::cell::RefCell;
@@ -13,6 +14,9 @@ const MAX_ENTRIES: usize = 10_000;
 /// Metadata documents kept at most; past it the oldest is dropped (each is up to 5 KiB, and
 /// anyone can make us fetch one).
 pub const MAX_DOCUMENTS: usize = 256;
+/// Documents that could not be used, remembered apart (so that junk URLs cannot push the good
+/// ones out), at most this many, each for [`crate::client::metadata_document::MIN_CACHE_MS`].
+pub const MAX_FAILED_DOCUMENTS: usize = 64;
 
 #[derive(Debug, Default)]
 pub struct IsolateCache {
@@ -24,6 +28,8 @@ pub struct IsolateCache {
     jwks: RefCell<HashMap<String, Cached>>,
     /// Clients read from their metadata documents, oldest first, with their expiry.
     documents: RefCell<Vec<(String, Client, u64)>>,
+    /// Documents that could not be used, with why, oldest first, with their expiry.
+    failed_documents: RefCell<Vec<(String, Problem, u64)>>,
 }
 
 impl IsolateCache {
@@ -83,6 +89,21 @@ impl IsolateCache {
             docs.remove(0);
         }
         docs.push((url.to_string(), client, until_ms));
+    }
+
+    /// Why the document at `url` could not be used, if that was found out less than a minute ago.
+    pub fn failed_document(&self, url: &str, now_ms: u64) -> Option<Problem> {
+        self.failed_documents.borrow().iter().find(|(u, _, until)| u == url && now_ms < *until).map(|(_, p, _)| p.clone())
+    }
+
+    /// Remember that the document at `url` could not be used, until `until_ms`.
+    pub fn put_failed_document(&self, url: &str, problem: Problem, until_ms: u64) {
+        let mut failed = self.failed_documents.borrow_mut();
+        failed.retain(|(u, _, _)| u != url);
+        if failed.len() >= MAX_FAILED_DOCUMENTS {
+            failed.remove(0);
+        }
+        failed.push((url.to_string(), problem, until_ms));
     }
 
     /// Seconds left on a block this isolate has seen for `key`.

@@ -252,3 +252,21 @@ fn a_document_client_may_name_the_workers_resources_only() {
     let elsewhere = h.send(Req::new("GET", "/validate?resource=https%3A%2F%2Fother.example").bearer(access).ip(Some("10.0.0.1")));
     assert_eq!(elsewhere.status, 401);
 }
+
+#[test]
+fn a_document_that_failed_is_fetched_again_only_after_a_minute() {
+    let mut h = setup(Cimd::On);
+    serve(&h, DOC, 404, "", None);
+    let mut b = Browser::new();
+    let url = authorize_url(&id(), "");
+    for _ in 0..3 {
+        assert_eq!(b.send(&mut h, Req::new("GET", &url)).status, 400);
+    }
+    assert_eq!(fetches(&h), 1, "repeating a bad URL costs one fetch");
+    serve(&h, DOC, 200, &document(json!({})), None);
+    h.advance(59_999);
+    assert_eq!(b.send(&mut h, Req::new("GET", &url)).status, 400, "still the remembered failure");
+    h.advance(1);
+    assert_eq!(b.send(&mut h, Req::new("GET", &url)).status, 200, "a minute later, fetched again: the login page");
+    assert_eq!(fetches(&h), 2);
+}

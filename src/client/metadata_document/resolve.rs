@@ -2,7 +2,7 @@
 //! object, so a block takes effect at once, cached copies included), then this isolate's
 //! copy, else a fetch under the limits of [`super`].
 
-use super::{cache_ms, document_host, parse, FETCH_TIMEOUT_MS, MAX_DOCUMENT_BYTES};
+use super::{cache_ms, document_host, parse, FETCH_TIMEOUT_MS, MAX_DOCUMENT_BYTES, MIN_CACHE_MS};
 use crate::app::App;
 use crate::client::Client;
 use crate::error::OAuthError;
@@ -54,18 +54,26 @@ impl<P: Platform> App<P> {
         if let Some(client) = self.cache.document(url, now_ms) {
             return Ok(Ok(client));
         }
-        let Ok(fetched) = self.fetch.get(url, FETCH_TIMEOUT_MS, MAX_DOCUMENT_BYTES).await else {
-            return Ok(Err(Problem::Unreachable));
-        };
-        if fetched.status != 200 {
-            return Ok(Err(Problem::Bad(format!("it answered with status {} (redirects are not followed)", fetched.status))));
+        // A document that failed is not fetched again for a minute: repeating a request with a
+        // bad or slow URL costs one fetch a minute, not one per request.
+        if let Some(problem) = self.cache.failed_document(url, now_ms) {
+            return Ok(Err(problem));
         }
-        match parse(url, &fetched.body, now_ms, &self.config) {
-            Ok(client) => {
-                self.cache.put_document(url, client.clone(), now_ms + cache_ms(fetched.cache_control.as_deref()));
+        let fetched = self.fetch.get(url, FETCH_TIMEOUT_MS, MAX_DOCUMENT_BYTES).await;
+        let outcome = match fetched {
+            Err(_) => Err(Problem::Unreachable),
+            Ok(f) if f.status != 200 => Err(Problem::Bad(format!("it answered with status {} (redirects are not followed)", f.status))),
+            Ok(f) => parse(url, &f.body, now_ms, &self.config).map(|c| (c, cache_ms(f.cache_control.as_deref()))).map_err(Problem::Bad),
+        };
+        match outcome {
+            Ok((client, keep_ms)) => {
+                self.cache.put_document(url, client.clone(), now_ms + keep_ms);
                 Ok(Ok(client))
             }
-            Err(why) => Ok(Err(Problem::Bad(why))),
+            Err(problem) => {
+                self.cache.put_failed_document(url, problem.clone(), now_ms + MIN_CACHE_MS);
+                Ok(Err(problem))
+            }
         }
     }
 }
