@@ -27,7 +27,7 @@ pub async fn grant<P: Platform>(
     let code = device_code.split_once('.').and_then(|(c, _)| UserCode::parse(c)).ok_or_else(invalid)?;
     let hash = SecretHash::of(device_code);
     let client = &auth.client;
-    let op = PollDevice { device_code: hash.clone(), client_id: client.client_id.clone() };
+    let op = PollDevice { device_code: hash.clone(), client_id: client.client_id.clone(), resources: super::req_resources(params) };
     let user_id = match app.call(&code.object(), op).await? {
         Polled::Approved { user_id } => user_id,
         Polled::Pending => return Err(OAuthError::AuthorizationPending),
@@ -35,6 +35,7 @@ pub async fn grant<P: Platform>(
         Polled::Denied => return Err(OAuthError::AccessDenied),
         Polled::Expired => return Err(OAuthError::ExpiredToken),
         Polled::Invalid => return Err(invalid()),
+        Polled::InvalidTarget => return Err(super::not_authorized_resource()),
     };
     let shard = user_shard(&user_id);
     let (access_token, refresh_token, tokens) = new_tokens(auth, req, params, shard, cx);

@@ -128,6 +128,9 @@ impl Op for DecideDevice {
 pub struct PollDevice {
     pub device_code: SecretHash,
     pub client_id: String,
+    /// `resource` values of the token request (RFC 8707): each must be among the flow's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,6 +146,8 @@ pub enum Polled {
     Approved {
         user_id: String,
     },
+    /// A resource the flow was not started for: nothing changes (not even the poll time).
+    InvalidTarget,
 }
 
 impl Op for PollDevice {
@@ -160,6 +165,9 @@ impl Op for PollDevice {
         }
         if !d.is_live(now_ms) {
             return Ok((Polled::Expired, fx));
+        }
+        if crate::resource::select(&self.resources, &d.resources).is_err() {
+            return Ok((Polled::InvalidTarget, fx));
         }
         // Too fast: refused, and the interval this device must keep grows (remembered).
         if d.last_poll_ms.is_some_and(|last| now_ms < last + u64::from(d.interval_s) * 1000) {

@@ -31,7 +31,7 @@ fn with(r: DeviceRecord) -> Loaded {
 }
 
 fn poll(client: &str, hash: SecretHash, l: &Loaded, now: u64) -> (Polled, Effects) {
-    PollDevice { device_code: hash, client_id: client.into() }.checked(l, now).unwrap()
+    PollDevice { device_code: hash, client_id: client.into(), resources: vec![] }.checked(l, now).unwrap()
 }
 
 #[test]
@@ -158,4 +158,17 @@ fn redemption_narrows_resources_within_the_approval() {
     let (reply, fx) = asking(&["https://c.example"]).checked(&l, NOW).unwrap();
     assert_eq!(reply, Redeemed::InvalidTarget);
     assert!(fx.puts.is_empty() && fx.deletes.is_empty(), "the approval stays for a correct request");
+}
+
+/// A poll naming a resource the flow was not started for is refused before anything changes:
+/// the device that corrects it may poll again at once.
+#[test]
+fn a_poll_with_another_resource_changes_nothing() {
+    let flow = DeviceRecord { resources: vec!["https://api.example.com".into()], ..record(DeviceStatus::Pending, Some(NOW - 5_000)) };
+    let asking = |r: &[&str]| PollDevice { device_code: code(), client_id: "cid".into(), resources: r.iter().map(|s| s.to_string()).collect() };
+    let (reply, fx) = asking(&["https://other.example"]).checked(&with(flow.clone()), NOW).unwrap();
+    assert_eq!(reply, Polled::InvalidTarget);
+    assert!(fx.puts.is_empty(), "no poll time written");
+    assert_eq!(asking(&["https://api.example.com/"]).checked(&with(flow.clone()), NOW).unwrap().0, Polled::Pending);
+    assert_eq!(asking(&[]).checked(&with(flow), NOW).unwrap().0, Polled::Pending);
 }
