@@ -270,3 +270,21 @@ fn a_document_that_failed_is_fetched_again_only_after_a_minute() {
     assert_eq!(b.send(&mut h, Req::new("GET", &url)).status, 200, "a minute later, fetched again: the login page");
     assert_eq!(fetches(&h), 2);
 }
+
+#[test]
+fn a_document_of_exactly_5_kib_is_read_and_one_byte_more_is_not() {
+    let mut h = setup(Cimd::On);
+    let base = document(json!({"logo_uri": ""}));
+    let pad = crate::client::metadata_document::MAX_DOCUMENT_BYTES - base.len();
+    let exact = document(json!({"logo_uri": "x".repeat(pad)}));
+    assert_eq!(exact.len(), 5 * 1024);
+    serve(&h, DOC, 200, &exact, None);
+    let mut b = Browser::new();
+    assert_eq!(b.send(&mut h, Req::new("GET", &authorize_url(&id(), ""))).status, 200, "the login page");
+    let other = "https://app.example/big.json";
+    let base = document(json!({"client_id": other, "logo_uri": ""}));
+    let over = document(json!({"client_id": other, "logo_uri": "x".repeat(crate::client::metadata_document::MAX_DOCUMENT_BYTES + 1 - base.len())}));
+    assert_eq!(over.len(), 5 * 1024 + 1);
+    serve(&h, other, 200, &over, None);
+    assert_eq!(b.send(&mut h, Req::new("GET", &authorize_url(&encode_component(other), ""))).status, 400);
+}
