@@ -201,7 +201,10 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         _ => {
             let return_to = format!("/authorize?{}", query_of(&carried));
             let (token, set_cookie) = session::csrf(req, cx.rng);
-            let client = ClientInfo { name, redirect_host: None, resource_hosts: &[] };
+            // A client that named itself (registered, or by its document) is shown with the
+            // host it sends the person back to, so a borrowed name does not stand alone.
+            let redirect_host = (!auth.client.origin.is_admin()).then_some(host.as_str());
+            let client = ClientInfo { name, redirect_host, resource_hosts: &[] };
             Ok(with_cookie(pages::login(Csrf(&token), &return_to, "", None, Some(client)), set_cookie))
         }
     }

@@ -58,6 +58,7 @@ fn code_flow_refresh_and_revocation_for_a_document_client() {
     let url = authorize_url(&id(), "");
     let login = b.send(&mut h, Req::new("GET", &url));
     assert!(text(&login).contains("name=\"password\""), "login first");
+    assert!(text(&login).contains("Doc App</b> <span class=\"small\">(app.example)</span>"), "the login page shows the host beside the chosen name");
     assert_eq!(sign_in(&mut h, &mut b, &url, "ada", "correct horse").status, 303);
     let consent = b.send(&mut h, Req::new("GET", &url));
     let page = text(&consent);
