@@ -65,6 +65,7 @@ fn every_rule() {
         ("invalid_client_metadata", format!(r#"{{{CB},"client_name":7}}"#)),
         ("invalid_client_metadata", format!(r#"{{{CB},"client_name":"a\nb"}}"#)),
         ("invalid_client_metadata", format!(r#"{{{CB},"client_name":"{}"}}"#, "x".repeat(201))),
+        ("ok", format!(r#"{{{CB},"client_name":"{}"}}"#, "x".repeat(200))),
         // grant_types.
         ("ok", format!(r#"{{{CB},"grant_types":["authorization_code"]}}"#)),
         ("ok", format!(r#"{{{CB},"grant_types":["refresh_token","authorization_code"]}}"#)),
