@@ -99,7 +99,7 @@ test("a good document: login, then consent naming the host, code with PKCE, toke
   const text = htmlText(consent.text);
   assert.ok(text.includes("Doc App"), "the document's client_name");
   assert.ok(consent.text.includes(`<b class="host">127.0.0.1</b>`), "the URL's host, prominently");
-  assert.match(text, /described by 127\.0\.0\.1, which chose its name/);
+  assert.match(text, /described by\s+127\.0\.0\.1\s*, which chose its name/);
 
   const client = { client_id: url, redirect_uris: [REDIRECT] };
   const flow = await codeFlow(api, fc, dev.url, { client, user, scope: "read" });
