@@ -147,3 +147,11 @@ fn the_response_has_the_rfc_7591_fields() {
     assert_eq!(keys, ["client_id", "client_id_issued_at", "grant_types", "redirect_uris", "response_types", "token_endpoint_auth_method"]);
     assert_eq!(v["token_endpoint_auth_method"], "none");
 }
+
+#[test]
+fn errors_quote_the_offending_value_printably() {
+    let e = parse(format!(r#"{{{CB},"scope":"read admin\u0007x"}}"#).as_bytes(), &scopes()).unwrap_err();
+    assert!(e.description().contains("\"adminx\""), "{}", e.description());
+    let e = parse(br#"{"redirect_uris":["http://evil.example/cb"]}"#, &scopes()).unwrap_err();
+    assert!(e.description().contains("\"http://evil.example/cb\""), "{}", e.description());
+}
