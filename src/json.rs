@@ -44,8 +44,13 @@ impl de::Error for Error {
 
 /// Decode JSON text.
 pub fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, Error> {
-    let tree: Value = serde_json::from_str(text).map_err(|e| Error(e.to_string()))?;
-    from_value(tree)
+    from_value(parse(text)?)
+}
+
+/// The text parse, apart from the generic [`from_json`]: once in the wasm, not in every copy.
+#[inline(never)]
+fn parse(text: &str) -> Result<Value, Error> {
+    serde_json::from_str(text).map_err(|e| Error(e.to_string()))
 }
 
 /// Decode a parsed JSON tree.
