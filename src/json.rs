@@ -238,7 +238,8 @@ impl InOrder {
     /// The next field's value, if the object has it.
     fn next(&mut self) -> Option<Option<Value>> {
         let name = self.names.next()?;
-        let value = self.map.remove(*name);
+        // Taken, not removed: no B-tree removal code for this map in the wasm (1.5 KB gzipped).
+        let value = self.map.get_mut(*name).map(Value::take);
         self.missing = if value.is_none() { Some(name) } else { None };
         Some(value)
     }
