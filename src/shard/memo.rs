@@ -144,16 +144,13 @@ impl<S: ShardStorage> ShardStorage for Memo<S> {
         let mut listed: BTreeMap<String, String> = self.inner.list(prefix).await?.into_iter().collect();
         let st = self.state.borrow();
         for (k, v) in st.known.iter().filter(|(k, _)| k.starts_with(prefix)) {
-            match v {
-                Some(v) => {
-                    listed.insert(k.clone(), v.clone());
-                }
-                None => {
-                    listed.remove(k);
-                }
+            if let Some(v) = v {
+                listed.insert(k.clone(), v.clone());
             }
         }
-        Ok(listed.into_iter().collect())
+        // Deleted in memory: left out (filtered rather than removed from the map, which keeps
+        // the B-tree's removal code out of the wasm).
+        Ok(listed.into_iter().filter(|(k, _)| !matches!(st.known.get(k), Some(None))).collect())
     }
 
     async fn commit(&self, puts: &[(String, String)], deletes: &[String]) -> Result<(), StoreError> {
