@@ -130,7 +130,8 @@ impl<S: ShardStorage> ShardStorage for Memo<S> {
             keys.iter().filter(|k| !st.known.contains_key(*k)).cloned().collect()
         };
         if !missing.is_empty() {
-            let found: HashMap<String, String> = self.inner.get(&missing).await?.into_iter().collect();
+            // (A B-tree, the type `list` uses too: no hash table code of its own in the wasm.)
+            let found: BTreeMap<String, String> = self.inner.get(&missing).await?.into_iter().collect();
             let mut st = self.state.borrow_mut();
             for k in missing {
                 let v = found.get(&k).cloned();
