@@ -18,6 +18,7 @@ pub struct Issuer {
     pub issuer: String,
     pub jwks_uri: String,
     /// When set, tokens must name it in `aud`.
+    #[serde(default)]
     pub audience: Option<String>,
     pub created_at: u64,
 }

@@ -90,6 +90,7 @@ pub struct NewTokens {
     pub family_id: String,
     pub access: SecretHash,
     /// Present when the client has the refresh grant.
+    #[serde(default)]
     pub refresh: Option<SecretHash>,
     /// The client's settings, IP and secret generation; scope and principal are filled here.
     pub template: TokenRecord,
@@ -188,6 +189,7 @@ pub struct RedeemCode {
     /// The secret generation the client authenticated with now.
     pub generation: u32,
     /// `redirect_uri` of the token request.
+    #[serde(default)]
     pub redirect_uri: Option<String>,
     /// S256 of the presented `code_verifier` (empty when none was presented).
     pub challenge: String,

@@ -50,6 +50,7 @@ pub struct DeviceRecord {
     pub expires_ms: u64,
     pub interval_s: u32,
     /// The last poll that was not refused for coming too fast.
+    #[serde(default)]
     pub last_poll_ms: Option<u64>,
     pub status: DeviceStatus,
 }
@@ -101,6 +102,7 @@ impl Op for LookupDevice {
 /// waiting (expired, decided already).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DecideDevice {
+    #[serde(default)]
     pub approved_by: Option<String>,
 }
 

@@ -23,6 +23,7 @@ pub struct Gate {
     /// Tokens obtained with an older secret generation are dead...
     pub min_generation: u32,
     /// ...except this one, until `grace_until_ms` (a rotation's grace period).
+    #[serde(default)]
     pub grace_generation: Option<u32>,
     pub grace_until_ms: u64,
 }

@@ -173,7 +173,12 @@ pub(crate) fn to_json<T: Serialize>(value: &T) -> String {
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(key: &str, text: &str) -> Result<T, StoreError> {
-    from_json(text).map_err(|e| StoreError(format!("corrupt record {key}: {e}")))
+    from_json(text).map_err(|e| corrupt(key, e))
+}
+
+/// (Apart from the generic [`decode`]: one copy in the wasm.)
+fn corrupt(key: &str, e: crate::json::Error) -> StoreError {
+    StoreError(format!("corrupt record {key}: {e}"))
 }
 
 /// An operation with its types erased, so that the read → decide → commit loop below exists
@@ -340,7 +345,11 @@ requests! { UserRequest in Namespace::Users => {
 }}
 
 fn parse<R: DeserializeOwned>(request: &str) -> Result<R, StoreError> {
-    from_json(request).map_err(|e| StoreError(format!("bad request to a durable object: {e}")))
+    from_json(request).map_err(bad_request)
+}
+
+fn bad_request(e: crate::json::Error) -> StoreError {
+    StoreError(format!("bad request to a durable object: {e}"))
 }
 
 /// A token shard's side: one request (JSON) in, its reply (JSON) out.

@@ -22,6 +22,7 @@ pub struct Refresh {
     pub client_id: String,
     pub generation: u32,
     /// A narrower scope for the new access token (`None`: the family's).
+    #[serde(default)]
     pub scope: Option<Vec<String>>,
     pub successor: SecretHash,
     pub sealed_successor: String,

@@ -23,6 +23,7 @@ pub struct TokenRecord {
     /// The `CF-Connecting-IP` that obtained the token, or `None` when the client has
     /// `ip_binding: false`. An absent header binds to the empty string, so such a token is
     /// usable only by requests that also lack it.
+    #[serde(default)]
     pub ip: Option<String>,
     pub issued_ms: u64,
     pub last_used_ms: u64,
@@ -233,6 +234,7 @@ impl Op for Issue {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Validate {
     pub hash: SecretHash,
+    #[serde(default)]
     pub ip: Option<String>,
     pub required: Vec<String>,
     /// `/validate?resource=`: the resource the caller serves.

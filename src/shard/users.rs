@@ -102,6 +102,7 @@ pub struct Updated {
     pub user: User,
     /// Present when the change disables the user (also when it already was: a repeated
     /// disable repairs a kill that did not reach every shard).
+    #[serde(default)]
     pub kill: Option<Kill>,
 }
 
@@ -109,8 +110,11 @@ pub struct Updated {
 /// password ends every session too.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UpdateUser {
+    #[serde(default)]
     pub name: Option<String>,
+    #[serde(default)]
     pub password: Option<PasswordHash>,
+    #[serde(default)]
     pub disabled: Option<bool>,
 }
 

@@ -42,6 +42,7 @@ pub struct SessionUser {
     pub name: String,
     pub epoch: u32,
     /// The scopes this user already granted to the client asked about, if any.
+    #[serde(default)]
     pub granted: Option<Vec<String>>,
 }
 
@@ -65,6 +66,7 @@ pub(super) fn session_user(loaded: &Loaded, hash: &SecretHash, client_id: Option
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckSession {
     pub hash: SecretHash,
+    #[serde(default)]
     pub client_id: Option<String>,
 }
 
