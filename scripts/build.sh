@@ -10,9 +10,10 @@ export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PWD/node_modules/.bin:$PATH"
 need() { command -v "$1" >/dev/null 2>&1 || { echo "build: $1 is missing; run scripts/setup.sh first" >&2; exit 1; }; }
 need cargo; need wasm-bindgen; need wasm-opt
 
-# Everything the build reads; when its fingerprint matches the last build's, skip the build.
+# Everything the build reads (the Rust sources and the askama templates compiled into them);
+# when its fingerprint matches the last build's, skip the build.
 stamp=build/.fingerprint
-fingerprint=$( { cat Cargo.toml Cargo.lock scripts/build.sh; find src -type f -name '*.rs' | sort | xargs cat; } | sha256sum | cut -d' ' -f1)
+fingerprint=$( { cat Cargo.toml Cargo.lock scripts/build.sh; find src templates -type f \( -name '*.rs' -o -path 'templates/*' \) | sort | xargs cat; } | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$fingerprint" ] && [ -f build/index.js ]; then
   echo "build: up to date"
   exit 0
