@@ -95,7 +95,13 @@ pub struct Loaded(BTreeMap<String, String>);
 impl Loaded {
     /// The record under `key`, if there is one.
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
-        self.0.get(key).map(|text| decode(key, text)).transpose()
+        self.text(key).map(|text| decode(key, text)).transpose()
+    }
+
+    /// (The lookup apart from the generic [`get`](Self::get): one copy in the wasm.)
+    #[inline(never)]
+    fn text(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
     }
 
     /// Every record read under `prefix`, with its key.
