@@ -117,9 +117,9 @@ fi
 # What build/ was built from: scripts/build.sh's fingerprint, of the working tree and of HEAD.
 BUILT_FROM=$(cd "$ROOT" && {
   stamp=$(cat build/.fingerprint 2>/dev/null || echo none)
-  tree=$( { cat Cargo.toml Cargo.lock scripts/build.sh; find src -type f -name '*.rs' | sort | xargs cat; } | sha256sum | cut -d' ' -f1)
+  tree=$( { cat Cargo.toml Cargo.lock scripts/build.sh; find src templates -type f \( -name '*.rs' -o -path 'templates/*' \) | sort | xargs cat; } | sha256sum | cut -d' ' -f1)
   at() { { git show "$1:Cargo.toml" "$1:Cargo.lock" "$1:scripts/build.sh"
-            git ls-tree -r --name-only "$1" -- src | grep '\.rs$' | LC_ALL=C sort | while read -r f; do git show "$1:$f"; done; } 2>/dev/null | sha256sum | cut -d' ' -f1; }
+            git ls-tree -r --name-only "$1" -- src templates | grep -E '\.rs$|^templates/' | sort | while read -r f; do git show "$1:$f"; done; } 2>/dev/null | sha256sum | cut -d' ' -f1; }
   if [ "$stamp" = "$tree" ]; then echo "the working tree's sources"
   else
     found=""
