@@ -6,7 +6,7 @@
 //! `REGISTRATION_SCOPES`, and its redirect URIs follow the admin API's rules.
 
 use super::redirect::{check_registrable, MAX_REDIRECT_URIS};
-use super::settings::{ClientType, Settings, MAX_NAME_LEN};
+use super::settings::{distinct_strings, shorten, ClientType, ListProblem, Settings, MAX_NAME_LEN};
 use super::{Client, GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN};
 use crate::error::OAuthError;
 use crate::scope::is_scope_token;
@@ -100,19 +100,11 @@ pub fn parse(body: &[u8], allowed_scopes: &[String]) -> Result<Metadata, OAuthEr
 fn redirect_uris(v: Option<&Value>) -> Result<Vec<String>, OAuthError> {
     let err = |d: String| OAuthError::InvalidRedirectUri(d);
     let Some(v) = v else { return Err(err("redirect_uris is required".into())) };
-    let arr = v.as_array().ok_or_else(|| err("redirect_uris must be an array of strings".into()))?;
-    if arr.is_empty() || arr.len() > MAX_REDIRECT_URIS {
-        return Err(err(format!("redirect_uris has 1 to {MAX_REDIRECT_URIS} URIs")));
-    }
-    let mut out: Vec<String> = Vec::with_capacity(arr.len());
-    for item in arr {
-        let uri = item.as_str().ok_or_else(|| err("redirect_uris must be an array of strings".into()))?;
-        check_registrable(uri).map_err(|why| err(format!("{why}: {}", shorten(uri))))?;
-        if !out.iter().any(|x| x == uri) {
-            out.push(uri.to_string());
-        }
-    }
-    Ok(out)
+    distinct_strings(v, (1, MAX_REDIRECT_URIS), check_registrable, |a, b| a == b).map_err(|p| match p {
+        ListProblem::NotStrings => err("redirect_uris must be an array of strings".into()),
+        ListProblem::Count => err(format!("redirect_uris has 1 to {MAX_REDIRECT_URIS} URIs")),
+        ListProblem::Item(uri, why) => err(format!("{why}: {}", shorten(uri))),
+    })
 }
 
 fn client_name(v: &Value) -> Result<String, OAuthError> {
@@ -128,18 +120,8 @@ fn client_name(v: &Value) -> Result<String, OAuthError> {
 /// code grant must be among them.
 fn grant_types(v: &Value) -> Result<Vec<String>, OAuthError> {
     let err = || bad("grant_types must be [\"authorization_code\"] or [\"authorization_code\", \"refresh_token\"]");
-    let arr = v.as_array().ok_or_else(err)?;
-    let mut out: Vec<String> = Vec::new();
-    for item in arr {
-        match item.as_str() {
-            Some(g) if g == GRANT_AUTHORIZATION_CODE || g == GRANT_REFRESH_TOKEN => {
-                if !out.iter().any(|x| x == g) {
-                    out.push(g.to_string());
-                }
-            }
-            _ => return Err(err()),
-        }
-    }
+    let ours = |g: &str| if g == GRANT_AUTHORIZATION_CODE || g == GRANT_REFRESH_TOKEN { Ok(()) } else { Err(String::new()) };
+    let out = distinct_strings(v, (0, usize::MAX), ours, |a, b| a == b).map_err(|_| err())?;
     if !out.iter().any(|g| g == GRANT_AUTHORIZATION_CODE) {
         return Err(err());
     }
@@ -160,11 +142,6 @@ fn scope(v: &Value, allowed: &[String]) -> Result<Vec<String>, OAuthError> {
         }
     }
     Ok(out)
-}
-
-fn shorten(s: &str) -> String {
-    let short: String = s.chars().filter(|c| !c.is_control()).take(40).collect();
-    format!("\"{short}\"")
 }
 
 /// The client information response (RFC 7591 §3.2.1): the id, when it was issued (seconds),

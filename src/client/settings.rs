@@ -236,39 +236,60 @@ fn client_type(v: &Value) -> Result<ClientType, OAuthError> {
 
 fn redirect_uris(v: &Value) -> Result<Vec<String>, OAuthError> {
     let err = |d: String| OAuthError::field("redirect_uris", d);
-    let arr = v.as_array().ok_or_else(|| err("redirect_uris must be an array of strings".into()))?;
-    if arr.len() > MAX_REDIRECT_URIS {
-        return Err(err(format!("at most {MAX_REDIRECT_URIS} redirect URIs")));
-    }
-    let mut out: Vec<String> = Vec::with_capacity(arr.len());
-    for item in arr {
-        let uri = item.as_str().ok_or_else(|| err("redirect_uris must be an array of strings".into()))?;
-        check_registrable(uri).map_err(|why| err(format!("{why}: {}", shorten(uri))))?;
-        if !out.iter().any(|x| x == uri) {
-            out.push(uri.to_string());
-        }
-    }
-    Ok(out)
+    distinct_strings(v, (0, MAX_REDIRECT_URIS), check_registrable, |a, b| a == b).map_err(|p| match p {
+        ListProblem::NotStrings => err("redirect_uris must be an array of strings".into()),
+        ListProblem::Count => err(format!("at most {MAX_REDIRECT_URIS} redirect URIs")),
+        ListProblem::Item(uri, why) => err(format!("{why}: {}", shorten(uri))),
+    })
 }
 
 fn resources(v: &Value) -> Result<Vec<String>, OAuthError> {
     let err = |d: String| OAuthError::field("resources", d);
-    let arr = v.as_array().ok_or_else(|| err("resources must be an array of strings".into()))?;
-    if arr.len() > MAX_RESOURCES {
-        return Err(err(format!("at most {MAX_RESOURCES} resources")));
+    distinct_strings(v, (0, MAX_RESOURCES), resource::check, resource::same).map_err(|p| match p {
+        ListProblem::NotStrings => err("resources must be an array of strings".into()),
+        ListProblem::Count => err(format!("at most {MAX_RESOURCES} resources")),
+        ListProblem::Item(uri, why) => err(format!("{why}: {}", shorten(uri))),
+    })
+}
+
+/// Why a JSON list of strings was refused (each caller words it for its field and API).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ListProblem<'a> {
+    /// Not an array, or an item that is not a string.
+    NotStrings,
+    /// Fewer or more items than allowed.
+    Count,
+    /// This item failed the check, for this reason.
+    Item(&'a str, String),
+}
+
+/// A JSON array of `min..=max` strings, each passing `check`, each kept once (`same` says
+/// which two are one; the first spelling stays): the one loop behind every list a client is
+/// given (redirect URIs, resources, scopes, grant types), by the admin API, by registration
+/// or by a metadata document. The count is checked before any item.
+pub(crate) fn distinct_strings<'a>(
+    v: &'a Value,
+    (min, max): (usize, usize),
+    check: impl Fn(&str) -> Result<(), String>,
+    same: impl Fn(&str, &str) -> bool,
+) -> Result<Vec<String>, ListProblem<'a>> {
+    let arr = v.as_array().ok_or(ListProblem::NotStrings)?;
+    if arr.len() < min || arr.len() > max {
+        return Err(ListProblem::Count);
     }
     let mut out: Vec<String> = Vec::with_capacity(arr.len());
     for item in arr {
-        let uri = item.as_str().ok_or_else(|| err("resources must be an array of strings".into()))?;
-        resource::check(uri).map_err(|why| err(format!("{why}: {}", shorten(uri))))?;
-        if !out.iter().any(|x| resource::same(x, uri)) {
-            out.push(uri.to_string());
+        let s = item.as_str().ok_or(ListProblem::NotStrings)?;
+        check(s).map_err(|why| ListProblem::Item(s, why))?;
+        if !out.iter().any(|x| same(x, s)) {
+            out.push(s.to_string());
         }
     }
     Ok(out)
 }
 
-fn shorten(s: &str) -> String {
+/// A value as quoted in an error description: printable, at most 40 characters.
+pub(crate) fn shorten(s: &str) -> String {
     let short: String = s.chars().filter(|c| !c.is_control()).take(40).collect();
     format!("\"{short}\"")
 }
@@ -284,38 +305,18 @@ fn name(v: &Value) -> Result<String, OAuthError> {
 
 fn scopes(v: &Value) -> Result<Vec<String>, OAuthError> {
     let err = |d: String| OAuthError::field("scopes", d);
-    let arr = v.as_array().ok_or_else(|| err("scopes must be an array of strings".into()))?;
-    if arr.len() > MAX_SCOPES {
-        return Err(err(format!("at most {MAX_SCOPES} scopes")));
-    }
-    let mut out: Vec<String> = Vec::with_capacity(arr.len());
-    for item in arr {
-        let s = item.as_str().ok_or_else(|| err("scopes must be an array of strings".into()))?;
-        if !is_scope_token(s) {
-            return Err(err("each scope must be 1-128 printable ASCII characters without spaces, '\"' or '\\' (RFC 6749 §3.3)".into()));
-        }
-        if !out.iter().any(|x| x == s) {
-            out.push(s.to_string());
-        }
-    }
-    Ok(out)
+    let token = |s: &str| if is_scope_token(s) { Ok(()) } else { Err(String::new()) };
+    distinct_strings(v, (0, MAX_SCOPES), token, |a, b| a == b).map_err(|p| match p {
+        ListProblem::NotStrings => err("scopes must be an array of strings".into()),
+        ListProblem::Count => err(format!("at most {MAX_SCOPES} scopes")),
+        ListProblem::Item(..) => err("each scope must be 1-128 printable ASCII characters without spaces, '\"' or '\\' (RFC 6749 §3.3)".into()),
+    })
 }
 
 fn grant_types(v: &Value) -> Result<Vec<String>, OAuthError> {
-    let err = || OAuthError::field("grant_types", format!("grant_types must be an array of: {}", GRANT_TYPES.join(", ")));
-    let arr = v.as_array().ok_or_else(err)?;
-    let mut out: Vec<String> = Vec::new();
-    for item in arr {
-        match item.as_str() {
-            Some(g) if GRANT_TYPES.contains(&g) => {
-                if !out.iter().any(|x| x == g) {
-                    out.push(g.to_string())
-                }
-            }
-            _ => return Err(err()),
-        }
-    }
-    Ok(out)
+    let known = |g: &str| if GRANT_TYPES.contains(&g) { Ok(()) } else { Err(String::new()) };
+    distinct_strings(v, (0, usize::MAX), known, |a, b| a == b)
+        .map_err(|_| OAuthError::field("grant_types", format!("grant_types must be an array of: {}", GRANT_TYPES.join(", "))))
 }
 
 fn boolean(v: &Value, field: &str) -> Result<bool, OAuthError> {

@@ -10,7 +10,7 @@
 pub mod resolve;
 
 use super::redirect::{check_registrable, web_uri, MAX_REDIRECT_URIS};
-use super::settings::MAX_NAME_LEN;
+use super::settings::{distinct_strings, ListProblem, MAX_NAME_LEN};
 use super::{Client, ClientType, Origin, Settings, GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN};
 use crate::app::{Cimd, Config};
 use serde_json::Value;
@@ -100,35 +100,18 @@ pub fn parse(url: &str, body: &[u8], now_ms: u64, config: &Config) -> Result<Cli
 
 /// At least one, the admin API's rules for each ([`check_registrable`]).
 fn redirect_uris(v: Option<&Value>) -> Result<Vec<String>, String> {
-    let arr = v.and_then(Value::as_array).ok_or("redirect_uris must be an array of strings")?;
-    if arr.is_empty() || arr.len() > MAX_REDIRECT_URIS {
-        return Err(format!("redirect_uris must name 1 to {MAX_REDIRECT_URIS} redirect URIs"));
-    }
-    let mut out: Vec<String> = Vec::with_capacity(arr.len());
-    for item in arr {
-        let uri = item.as_str().ok_or("redirect_uris must be an array of strings")?;
-        check_registrable(uri).map_err(|why| format!("redirect_uris: {why}"))?;
-        if !out.iter().any(|x| x == uri) {
-            out.push(uri.to_string());
-        }
-    }
-    Ok(out)
+    let strings = || "redirect_uris must be an array of strings".to_string();
+    distinct_strings(v.ok_or_else(strings)?, (1, MAX_REDIRECT_URIS), check_registrable, |a, b| a == b).map_err(|p| match p {
+        ListProblem::NotStrings => strings(),
+        ListProblem::Count => format!("redirect_uris must name 1 to {MAX_REDIRECT_URIS} redirect URIs"),
+        ListProblem::Item(_, why) => format!("redirect_uris: {why}"),
+    })
 }
 
 fn grant_types(v: &Value) -> Result<Vec<String>, String> {
     let err = || format!("grant_types may name only {}", DOCUMENT_GRANT_TYPES.join(" and "));
-    let arr = v.as_array().ok_or_else(err)?;
-    let mut out: Vec<String> = Vec::new();
-    for item in arr {
-        match item.as_str() {
-            Some(g) if DOCUMENT_GRANT_TYPES.contains(&g) => {
-                if !out.iter().any(|x| x == g) {
-                    out.push(g.to_string());
-                }
-            }
-            _ => return Err(err()),
-        }
-    }
+    let ours = |g: &str| if DOCUMENT_GRANT_TYPES.contains(&g) { Ok(()) } else { Err(String::new()) };
+    let out = distinct_strings(v, (0, usize::MAX), ours, |a, b| a == b).map_err(|_| err())?;
     // A refresh token comes only from a code: a document without the code grant could do
     // nothing (the same rule as for registration).
     if !out.iter().any(|g| g == GRANT_AUTHORIZATION_CODE) {
