@@ -26,10 +26,34 @@ pub struct IsolateCache {
     issuers: RefCell<Option<(Vec<Issuer>, u64)>>,
     /// Each trusted issuer's keys, by issuer id.
     jwks: RefCell<HashMap<String, Cached>>,
-    /// Clients read from their metadata documents, oldest first, with their expiry.
-    documents: RefCell<Vec<(String, Client, u64)>>,
-    /// Documents that could not be used, with why, oldest first, with their expiry.
-    failed_documents: RefCell<Vec<(String, Problem, u64)>>,
+    /// Clients read from their metadata documents, by URL.
+    documents: RefCell<Recent<Client>>,
+    /// Documents that could not be used, with why, by URL.
+    failed_documents: RefCell<Recent<Problem>>,
+}
+
+/// Values by key, each until its expiry, oldest first: past `max` entries the oldest goes.
+#[derive(Debug)]
+struct Recent<T>(Vec<(String, T, u64)>);
+
+impl<T> Default for Recent<T> {
+    fn default() -> Self {
+        Recent(Vec::new())
+    }
+}
+
+impl<T: Clone> Recent<T> {
+    fn get(&self, key: &str, now_ms: u64) -> Option<T> {
+        self.0.iter().find(|(k, _, until)| k == key && now_ms < *until).map(|(_, v, _)| v.clone())
+    }
+
+    fn put(&mut self, key: &str, value: T, until_ms: u64, max: usize) {
+        self.0.retain(|(k, _, _)| k != key);
+        if self.0.len() >= max {
+            self.0.remove(0);
+        }
+        self.0.push((key.to_string(), value, until_ms));
+    }
 }
 
 impl IsolateCache {
@@ -77,33 +101,23 @@ impl IsolateCache {
 
     /// A metadata-document client fetched less than its cache lifetime ago.
     pub fn document(&self, url: &str, now_ms: u64) -> Option<Client> {
-        self.documents.borrow().iter().find(|(u, _, until)| u == url && now_ms < *until).map(|(_, c, _)| c.clone())
+        self.documents.borrow().get(url, now_ms)
     }
 
     /// Keep a fetched document's client until `until_ms`, dropping the oldest past
     /// [`MAX_DOCUMENTS`].
     pub fn put_document(&self, url: &str, client: Client, until_ms: u64) {
-        let mut docs = self.documents.borrow_mut();
-        docs.retain(|(u, _, _)| u != url);
-        if docs.len() >= MAX_DOCUMENTS {
-            docs.remove(0);
-        }
-        docs.push((url.to_string(), client, until_ms));
+        self.documents.borrow_mut().put(url, client, until_ms, MAX_DOCUMENTS);
     }
 
     /// Why the document at `url` could not be used, if that was found out less than a minute ago.
     pub fn failed_document(&self, url: &str, now_ms: u64) -> Option<Problem> {
-        self.failed_documents.borrow().iter().find(|(u, _, until)| u == url && now_ms < *until).map(|(_, p, _)| p.clone())
+        self.failed_documents.borrow().get(url, now_ms)
     }
 
     /// Remember that the document at `url` could not be used, until `until_ms`.
     pub fn put_failed_document(&self, url: &str, problem: Problem, until_ms: u64) {
-        let mut failed = self.failed_documents.borrow_mut();
-        failed.retain(|(u, _, _)| u != url);
-        if failed.len() >= MAX_FAILED_DOCUMENTS {
-            failed.remove(0);
-        }
-        failed.push((url.to_string(), problem, until_ms));
+        self.failed_documents.borrow_mut().put(url, problem, until_ms, MAX_FAILED_DOCUMENTS);
     }
 
     /// Seconds left on a block this isolate has seen for `key`.
@@ -150,7 +164,7 @@ mod tests {
         for i in 0..MAX_DOCUMENTS {
             c.put_document(&format!("https://x.example/{i}"), client("x"), 5_000);
         }
-        assert_eq!(c.documents.borrow().len(), MAX_DOCUMENTS, "bounded");
+        assert_eq!(c.documents.borrow().0.len(), MAX_DOCUMENTS, "bounded");
         assert_eq!(c.document("https://a.example/c", 1_500), None, "the oldest was dropped");
         assert!(c.document("https://x.example/0", 0).is_some() && c.document(&format!("https://x.example/{}", MAX_DOCUMENTS - 1), 0).is_some());
     }
