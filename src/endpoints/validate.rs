@@ -75,12 +75,14 @@ async fn bearer_token<P: Platform>(
     // unbound one unless the resource is its client's, before anything slides. The client's
     // resources are looked up only then (a metadata-document client's prefix is no id in KV:
     // its resources are the worker's).
-    let unbound = match resource {
+    let known = match resource {
+        Some(_) => Some(app.client(&at.prefix, now_ms).await?),
+        None => None,
+    };
+    let unbound = match &known {
         None => Vec::new(),
-        Some(_) => match app.client(&at.prefix, now_ms).await? {
-            Some(c) => c.resources(&app.config.resources).to_vec(),
-            None => app.config.resources.clone(),
-        },
+        Some(Some(c)) => c.resources(&app.config.resources).to_vec(),
+        Some(None) => app.config.resources.clone(),
     };
     let op = Validate { hash: at.hash.clone(), ip: ip.map(str::to_string), required, resource: resource.map(str::to_string), unbound };
     let view = match app.call(&at.shard_name(), op).await? {
@@ -92,9 +94,13 @@ async fn bearer_token<P: Platform>(
     // starts every token), so counting failures would let anyone exhaust the limit. The limit
     // is the client's current setting (from the cached record).
     // Metadata-document clients (a URL for an id) have no rate limit and no record: no lookup
-    // (no fetch) for them here; their resources are the worker's.
+    // (no fetch) for them here. The record read for the resource check above serves again.
     if !view.client_id.contains("://") {
-        rate_limit(app, app.client(&view.client_id, now_ms).await?.as_ref()).await?;
+        let client = match known.flatten().filter(|c| c.client_id == view.client_id) {
+            Some(c) => Some(c),
+            None => app.client(&view.client_id, now_ms).await?,
+        };
+        rate_limit(app, client.as_ref()).await?;
     }
     Ok(serde_json::to_value(view).unwrap_or_default())
 }

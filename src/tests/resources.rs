@@ -123,3 +123,16 @@ fn an_api_key_serves_only_its_clients_resources() {
     assert_eq!(key(&mut h, MCP).status, 401);
     assert_eq!(h.send(Req::new("GET", &format!("/validate?key={id}"))).status, 200, "no resource asked: as before");
 }
+
+/// The record read for the resource check also serves the rate limit: it still counts.
+#[test]
+fn validations_at_a_resource_count_against_the_rate_limit() {
+    let mut h = Harness::new();
+    let (id, secret) = h.create(&format!(r#"{{"name":"m2m","rate_limit":1,"resources":["{API}"]}}"#));
+    let token = h.send(Req::new("POST", "/token").form("grant_type=client_credentials").basic(&id, &secret).ip(Some("10.0.0.1"))).body_json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(at(&mut h, &token, API).status, 200);
+    assert_eq!(at(&mut h, &token, API).status, 429);
+}
