@@ -6,7 +6,7 @@
 //! `REGISTRATION_SCOPES`, and its redirect URIs follow the admin API's rules.
 
 use super::redirect::{check_registrable, MAX_REDIRECT_URIS};
-use super::settings::{distinct_strings, shorten, ClientType, ListProblem, Settings, MAX_NAME_LEN};
+use super::settings::{distinct_strings, shorten, shown_name, ClientType, ListProblem, Settings, MAX_NAME_LEN};
 use super::{Client, GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN};
 use crate::error::OAuthError;
 use crate::scope::is_scope_token;
@@ -108,12 +108,7 @@ fn redirect_uris(v: Option<&Value>) -> Result<Vec<String>, OAuthError> {
 }
 
 fn client_name(v: &Value) -> Result<String, OAuthError> {
-    let err = || bad(format!("client_name must be a non-empty string of at most {MAX_NAME_LEN} characters"));
-    let s = v.as_str().ok_or_else(err)?.trim();
-    if s.is_empty() || s.chars().count() > MAX_NAME_LEN || s.chars().any(char::is_control) {
-        return Err(err());
-    }
-    Ok(s.to_string())
+    shown_name(v).ok_or_else(|| bad(format!("client_name must be a non-empty string of at most {MAX_NAME_LEN} characters")))
 }
 
 /// `authorization_code` and `refresh_token` only; a refresh token comes from a code, so the

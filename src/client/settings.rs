@@ -295,12 +295,15 @@ pub(crate) fn shorten(s: &str) -> String {
 }
 
 fn name(v: &Value) -> Result<String, OAuthError> {
-    let err = || OAuthError::field("name", format!("name must be a non-empty string of at most {MAX_NAME_LEN} characters"));
-    let s = v.as_str().ok_or_else(err)?.trim();
-    if s.is_empty() || s.chars().count() > MAX_NAME_LEN || s.chars().any(char::is_control) {
-        return Err(err());
-    }
-    Ok(s.to_string())
+    shown_name(v).ok_or_else(|| OAuthError::field("name", format!("name must be a non-empty string of at most {MAX_NAME_LEN} characters")))
+}
+
+/// A client's name as people will see it: a string, trimmed, 1 to [`MAX_NAME_LEN`]
+/// characters, no control characters (the admin API's `name`, RFC 7591's `client_name`).
+pub(crate) fn shown_name(v: &Value) -> Option<String> {
+    let s = v.as_str()?.trim();
+    let ok = !s.is_empty() && s.chars().count() <= MAX_NAME_LEN && !s.chars().any(char::is_control);
+    ok.then(|| s.to_string())
 }
 
 fn scopes(v: &Value) -> Result<Vec<String>, OAuthError> {
