@@ -59,8 +59,14 @@ impl<T: Clone> Recent<T> {
 impl IsolateCache {
     /// A cached client (or cached absence) younger than its expiry.
     pub fn client(&self, id: &str, now_ms: u64) -> Option<Option<Client>> {
+        self.client_with(id, now_ms, |c| c.cloned())
+    }
+
+    /// `f` of a cached client (or cached absence) younger than its expiry, without a copy of
+    /// the record.
+    pub fn client_with<R>(&self, id: &str, now_ms: u64, f: impl FnOnce(Option<&Client>) -> R) -> Option<R> {
         let map = self.clients.borrow();
-        map.get(id).filter(|(_, until)| now_ms < *until).map(|(c, _)| c.clone())
+        map.get(id).filter(|(_, until)| now_ms < *until).map(|(c, _)| f(c.as_ref()))
     }
 
     pub fn put_client(&self, id: &str, client: Option<Client>, until_ms: u64) {

@@ -71,8 +71,13 @@ impl HttpResponse {
     }
 
     pub fn json(status: u16, value: &serde_json::Value) -> Self {
+        HttpResponse::json_text(status, serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec()))
+    }
+
+    /// A body already written as JSON.
+    pub fn json_text(status: u16, json: impl Into<Vec<u8>>) -> Self {
         let mut r = HttpResponse::new(status);
-        r.body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+        r.body = json.into();
         r.headers.push(("content-type", "application/json".into()));
         r
     }
@@ -98,6 +103,34 @@ impl HttpResponse {
     }
 }
 
+/// A request's head as the edge hands it over: the method, the URL, then each header as
+/// `name: value`, one per line (`\n`). Gives the method (upper case), origin, path, query and
+/// headers.
+pub fn parse_head(head: &str) -> (String, String, String, String, Vec<(String, String)>) {
+    let mut lines = head.split('\n');
+    let method = lines.next().unwrap_or_default().to_ascii_uppercase();
+    let (origin, path, query) = split_url(lines.next().unwrap_or_default());
+    let headers = lines
+        .filter_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            Some((name.to_string(), value.strip_prefix(' ').unwrap_or(value).to_string()))
+        })
+        .collect();
+    (method, origin, path, query, headers)
+}
+
+/// `scheme://host[:port]/path?query#fragment` into origin, path and query. The runtime hands
+/// us a URL it has already parsed and serialised (WHATWG), so splitting it is enough.
+fn split_url(url: &str) -> (String, String, String) {
+    let url = url.split('#').next().unwrap_or("");
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let path_start = url[after_scheme..].find('/').map_or(url.len(), |i| after_scheme + i);
+    let (origin, rest) = url.split_at(path_start);
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let path = if path.is_empty() { "/" } else { path };
+    (origin.to_string(), path.to_string(), query.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +143,26 @@ mod tests {
         assert_eq!(normalise_ip("::ffff:abcd"), "::ffff:abcd");
         assert_eq!(normalise_ip(" 1.2.3.4 "), "1.2.3.4");
         assert_eq!(normalise_ip("not-an-ip"), "not-an-ip");
+    }
+
+    fn strings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn request_heads() {
+        let (method, origin, path, query, headers) =
+            parse_head("get\nhttps://auth.example:8443/validate?scope=a%20b#x\nauthorization: Bearer c.t\nx-colon: a: b\nempty: \nbare:v");
+        assert_eq!((method.as_str(), origin.as_str(), path.as_str(), query.as_str()), ("GET", "https://auth.example:8443", "/validate", "scope=a%20b"));
+        // A value keeps its own colons; only the one space after the name's colon goes.
+        assert_eq!(headers, strings(&[("authorization", "Bearer c.t"), ("x-colon", "a: b"), ("empty", ""), ("bare", "v")]));
+        // No headers, no path: the path is "/".
+        let (method, origin, path, query, headers) = parse_head("POST\nhttp://127.0.0.1:8787");
+        assert_eq!((method.as_str(), origin.as_str(), path.as_str(), query.as_str()), ("POST", "http://127.0.0.1:8787", "/", ""));
+        assert!(headers.is_empty());
+        // A line without a colon is no header.
+        assert!(parse_head("GET\nhttp://h/\nnonsense").4.is_empty());
+        assert_eq!(parse_head("GET\nhttp://h/a/b?").2, "/a/b");
+        assert_eq!(parse_head("GET\nhttp://h/?q=1?2").3, "q=1?2");
     }
 }

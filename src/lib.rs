@@ -27,7 +27,7 @@
 //! | [`error`] | the one error model, mapped to HTTP in one place |
 //! | [`http`], [`form`], [`json`], [`b64`], [`scope`], [`secret`], [`cache`] | plumbing: requests, forms, JSON decoding, base64, scopes, secret newtypes, the isolate cache |
 //! | `testing` | fakes, deterministic randomness and native crypto, shared by tests, benches and fuzz targets |
-//! | `edge` | the shell (wasm32 only): the entry module, KV, Durable Objects, WebCrypto, fetch |
+//! | `edge` | the shell (wasm32 only): the entry module, KV, Durable Objects, WebCrypto, fetch, and the executor that runs the core's futures as promises |
 
 pub mod admin;
 pub mod app;

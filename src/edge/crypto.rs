@@ -2,7 +2,6 @@
 //! Workers cap PBKDF2 at 100,000 iterations.
 
 use crate::auth::crypto::{Crypto, CryptoError, PublicKey, SigAlg};
-use js_sys::futures::JsFuture;
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -32,7 +31,7 @@ async fn subtle(method: &'static str, args: &[JsValue]) -> Result<JsValue, Crypt
     let f: Function = Reflect::get(&subtle, &s(method)).map_err(err(method))?.unchecked_into();
     let args: Array = args.iter().collect();
     let promise: Promise = f.apply(&subtle, &args).map_err(err(method))?.unchecked_into();
-    JsFuture::from(promise).await.map_err(err(method))
+    super::task::settle(&promise).await.map_err(err(method))
 }
 
 fn bytes(b: &[u8]) -> JsValue {

@@ -59,6 +59,12 @@ async function readBody(request) {
   return body;
 }
 
+// A Durable Object call that failed: logged (and the wasm reset after a trap), then passed on.
+function failed(error) {
+  recover(error);
+  throw error;
+}
+
 const serverError = () =>
   new Response('{"error":"server_error"}', {
     status: 500,
@@ -68,10 +74,11 @@ const serverError = () =>
 export default class EdgeOAuth extends WorkerEntrypoint {
   async fetch(request) {
     try {
-      const headers = [];
-      for (const [name, value] of request.headers) headers.push(name, value);
+      // The request's head as one string (see `handle` in src/edge/mod.rs).
+      let head = `${request.method}\n${request.url}`;
+      for (const [name, value] of request.headers) head += `\n${name}: ${value}`;
       const body = await readBody(request);
-      const [status, flat, bytes, log] = await core.handle(this.env, request.method, request.url, headers, body);
+      const [status, flat, bytes, log] = await core.handle(this.env, head, body);
       if (log !== null) console.error(log);
       const out = new Headers();
       for (let i = 0; i < flat.length; i += 2) out.append(flat[i], flat[i + 1]);
@@ -120,13 +127,17 @@ function objectClass(Core) {
       }
       return this.#core;
     }
-    async request(json) {
+    // Not `async`: a reply the core has at once (a token in memory) goes back as it is,
+    // without a trip through the microtask queue; a promise is passed on.
+    request(json) {
+      let reply;
       try {
-        return await this.#get().request(json);
+        reply = this.#get().request(json);
       } catch (error) {
         recover(error);
         throw error;
       }
+      return typeof reply === "string" ? reply : reply.catch(failed);
     }
     async alarm() {
       try {

@@ -4,7 +4,6 @@
 //! to a cap.
 
 use crate::store::{Fetch, Fetched};
-use js_sys::futures::JsFuture;
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -19,7 +18,7 @@ async fn call(target: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValu
     let f: Function = get(target, method)?.unchecked_into();
     let args: js_sys::Array = args.iter().collect();
     let promise: Promise = f.apply(target, &args).map_err(|e| format!("{method}: {e:?}"))?.unchecked_into();
-    JsFuture::from(promise).await.map_err(|e| format!("{method}: {e:?}"))
+    super::task::settle(&promise).await.map_err(|e| format!("{method}: {e:?}"))
 }
 
 impl Fetch for WebFetch {

@@ -3,8 +3,7 @@
 
 use crate::error::StoreError;
 use crate::store::Kv;
-use js_sys::futures::JsFuture;
-use js_sys::{Function, Object, Promise, Reflect};
+use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
 pub struct KvStore {
@@ -32,7 +31,7 @@ impl KvStore {
             _ => f.call0(&self.ns),
         }
         .map_err(js_err(method))?;
-        JsFuture::from(promise.unchecked_into::<Promise>()).await.map_err(js_err(method))
+        super::task::settle(&promise).await.map_err(js_err(method))
     }
 }
 

@@ -3,17 +3,23 @@
 //! the answer goes back as plain values; the Durable Object classes there forward their RPC
 //! calls to `objects::TokenShardCore` and `objects::UserObjectCore`. This module also provides the platform:
 //! KV ([`kv`]), Durable Objects ([`objects`]), WebCrypto ([`crypto`]), outbound `fetch`
-//! ([`fetch`]).
+//! ([`fetch`]); [`task`] runs the core's futures as promises and awaits JavaScript's.
+//!
+//! Every step here is on the path of every request, so it is kept to few calls between
+//! JavaScript and the wasm (each one a copy and a trip through the runtime): the request's head
+//! comes as one string, a reply the Durable Object has in memory comes back without a promise,
+//! and no promise is awaited through per-call closures or `queueMicrotask` ([`task`]).
 
 mod crypto;
 mod fetch;
 mod kv;
 mod objects;
+mod task;
 
 use crate::app::{App, Cimd, Config, Cx, Limits, Registration};
 use crate::cache::IsolateCache;
 use crate::endpoints::validate;
-use crate::http::{normalise_ip, Body, HttpRequest};
+use crate::http::{normalise_ip, parse_head, Body, HttpRequest};
 use crate::routes;
 use crate::secret::{AccessToken, AdminToken, Random};
 use crate::store::Platform;
@@ -101,20 +107,23 @@ fn app(env: &JsValue) -> Result<Rc<App<Edge>>, JsValue> {
     Ok(app)
 }
 
-/// One HTTP request, as `entry.mjs` read it: the method, the URL, the headers as a flat
-/// `[name, value, …]` list (names lower-case), and the body (`null` when the entry found it
-/// over the limit). Resolves to `[status, [name, value, …], body bytes, log line or null]`.
+/// One HTTP request, as `entry.mjs` read it: its head as one string (the method, the URL,
+/// then each header as `name: value`, lines separated by `\n`; names lower-case), and the
+/// body (`null` when the entry found it over the limit). One string, not a list of them:
+/// each string handed to the wasm is a call out of it and a copy, and a request carries a
+/// dozen headers. A line break cannot occur inside any of these (the runtime refuses it in a
+/// header value, and a parsed URL has it percent-encoded). Resolves to
+/// `[status, [name, value, …], body bytes, log line or null]`.
 #[wasm_bindgen]
-pub fn handle(env: JsValue, method: String, url: String, headers: Vec<String>, body: Option<Vec<u8>>) -> Promise {
-    js_sys::futures::future_to_promise(async move {
-        let (origin, path, query) = split_url(&url);
-        let headers: Vec<(String, String)> = headers.chunks(2).filter_map(|p| Some((p.first()?.clone(), p.get(1)?.clone()))).collect();
+pub fn handle(env: JsValue, head: String, body: Option<Vec<u8>>) -> Promise {
+    task::promise(async move {
+        let (method, origin, path, query, headers) = parse_head(&head);
         let client_ip = headers.iter().find(|(n, _)| n == "cf-connecting-ip").map(|(_, v)| normalise_ip(v));
         let body = match body {
             Some(b) => Body::Bytes(b),
             None => Body::TooLarge,
         };
-        let request = HttpRequest { method: method.to_ascii_uppercase(), path, query, headers, body, client_ip, origin };
+        let request = HttpRequest { method, path, query, headers, body, client_ip, origin };
         let app = app(&env)?;
         let mut cx = Cx { now_ms: now_ms(), rng: &mut Csprng };
         let response = routes::handle(&app, &request, &mut cx).await;
@@ -128,7 +137,7 @@ pub fn handle(env: JsValue, method: String, url: String, headers: Vec<String>, b
 /// [`handle`].
 #[wasm_bindgen]
 pub fn validate_rpc(env: JsValue, token: String, ip: Option<String>, scope: Option<String>, resource: Option<String>) -> Promise {
-    js_sys::futures::future_to_promise(async move {
+    task::promise(async move {
         let app = app(&env)?;
         let response = validate::rpc(&app, &AccessToken::new(token), ip.as_deref().map(normalise_ip), scope.as_deref(), resource.as_deref(), now_ms()).await;
         Ok(answer(response, None).into())
@@ -144,16 +153,4 @@ fn answer(response: crate::http::HttpResponse, context: Option<&HttpRequest>) ->
         (None, _) => JsValue::NULL,
     };
     Array::of4(&JsValue::from(response.status), &headers, &Uint8Array::from(response.body.as_slice()), &log)
-}
-
-/// `scheme://host[:port]/path?query#fragment` into origin, path and query. The runtime hands
-/// us a URL it has already parsed and serialised (WHATWG), so splitting it is enough.
-fn split_url(url: &str) -> (String, String, String) {
-    let url = url.split('#').next().unwrap_or("");
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    let path_start = url[after_scheme..].find('/').map_or(url.len(), |i| after_scheme + i);
-    let (origin, rest) = url.split_at(path_start);
-    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let path = if path.is_empty() { "/" } else { path };
-    (origin.to_string(), path.to_string(), query.to_string())
 }

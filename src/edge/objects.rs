@@ -6,13 +6,16 @@
 //! families, codes and approvals of its users. `UserObject` (`USERS`) holds people. Each keeps
 //! what it has read in memory ([`Memo`]): it is the only writer of its storage.
 
+use super::task;
 use crate::error::StoreError;
 use crate::shard::memo::Memo;
 use crate::shard::{self, ShardStorage};
 use crate::store::{Namespace, Objects};
-use js_sys::futures::{future_to_promise, JsFuture};
 use js_sys::{Array, Function, Map, Object, Promise, Reflect};
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -26,7 +29,7 @@ async fn invoke(target: &JsValue, method: &str, args: &[JsValue]) -> Result<JsVa
     let f: Function = Reflect::get(target, &JsValue::from_str(method)).map_err(js_err(method))?.unchecked_into();
     let args: Array = args.iter().collect();
     let promise = Reflect::apply(&f, target, &args).map_err(js_err(method))?;
-    JsFuture::from(promise.unchecked_into::<Promise>()).await.map_err(js_err(method))
+    task::settle(&promise).await.map_err(js_err(method))
 }
 
 /// The caller's side: `env.TOKENS.getByName(name).request(json)`.
@@ -54,9 +57,7 @@ impl Objects for DoObjects {
             Namespace::Tokens => &self.tokens,
             Namespace::Users => &self.users,
         };
-        let get_by_name: Function = Reflect::get(ns, &JsValue::from_str("getByName")).map_err(js_err("stub"))?.unchecked_into();
-        let stub = get_by_name.call1(ns, &JsValue::from_str(name)).map_err(js_err("stub"))?;
-        let reply = invoke(&stub, "request", &[JsValue::from_str(body)]).await?;
+        let reply = task::call_object(ns, name, body).map_err(js_err("request"))?.await.map_err(js_err("request"))?;
         reply.as_string().ok_or_else(|| StoreError("durable object reply: not text".to_string()))
     }
 }
@@ -113,7 +114,7 @@ impl ShardStorage for DoStorage {
             false => Some(method("delete")?.call1(&self.0, &strings(deletes)).map_err(js_err("delete"))?),
         };
         for p in [put, delete].into_iter().flatten() {
-            JsFuture::from(p.unchecked_into::<Promise>()).await.map_err(js_err("write"))?;
+            task::settle(&p).await.map_err(js_err("write"))?;
         }
         Ok(())
     }
@@ -140,6 +141,18 @@ fn reply(r: Result<String, StoreError>) -> Result<JsValue, JsValue> {
     r.map(|text| JsValue::from_str(&text)).map_err(|e| JsValue::from_str(&e.0))
 }
 
+/// A reply, without a promise when it is ready at once: a validation of a token in memory
+/// reads no storage, so its future completes on the first poll, and handing it back directly
+/// saves a promise and a trip through the microtask queue on every validation. Otherwise the
+/// same future goes on as a promise (its storage futures take the real waker when polled
+/// again).
+fn answer(mut work: Pin<Box<dyn Future<Output = Result<String, StoreError>>>>) -> Result<JsValue, JsValue> {
+    match work.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(r) => reply(r),
+        Poll::Pending => Ok(task::promise(async move { reply(work.await) }).into()),
+    }
+}
+
 /// The core of `TokenShard`.
 #[wasm_bindgen]
 pub struct TokenShardCore {
@@ -153,16 +166,16 @@ impl TokenShardCore {
         Ok(TokenShardCore { memo: memo(&ctx)? })
     }
 
-    /// One request (JSON); resolves to the reply (JSON).
-    pub fn request(&self, request: String) -> Promise {
+    /// One request (JSON); the reply (JSON), or a promise of it (see [`answer`]).
+    pub fn request(&self, request: String) -> Result<JsValue, JsValue> {
         let memo = Rc::clone(&self.memo);
-        future_to_promise(async move { reply(shard::handle(&*memo, &request, super::now_ms()).await) })
+        answer(Box::pin(async move { shard::handle(&*memo, &request, super::now_ms()).await }))
     }
 
     /// The alarm: flush slides, then delete what has expired.
     pub fn alarm(&self) -> Promise {
         let memo = Rc::clone(&self.memo);
-        future_to_promise(async move {
+        task::promise(async move {
             memo.alarm_fired();
             let now = super::now_ms();
             memo.flush(now).await.map_err(|e| JsValue::from_str(&e.0))?;
@@ -184,14 +197,14 @@ impl UserObjectCore {
         Ok(UserObjectCore { memo: memo(&ctx)? })
     }
 
-    pub fn request(&self, request: String) -> Promise {
+    pub fn request(&self, request: String) -> Result<JsValue, JsValue> {
         let memo = Rc::clone(&self.memo);
-        future_to_promise(async move { reply(shard::handle_users(&*memo, &request, super::now_ms()).await) })
+        answer(Box::pin(async move { shard::handle_users(&*memo, &request, super::now_ms()).await }))
     }
 
     pub fn alarm(&self) -> Promise {
         let memo = Rc::clone(&self.memo);
-        future_to_promise(async move {
+        task::promise(async move {
             memo.alarm_fired();
             reply(shard::users::sweep(&*memo, super::now_ms()).await.map(|n| n.to_string()))
         })

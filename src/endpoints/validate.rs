@@ -4,7 +4,6 @@
 use super::Outcome;
 use crate::app::{App, Cx, RATE};
 use crate::auth::credentials::{parse_authorization, Authorization};
-use crate::client::Client;
 use crate::error::OAuthError;
 use crate::form::Params;
 use crate::http::{HttpRequest, HttpResponse};
@@ -12,7 +11,7 @@ use crate::scope;
 use crate::secret::AccessToken;
 use crate::shard::gate::Check;
 use crate::shard::route::{route, shard_name};
-use crate::shard::tokens::{Validate, Validation};
+use crate::shard::tokens::{TokenView, Validate, Validation};
 use crate::store::Platform;
 use serde_json::{json, Value};
 
@@ -35,11 +34,20 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
     let view = match (bearer, key) {
         // RFC 6750 §3.1: more than one method of presenting credentials.
         (Some(_), Some(_)) => return Err(OAuthError::invalid_request("present either a Bearer token or an API key, not both")),
-        (Some(token), None) => bearer_token(app, &token, req.client_ip.as_deref(), required, resource, cx.now_ms).await?,
-        (None, Some(key)) => api_key(app, key, &required, resource, cx.now_ms).await?,
+        (Some(token), None) => View::Token(bearer_token(app, &token, req.client_ip.as_deref(), required, resource, cx.now_ms).await?),
+        (None, Some(key)) => View::Key(api_key(app, key, &required, resource, cx.now_ms).await?),
         (None, None) => return Err(OAuthError::MissingToken),
     };
-    Ok(HttpResponse::json(200, &view).no_store())
+    Ok(HttpResponse::json_text(200, crate::shard::to_json(&view)).no_store())
+}
+
+/// What a good token or key answers: the token's view is written as it came from the shard
+/// (not through a JSON tree first: this is the hottest answer there is).
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum View {
+    Token(TokenView),
+    Key(Value),
 }
 
 /// Validation over service-binding RPC (`env.AUTH.validate(token, ip, scope, resource)`):
@@ -54,7 +62,7 @@ pub async fn rpc<P: Platform>(app: &App<P>, token: &AccessToken, ip: Option<Stri
         bearer_token(app, token, ip.as_deref(), required, resource.filter(|r| !r.is_empty()), now_ms).await
     };
     match view.await {
-        Ok(view) => HttpResponse::json(200, &view).no_store(),
+        Ok(view) => HttpResponse::json_text(200, crate::shard::to_json(&view)).no_store(),
         Err(e) => e.to_response(crate::error::Surface::Resource),
     }
 }
@@ -66,7 +74,7 @@ async fn bearer_token<P: Platform>(
     required: Vec<String>,
     resource: Option<&str>,
     now_ms: u64,
-) -> Result<Value, OAuthError> {
+) -> Result<TokenView, OAuthError> {
     let Some(at) = route(token) else {
         return Err(OAuthError::InvalidToken);
     };
@@ -96,13 +104,18 @@ async fn bearer_token<P: Platform>(
     // Metadata-document clients (a URL for an id) have no rate limit and no record: no lookup
     // (no fetch) for them here. The record read for the resource check above serves again.
     if !view.client_id.contains("://") {
-        let client = match known.flatten().filter(|c| c.client_id == view.client_id) {
-            Some(c) => Some(c),
-            None => app.client(&view.client_id, now_ms).await?,
+        let limit = match known.flatten().filter(|c| c.client_id == view.client_id) {
+            Some(c) => c.settings.rate_limit,
+            // From the isolate's cache, no copy of the record made: this runs on every
+            // validation.
+            None => match app.cache.client_with(&view.client_id, now_ms, |c| c.and_then(|c| c.settings.rate_limit)) {
+                Some(limit) => limit,
+                None => app.client(&view.client_id, now_ms).await?.and_then(|c| c.settings.rate_limit),
+            },
         };
-        rate_limit(app, client.as_ref()).await?;
+        rate_limit(app, &view.client_id, limit).await?;
     }
-    Ok(serde_json::to_value(view).unwrap_or_default())
+    Ok(view)
 }
 
 async fn api_key<P: Platform>(app: &App<P>, key: &str, required: &[String], resource: Option<&str>, now_ms: u64) -> Result<Value, OAuthError> {
@@ -121,7 +134,7 @@ async fn api_key<P: Platform>(app: &App<P>, key: &str, required: &[String], reso
     if !required.iter().all(|r| client.settings.scopes.contains(r)) {
         return Err(OAuthError::InsufficientScope(scope::join(required)));
     }
-    rate_limit(app, Some(&client)).await?;
+    rate_limit(app, &client.client_id, client.settings.rate_limit).await?;
     Ok(json!({
         "active": true,
         "client_id": client.client_id,
@@ -132,11 +145,11 @@ async fn api_key<P: Platform>(app: &App<P>, key: &str, required: &[String], reso
 
 /// Seed 002's rate-limiting policy: a client with `rate_limit` gets that many successful
 /// `/validate` calls per minute (sliding window), then 429 with `Retry-After`.
-async fn rate_limit<P: Platform>(app: &App<P>, client: Option<&Client>) -> Result<(), OAuthError> {
-    let Some((client, limit)) = client.and_then(|c| c.settings.rate_limit.map(|l| (c, l))) else {
+async fn rate_limit<P: Platform>(app: &App<P>, client_id: &str, limit: Option<u32>) -> Result<(), OAuthError> {
+    let Some(limit) = limit else {
         return Ok(());
     };
-    let d = app.count(&client.client_id, RATE, app.config.limits.rate_window_ms, u64::from(limit), false).await?;
+    let d = app.count(client_id, RATE, app.config.limits.rate_window_ms, u64::from(limit), false).await?;
     if d.allowed {
         Ok(())
     } else {
