@@ -2,8 +2,8 @@
 //! Workers cap PBKDF2 at 100,000 iterations.
 
 use crate::auth::crypto::{Crypto, CryptoError, PublicKey, SigAlg};
-use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
-use wasm_bindgen::{JsCast, JsValue};
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use wasm_bindgen::JsValue;
 
 pub struct WebCrypto;
 
@@ -28,10 +28,7 @@ fn s(v: &str) -> JsValue {
 async fn subtle(method: &'static str, args: &[JsValue]) -> Result<JsValue, CryptoError> {
     let crypto = Reflect::get(&js_sys::global(), &s("crypto")).map_err(err("crypto"))?;
     let subtle = Reflect::get(&crypto, &s("subtle")).map_err(err("subtle"))?;
-    let f: Function = Reflect::get(&subtle, &s(method)).map_err(err(method))?.unchecked_into();
-    let args: Array = args.iter().collect();
-    let promise: Promise = f.apply(&subtle, &args).map_err(err(method))?.unchecked_into();
-    super::task::settle(&promise).await.map_err(err(method))
+    super::task::invoke(&subtle, method, args).await.map_err(err(method))
 }
 
 fn bytes(b: &[u8]) -> JsValue {

@@ -4,7 +4,7 @@
 //! to a cap.
 
 use crate::store::{Fetch, Fetched};
-use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Function, Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
 pub struct WebFetch;
@@ -15,10 +15,7 @@ fn get(target: &JsValue, name: &str) -> Result<JsValue, String> {
 
 /// `target[method](...args)`, awaited.
 async fn call(target: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, String> {
-    let f: Function = get(target, method)?.unchecked_into();
-    let args: js_sys::Array = args.iter().collect();
-    let promise: Promise = f.apply(target, &args).map_err(|e| format!("{method}: {e:?}"))?.unchecked_into();
-    super::task::settle(&promise).await.map_err(|e| format!("{method}: {e:?}"))
+    super::task::invoke(target, method, args).await.map_err(|e| format!("{method}: {e:?}"))
 }
 
 impl Fetch for WebFetch {

@@ -3,7 +3,7 @@
 
 use crate::error::StoreError;
 use crate::store::Kv;
-use js_sys::{Function, Object, Reflect};
+use js_sys::{Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
 pub struct KvStore {
@@ -24,14 +24,7 @@ impl KvStore {
     }
 
     async fn call(&self, method: &str, args: &[JsValue]) -> Result<JsValue, StoreError> {
-        let f: Function = Reflect::get(&self.ns, &JsValue::from_str(method)).map_err(js_err(method))?.unchecked_into();
-        let promise = match args {
-            [a] => f.call1(&self.ns, a),
-            [a, b] => f.call2(&self.ns, a, b),
-            _ => f.call0(&self.ns),
-        }
-        .map_err(js_err(method))?;
-        super::task::settle(&promise).await.map_err(js_err(method))
+        super::task::invoke(&self.ns, method, args).await.map_err(js_err(method))
     }
 }
 

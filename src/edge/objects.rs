@@ -23,13 +23,9 @@ fn js_err(what: &str) -> impl Fn(JsValue) -> StoreError + '_ {
     move |e| StoreError(format!("durable object {what}: {e:?}"))
 }
 
-/// `target[method](...args)`, awaited. `Reflect.apply`, not `Function.prototype.call`: on an
-/// RPC stub, `.call` would itself be a remote property.
+/// `target[method](...args)`, awaited.
 async fn invoke(target: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, StoreError> {
-    let f: Function = Reflect::get(target, &JsValue::from_str(method)).map_err(js_err(method))?.unchecked_into();
-    let args: Array = args.iter().collect();
-    let promise = Reflect::apply(&f, target, &args).map_err(js_err(method))?;
-    task::settle(&promise).await.map_err(js_err(method))
+    task::invoke(target, method, args).await.map_err(js_err(method))
 }
 
 /// The caller's side: `env.TOKENS.getByName(name).request(json)`.

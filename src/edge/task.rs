@@ -7,7 +7,6 @@
 //! twice. Here the first poll runs at once and a wake polls directly: wakes come from promise
 //! callbacks (a Durable Object reply, a storage or KV result), never from inside a poll of the
 //! same task except through `wake_by_ref`, which the loop below absorbs.
-
 //!
 //! [`settle`] awaits a JavaScript promise: `.then` with plain arrows that report to one
 //! function made once per isolate ([`DONE`]). `JsFuture` made two closures per promise, each
@@ -15,7 +14,7 @@
 //! [`call_object`] makes the Durable Object call itself in JavaScript too (no `Reflect` calls
 //! to find and apply `getByName` and `request`).
 
-use js_sys::{Function, Promise};
+use js_sys::{Array, Function, Promise, Reflect};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::mem::ManuallyDrop;
@@ -23,6 +22,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 /// One future being driven.
 struct Task {
@@ -210,4 +210,13 @@ pub fn call_object(ns: &JsValue, name: &str, body: &str) -> Result<Settled, JsVa
     let settled = Settled::open();
     DONE.with(|done| call_object_js(ns, name, body, settled.id, done))?;
     Ok(settled)
+}
+
+/// `target[method](...args)`, awaited: how the edge calls the platform (KV, storage, WebCrypto,
+/// fetch). `Reflect.apply`, not `Function.prototype.call`: on an RPC stub, `.call` would
+/// itself be a remote property.
+pub async fn invoke(target: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+    let f: Function = Reflect::get(target, &JsValue::from_str(method))?.unchecked_into();
+    let args: Array = args.iter().collect();
+    settle(&Reflect::apply(&f, target, &args)?).await
 }
