@@ -304,7 +304,7 @@ created=$(curl -sS --max-time 10 -X POST "$EDGE/admin/clients" -H "Authorization
   -H 'Content-Type: application/json' -d '{"name":"bench"}')
 CLIENT_ID=$(json_field client_id <<<"$created") || die "POST /admin/clients: $created"
 CLIENT_SECRET=$(json_field client_secret <<<"$created") || die "POST /admin/clients: no client_secret"
-BASIC="Basic $(node -e 'const [i,s]=process.argv.slice(1);console.log(Buffer.from(encodeURIComponent(i)+":"+encodeURIComponent(s)).toString("base64"))' "$CLIENT_ID" "$CLIENT_SECRET")"
+BASIC="Basic $(node -e 'const [i,s]=process.argv.slice(1);console.log(Buffer.from(encodeURIComponent(i)+":"+encodeURIComponent(s)).toString("base64"))' -- "$CLIENT_ID" "$CLIENT_SECRET")"
 echo "client:   $CLIENT_ID (client_credentials, defaults: token_ttl 300 s sliding, IP-bound)"
 # issue: a fresh client_credentials token on stdout.
 issue() {
