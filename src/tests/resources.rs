@@ -136,3 +136,19 @@ fn validations_at_a_resource_count_against_the_rate_limit() {
     assert_eq!(at(&mut h, &token, API).status, 200);
     assert_eq!(at(&mut h, &token, API).status, 429);
 }
+
+/// …and is read once: with no isolate cache (the harness has none), a second KV read for the
+/// rate limit would be a second round trip on every validation at a resource.
+#[test]
+fn a_validation_at_a_resource_reads_the_client_once() {
+    let mut h = Harness::new();
+    let (id, secret) = h.create(&format!(r#"{{"name":"m2m","rate_limit":100,"resources":["{API}"]}}"#));
+    let token = h.send(Req::new("POST", "/token").form("grant_type=client_credentials").basic(&id, &secret).ip(Some("10.0.0.1"))).body_json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    h.app.kv.faults.fail_nth(2);
+    assert_eq!(at(&mut h, &token, API).status, 200, "a second KV read happened (and failed)");
+    h.app.kv.faults.fail_nth(1);
+    assert_eq!(at(&mut h, &token, API).status, 503, "the one read is the resource check's (a failed store answers 503)");
+}
