@@ -15,6 +15,10 @@ const MAX_DRAIN = 1024 * 1024;
 
 // A trap in the wasm (a Rust panic aborts) leaves its memory unusable: the instance is reset
 // and every core made before is made again. `generation` tells the objects theirs is stale.
+// A trap while the wasm is called from here throws out of that call; one while a settled
+// promise's result is handed in (after a request's first `await`) reaches `recover` through
+// `onError`. Requests that were waiting in the old instance never finish: the runtime ends them
+// as hung, and the next requests run in the new one.
 let generation = 0;
 function recover(error) {
   if (error instanceof WebAssembly.RuntimeError) {
@@ -23,6 +27,7 @@ function recover(error) {
   }
   console.error(`edge-oauth: ${error && error.stack ? error.stack : error}`);
 }
+core.onError(recover);
 
 async function readBody(request) {
   if (request.method === "GET" || request.method === "HEAD" || request.body === null) return new Uint8Array(0);

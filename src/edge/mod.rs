@@ -14,6 +14,7 @@ mod crypto;
 mod fetch;
 mod kv;
 mod objects;
+mod slots;
 mod task;
 
 use crate::app::{App, Cimd, Config, Cx, Limits, Registration};

@@ -109,8 +109,11 @@ impl ShardStorage for DoStorage {
             true => None,
             false => Some(method("delete")?.call1(&self.0, &strings(deletes)).map_err(js_err("delete"))?),
         };
-        for p in [put, delete].into_iter().flatten() {
-            task::settle(&p).await.map_err(js_err("write"))?;
+        // Both awaited before either result is looked at: a rejection of the other is then
+        // still handled (not logged as unhandled).
+        let writes: Vec<task::Settled> = [put, delete].into_iter().flatten().map(|p| task::settle(&p)).collect();
+        for w in writes {
+            w.await.map_err(js_err("write"))?;
         }
         Ok(())
     }

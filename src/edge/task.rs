@@ -24,6 +24,8 @@ use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::slots::{Found, Slots};
+
 /// One future being driven.
 struct Task {
     future: RefCell<Option<Pin<Box<dyn Future<Output = ()>>>>>,
@@ -107,50 +109,46 @@ pub fn promise(work: impl Future<Output = Result<JsValue, JsValue>> + 'static) -
 }
 
 #[wasm_bindgen(inline_js = r#"
+let trapped = (error) => { throw error; };
+export function on_error(handler) { trapped = handler; }
+function report(done, id, ok, value) {
+  try { done(id, ok, value); } catch (error) { trapped(error); }
+}
 export function settle(promise, id, done) {
-  promise.then((value) => done(id, true, value), (error) => done(id, false, error));
+  promise.then((value) => report(done, id, true, value), (error) => report(done, id, false, error));
 }
 export function call_object(ns, name, body, id, done) {
   settle(ns.getByName(name).request(body), id, done);
 }"#)]
 extern "C" {
-    #[wasm_bindgen(js_name = settle)]
-    fn settle_js(promise: &JsValue, id: u32, done: &JsValue);
+    #[wasm_bindgen(js_name = on_error)]
+    fn on_error_js(handler: &Function);
+    #[wasm_bindgen(catch, js_name = settle)]
+    fn settle_js(promise: &JsValue, id: u32, done: &JsValue) -> Result<(), JsValue>;
     #[wasm_bindgen(catch, js_name = call_object)]
     fn call_object_js(ns: &JsValue, name: &str, body: &str, id: u32, done: &JsValue) -> Result<(), JsValue>;
 }
 
-/// A promise awaited: its result once `done` has it, and whom to wake then.
-type Slot = (Option<Result<JsValue, JsValue>>, Option<Waker>);
-
-/// Promises awaited, with their ids. A short list (what this isolate awaits at once),
-/// searched from the end: the one settling is usually among the newest.
-#[derive(Default)]
-struct Awaited {
-    next: u32,
-    open: Vec<(u32, Slot)>,
+/// Who hears of an error thrown while a settled promise's result is handed to the wasm: a
+/// trap there (a panic after the first `.await` of a request) would otherwise only reject the
+/// promise `.then` made, which nobody watches, and the wasm would go on unreset. The entry
+/// module passes its `recover` once; the JavaScript snippet keeps it, so it outlives a reset.
+#[wasm_bindgen(js_name = onError)]
+pub fn on_error(handler: &Function) {
+    on_error_js(handler);
 }
 
-impl Awaited {
-    fn get(&mut self, id: u32) -> Option<&mut Slot> {
-        self.open.iter_mut().rev().find(|(i, _)| *i == id).map(|(_, p)| p)
-    }
-}
+type Result2 = Result<JsValue, JsValue>;
 
 thread_local! {
-    static AWAITED: RefCell<Awaited> = RefCell::default();
+    static AWAITED: RefCell<Slots<Result2, Waker>> = RefCell::default();
     /// `done(id, ok, value)`: a promise settled.
     static DONE: JsValue = Closure::<dyn FnMut(u32, bool, JsValue)>::new(done).into_js_value();
 }
 
 fn done(id: u32, ok: bool, value: JsValue) {
     // (A `Settled` dropped before its promise settled is no longer open: the result is dropped.)
-    let waker = AWAITED.with(|a| {
-        let mut a = a.borrow_mut();
-        let (slot, waker) = a.get(id)?;
-        *slot = Some(if ok { Ok(value) } else { Err(value) });
-        waker.take()
-    });
+    let waker = AWAITED.with(|a| a.borrow_mut().settle(id, if ok { Ok(value) } else { Err(value) }));
     if let Some(w) = waker {
         w.wake();
     }
@@ -163,46 +161,45 @@ pub struct Settled {
 
 impl Settled {
     fn open() -> Settled {
-        AWAITED.with(|a| {
-            let mut a = a.borrow_mut();
-            let id = a.next;
-            a.next = a.next.wrapping_add(1);
-            a.open.push((id, (None, None)));
-            Settled { id }
-        })
+        let (id, abandoned) = AWAITED.with(|a| a.borrow_mut().open(js_sys::Date::now()));
+        // Dropped outside the borrow (see `Slots::open`).
+        drop(abandoned);
+        Settled { id }
+    }
+
+    /// The call that should have made the promise threw instead.
+    fn failed(self, error: JsValue) -> Settled {
+        AWAITED.with(|a| a.borrow_mut().settle(self.id, Err(error)));
+        self
     }
 }
 
 impl Future for Settled {
-    type Output = Result<JsValue, JsValue>;
+    type Output = Result2;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        AWAITED.with(|a| {
-            let mut a = a.borrow_mut();
-            let Some((slot, waker)) = a.get(self.id) else {
-                return Poll::Ready(Err(JsValue::from_str("promise lost")));
-            };
-            match slot.take() {
-                Some(result) => Poll::Ready(result),
-                None => {
-                    *waker = Some(cx.waker().clone());
-                    Poll::Pending
-                }
-            }
-        })
+        match AWAITED.with(|a| a.borrow_mut().poll(self.id, || cx.waker().clone())) {
+            Found::Ready(result) => Poll::Ready(result),
+            Found::Pending => Poll::Pending,
+            Found::Lost => Poll::Ready(Err(JsValue::from_str("promise lost"))),
+        }
     }
 }
 
 impl Drop for Settled {
     fn drop(&mut self) {
-        AWAITED.with(|a| a.borrow_mut().open.retain(|(i, _)| *i != self.id));
+        let closed = AWAITED.with(|a| a.borrow_mut().close(self.id));
+        drop(closed);
     }
 }
 
 /// Await `promise`.
 pub fn settle(promise: &JsValue) -> Settled {
     let settled = Settled::open();
-    DONE.with(|done| settle_js(promise, settled.id, done));
-    settled
+    // (Throws only when `promise` has no `then`: a platform call that returned no promise.)
+    match DONE.with(|done| settle_js(promise, settled.id, done)) {
+        Ok(()) => settled,
+        Err(error) => settled.failed(error),
+    }
 }
 
 /// `ns.getByName(name).request(body)`, awaited.
