@@ -157,8 +157,17 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+# pick_port VAR: a free port into VAR, never one picked before in this run (the system may offer
+# a port again that is closed but not yet taken by the wrangler it was picked for).
+declare -A PICKED
+pick_port() {
+  local p
+  while :; do
+    p=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+    [ -n "${PICKED[$p]:-}" ] || break
+  done
+  PICKED[$p]=1
+  printf -v "$1" '%s' "$p"
 }
 
 # start_worker NAME CONFIG READY_PATH [ARG ...]: fills PGID, URLOF and LOGOF for NAME. In the
@@ -166,7 +175,7 @@ free_port() {
 start_worker() {
   local name=$1 config=$2 ready=$3; shift 3
   local port inspector state log url pid a
-  port=$(free_port); inspector=$(free_port)
+  pick_port port; pick_port inspector
   state="$TMP/$name-state"; mkdir -p "$state"
   log="$TMP/$name-wrangler.log"
   url="http://127.0.0.1:$port"

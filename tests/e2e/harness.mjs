@@ -10,16 +10,26 @@ import { fileURLToPath } from "node:url";
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const ADMIN = "e2e-admin-token";
 
+// Ports handed out by this process: never the same one twice (the system's pick of a free
+// port may repeat one that is closed again but not yet taken by the wrangler it was meant for).
+const handedOut = new Set();
+
 export async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
+  for (;;) {
+    const port = await new Promise((resolve, reject) => {
+      const srv = createServer();
+      srv.unref();
+      srv.on("error", reject);
+      srv.listen(0, "127.0.0.1", () => {
+        const { port } = srv.address();
+        srv.close(() => resolve(port));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 /**
@@ -27,7 +37,19 @@ export async function freePort() {
  * the one served on the port); `state` reuses a state folder (for restart tests); `port` is a
  * port chosen beforehand (from `freePort()`), for vars that must name the worker's own URL.
  */
-export async function startWorker({ configs = ["wrangler.toml"], state, vars = { ADMIN_TOKEN: ADMIN }, port: chosen } = {}) {
+export async function startWorker(options = {}) {
+  // A port picked free can still be taken before wrangler binds it (by another process's own
+  // pick): then wrangler exits with EADDRINUSE, and a start with fresh ports succeeds.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (e) {
+      if (attempt >= 3 || !/EADDRINUSE|address already in use/i.test(String(e.message))) throw e;
+    }
+  }
+}
+
+async function startOnce({ configs = ["wrangler.toml"], state, vars = { ADMIN_TOKEN: ADMIN }, port: chosen } = {}) {
   const port = chosen ?? await freePort();
   const stateDir = state ?? mkdtempSync(join(tmpdir(), "edge-oauth-e2e-"));
   const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir,
@@ -57,7 +79,10 @@ export async function startWorker({ configs = ["wrangler.toml"], state, vars = {
   };
   const deadline = Date.now() + 180_000;
   for (;;) {
-    if (exited) throw new Error(`wrangler dev exited before it was ready. Its log:\n${log}`);
+    if (exited) {
+      if (!state) rmSync(stateDir, { recursive: true, force: true });
+      throw new Error(`wrangler dev exited before it was ready. Its log:\n${log}`);
+    }
     try {
       const r = await fetch(`${url}/.well-known/oauth-authorization-server`);
       await r.arrayBuffer();

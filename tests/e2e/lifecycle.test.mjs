@@ -101,8 +101,11 @@ test("sliding expiry: used every second it outlives its ttl, unused it dies", as
  * check it is refused at `deadMs` after issue. */
 async function usedUntilDeath(settings, aliveMs, deadMs) {
   const c = await api.createClient(settings);
-  const issued = Date.now();
-  const t = await api.accessToken(c);
+  const r = await api.token(c.client_id, c.client_secret);
+  assert.equal(r.status, 200, r.text);
+  // The server's own stamp: a slow request must not shift the checks' instants.
+  const issued = r.json.issued_at;
+  const t = r.json.access_token;
   while (Date.now() - issued < aliveMs) {
     assert.equal((await api.validate(t)).status, 200, `alive at ${Date.now() - issued} ms`);
     await sleep(500);
@@ -193,7 +196,8 @@ test("50 concurrent validations of one token all succeed and leave a sane expiry
 });
 
 test("alarms delete expired tokens from Durable Object storage", async () => {
-  const c = await api.createClient({ token_ttl: 1 });
+  // 3 s: the three tokens must still be there when counted, on a slow machine too.
+  const c = await api.createClient({ token_ttl: 3 });
   for (let i = 0; i < 3; i++) await api.accessToken(c);
   // This client's token records in the Durable Objects' SQLite files (read-only).
   const count = () => storedKeys(worker.stateDir, "t:", c.client_id);
