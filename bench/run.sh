@@ -190,7 +190,9 @@ start_worker() {
   pid=$!
   PGID[$name]=$pid; URLOF[$name]=$url; LOGOF[$name]=$log
   local deadline=$((SECONDS + 180))
-  until curl -fsS -o /dev/null --max-time 5 "$url$ready" 2>/dev/null; do
+  # Ready once wrangler says it listens on the port (until then another process may answer
+  # there) and the worker answers.
+  until grep -aqF "Ready on $url" "$log" && curl -fsS -o /dev/null --max-time 5 "$url$ready" 2>/dev/null; do
     kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "wrangler dev ($name) exited before it was ready"; }
     (( SECONDS < deadline )) || { cat "$log" >&2; die "wrangler dev ($name) not ready in 180 s"; }
     sleep 0.25

@@ -83,11 +83,15 @@ async function startOnce({ configs = ["wrangler.toml"], state, vars = { ADMIN_TO
       if (!state) rmSync(stateDir, { recursive: true, force: true });
       throw new Error(`wrangler dev exited before it was ready. Its log:\n${log}`);
     }
-    try {
-      const r = await fetch(`${url}/.well-known/oauth-authorization-server`);
-      await r.arrayBuffer();
-      if (r.status < 500) break;
-    } catch {}
+    // Only once wrangler says it listens there: until then, what answers on the port may be
+    // another process (a wrangler starting beside this one binds ports of its own).
+    if (log.includes(`Ready on ${url}`)) {
+      try {
+        const r = await fetch(`${url}/.well-known/oauth-authorization-server`, { signal: AbortSignal.timeout(10_000) });
+        await r.arrayBuffer();
+        if (r.status < 500) break;
+      } catch {}
+    }
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`wrangler dev did not come up in 180 s. Its log:\n${log}`);
