@@ -13,6 +13,12 @@ fn res(r: &str) -> String {
     format!("&resource={}", encode_component(r))
 }
 
+/// A client credentials token from 10.0.0.1, named no resource.
+fn cc_token(h: &mut Harness, id: &str, secret: &str) -> String {
+    let r = h.send(Req::new("POST", "/token").form("grant_type=client_credentials").basic(id, secret).ip(Some("10.0.0.1")));
+    r.body_json()["access_token"].as_str().unwrap().to_string()
+}
+
 fn at(h: &mut Harness, token: &str, resource: &str) -> HttpResponse {
     h.send(Req::new("GET", &format!("/validate?resource={}", encode_component(resource))).bearer(token).ip(Some("10.0.0.1")))
 }
@@ -102,10 +108,7 @@ fn client_credentials_and_the_device_grant_name_resources_too() {
 fn a_refused_resource_does_not_slide_an_unbound_token() {
     let mut h = Harness::new();
     let (id, secret) = h.create(&format!(r#"{{"name":"m2m","token_ttl":10,"resources":["{API}"]}}"#));
-    let token = h.send(Req::new("POST", "/token").form("grant_type=client_credentials").basic(&id, &secret).ip(Some("10.0.0.1"))).body_json()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = cc_token(&mut h, &id, &secret);
     for _ in 0..3 {
         h.advance(6_000);
         assert_eq!(at(&mut h, &token, MCP).status, 401);
@@ -129,10 +132,7 @@ fn an_api_key_serves_only_its_clients_resources() {
 fn validations_at_a_resource_count_against_the_rate_limit() {
     let mut h = Harness::new();
     let (id, secret) = h.create(&format!(r#"{{"name":"m2m","rate_limit":1,"resources":["{API}"]}}"#));
-    let token = h.send(Req::new("POST", "/token").form("grant_type=client_credentials").basic(&id, &secret).ip(Some("10.0.0.1"))).body_json()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = cc_token(&mut h, &id, &secret);
     assert_eq!(at(&mut h, &token, API).status, 200);
     assert_eq!(at(&mut h, &token, API).status, 429);
 }
@@ -143,10 +143,7 @@ fn validations_at_a_resource_count_against_the_rate_limit() {
 fn a_validation_at_a_resource_reads_the_client_once() {
     let mut h = Harness::new();
     let (id, secret) = h.create(&format!(r#"{{"name":"m2m","rate_limit":100,"resources":["{API}"]}}"#));
-    let token = h.send(Req::new("POST", "/token").form("grant_type=client_credentials").basic(&id, &secret).ip(Some("10.0.0.1"))).body_json()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = cc_token(&mut h, &id, &secret);
     h.app.kv.faults.fail_nth(2);
     assert_eq!(at(&mut h, &token, API).status, 200, "a second KV read happened (and failed)");
     h.app.kv.faults.fail_nth(1);
