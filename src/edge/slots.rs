@@ -158,6 +158,11 @@ mod tests {
     }
 
     #[test]
+    fn abandoned_means_ten_minutes() {
+        assert_eq!(ABANDONED_MS, 600_000.0, "the README's Security section says 10 minutes");
+    }
+
+    #[test]
     fn ids_wrap_around() {
         let mut s = S { next: u32::MAX, open: Vec::new() };
         let (a, _) = s.open(0.0);
