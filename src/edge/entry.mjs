@@ -64,7 +64,8 @@ async function readBody(request) {
   return body;
 }
 
-// A Durable Object call that failed: logged (and the wasm reset after a trap), then passed on.
+// A Durable Object's request or alarm that failed: logged (and the wasm reset after a trap),
+// then passed on.
 function failed(error) {
   recover(error);
   throw error;
@@ -139,8 +140,7 @@ function objectClass(Core) {
       try {
         reply = this.#get().request(json);
       } catch (error) {
-        recover(error);
-        throw error;
+        failed(error);
       }
       return typeof reply === "string" ? reply : reply.catch(failed);
     }
@@ -148,8 +148,7 @@ function objectClass(Core) {
       try {
         await this.#get().alarm();
       } catch (error) {
-        recover(error);
-        throw error; // the runtime retries the alarm
+        failed(error); // the runtime retries the alarm
       }
     }
   };

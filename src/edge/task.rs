@@ -138,10 +138,11 @@ pub fn on_error(handler: &Function) {
     on_error_js(handler);
 }
 
-type Result2 = Result<JsValue, JsValue>;
+/// What an awaited promise gives: its value, or what it was rejected with.
+type JsResult = Result<JsValue, JsValue>;
 
 thread_local! {
-    static AWAITED: RefCell<Slots<Result2, Waker>> = RefCell::default();
+    static AWAITED: RefCell<Slots<JsResult, Waker>> = RefCell::default();
     /// `done(id, ok, value)`: a promise settled.
     static DONE: JsValue = Closure::<dyn FnMut(u32, bool, JsValue)>::new(done).into_js_value();
 }
@@ -175,7 +176,7 @@ impl Settled {
 }
 
 impl Future for Settled {
-    type Output = Result2;
+    type Output = JsResult;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match AWAITED.with(|a| a.borrow_mut().poll(self.id, || cx.waker().clone())) {
             Found::Ready(result) => Poll::Ready(result),
