@@ -82,7 +82,7 @@ pub async fn put<K: Kv>(kv: &K, i: &Issuer) -> Result<(), StoreError> {
 
 pub async fn get<K: Kv>(kv: &K, id: &str) -> Result<Option<Issuer>, StoreError> {
     match kv.get(&format!("{PREFIX}{id}")).await? {
-        Some(t) => crate::json::from_json(&t).map(Some).map_err(|e| StoreError(format!("corrupt issuer record: {e}"))),
+        Some(t) => serde_json::from_str(&t).map(Some).map_err(|e| StoreError(format!("corrupt issuer record: {e}"))),
         None => Ok(None),
     }
 }

@@ -25,14 +25,13 @@
 //! | [`pages`] | the HTML pages: pure functions from values to a response, compile-time templates |
 //! | [`store`] | the storage seams (KV, Durable Objects, fetch) and the [`store::Platform`] bundle |
 //! | [`error`] | the one error model, mapped to HTTP in one place |
-//! | [`http`], [`form`], [`json`], [`b64`], [`scope`], [`secret`], [`cache`] | plumbing: requests, forms, JSON decoding, base64, scopes, secret newtypes, the isolate cache |
+//! | [`http`], [`form`], [`json`], [`scope`], [`secret`], [`cache`] | plumbing: requests, forms, external JSON without repeated keys, scopes, secret newtypes, the isolate cache |
 //! | `testing` | fakes, deterministic randomness and native crypto, shared by tests, benches and fuzz targets |
 //! | `edge` | the shell (wasm32 only): the entry module, KV, Durable Objects, WebCrypto, fetch, and the executor that runs the core's futures as promises |
 
 pub mod admin;
 pub mod app;
 pub mod auth;
-pub mod b64;
 pub mod cache;
 pub mod client;
 pub mod endpoints;

@@ -60,7 +60,7 @@ pub fn describe(scope: &str, configured: &[(String, String)]) -> String {
 
 /// Parse `SCOPE_DESCRIPTIONS`: a JSON object of scope → description. Anything else is ignored.
 pub fn parse_descriptions(json: &str) -> Vec<(String, String)> {
-    match serde_json::from_str::<serde_json::Value>(json) {
+    match crate::json::parse(json) {
         Ok(serde_json::Value::Object(m)) => m.into_iter().filter_map(|(k, v)| Some((k, v.as_str()?.to_string()))).collect(),
         _ => Vec::new(),
     }

@@ -1,7 +1,7 @@
 //! Secrets as types: client secrets, access tokens and the admin token never print, are stored
 //! only as SHA-256 hashes, and are compared in constant time.
 
-use crate::b64;
+use base64::prelude::{Engine as _, BASE64_URL_SAFE_NO_PAD as B64URL};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -83,7 +83,7 @@ pub struct SecretHash(String);
 
 impl SecretHash {
     pub fn of(secret: &str) -> Self {
-        SecretHash(b64::encode(Sha256::digest(secret.as_bytes())))
+        SecretHash(B64URL.encode(Sha256::digest(secret.as_bytes())))
     }
 
     pub fn as_str(&self) -> &str {
@@ -101,7 +101,7 @@ impl SecretHash {
         // Its first four characters are the first three bytes: no need to decode all 43 (this
         // runs on every validation).
         let head = self.0.get(..4).unwrap_or(&self.0);
-        b64::decode(head).and_then(|b| b.first().copied()).unwrap_or(0)
+        B64URL.decode(head).ok().and_then(|b| b.first().copied()).unwrap_or(0)
     }
 }
 
@@ -121,7 +121,7 @@ pub fn random_bytes(rng: &mut dyn Random, n: usize) -> Vec<u8> {
 
 /// `n` random bytes, base64url without padding.
 pub fn random_string(rng: &mut dyn Random, n: usize) -> String {
-    b64::encode(random_bytes(rng, n))
+    B64URL.encode(random_bytes(rng, n))
 }
 
 /// A new client secret: 256 bits, base64url (43 characters).

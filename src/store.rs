@@ -61,11 +61,11 @@ pub trait Platform {
 /// Decode a reply of a known type; a reply of another shape is our bug or a version skew
 /// between the worker and its objects, so it is a (logged) storage failure.
 pub fn decode_reply<T: DeserializeOwned>(text: &str) -> Result<T, StoreError> {
-    crate::json::from_json(text).map_err(unexpected_reply)
+    serde_json::from_str(text).map_err(unexpected_reply)
 }
 
 /// (Apart from the generic [`decode_reply`]: one copy in the wasm.)
-fn unexpected_reply(e: crate::json::Error) -> StoreError {
+fn unexpected_reply(e: serde_json::Error) -> StoreError {
     StoreError(format!("unexpected reply from a durable object: {e}"))
 }
 

@@ -6,6 +6,13 @@ use crate::form::{decode_component, Params};
 use crate::http::MAX_AUTHORIZATION;
 use crate::secret::{AccessToken, ClientSecret};
 use crate::shard::route::has_token_shape;
+use base64::alphabet::STANDARD;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine as _;
+
+/// Standard base64 (RFC 4648 §4) for Basic credentials, padded or not: some clients drop the
+/// padding. Strict otherwise: no other alphabet, no non-zero trailing bits.
+const BASIC: GeneralPurpose = GeneralPurpose::new(&STANDARD, GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent));
 
 /// A parsed `Authorization` header.
 #[derive(Debug, PartialEq, Eq)]
@@ -51,7 +58,7 @@ fn parse_basic(b64: &str) -> Result<Authorization, OAuthError> {
     if b64.is_empty() {
         return Err(malformed("empty"));
     }
-    let raw = crate::b64::decode_standard(b64).ok_or_else(|| malformed("not base64"))?;
+    let raw = BASIC.decode(b64).map_err(|_| malformed("not base64"))?;
     let colon = raw.iter().position(|&b| b == b':').ok_or_else(|| malformed("no ':'"))?;
     // RFC 6749 §2.3.1: id and secret are form-urlencoded before they are joined with ':'.
     let client_id = decode_component(&raw[..colon]).map_err(&malformed)?;

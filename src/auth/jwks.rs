@@ -29,7 +29,7 @@ pub struct Jwk {
 /// other types, for encryption, or malformed are skipped; a document that is not a JWKS is
 /// `None`.
 pub fn parse(body: &[u8]) -> Option<Vec<Jwk>> {
-    let doc: Value = serde_json::from_str(std::str::from_utf8(body).ok()?).ok()?;
+    let doc = crate::json::parse(std::str::from_utf8(body).ok()?).ok()?;
     let keys = doc.get("keys")?.as_array()?;
     let usable = keys.iter().filter_map(|k| {
         if k.get("use").is_some_and(|u| u != "sig") {

@@ -5,7 +5,7 @@
 
 use super::crypto::{Crypto, PublicKey, SigAlg};
 use super::jwks::Jwk;
-use crate::b64;
+use base64::prelude::{Engine as _, BASE64_URL_SAFE_NO_PAD as B64URL};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -51,13 +51,13 @@ struct Header {
     crit: Option<Value>,
 }
 
-/// JSON bytes into a type, through the one text parser of the wasm ([`crate::json::from_json`]).
+/// JSON bytes into a type; a repeated header parameter or claim is refused (RFC 7515 §4).
 fn json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
-    crate::json::from_json(std::str::from_utf8(bytes).ok()?).ok()
+    crate::json::decode(std::str::from_utf8(bytes).ok()?).ok()
 }
 
 fn b64(part: &str) -> Result<Vec<u8>, JwtError> {
-    b64::decode(part).ok_or(JwtError::Malformed("a part is not base64url"))
+    B64URL.decode(part).map_err(|_| JwtError::Malformed("a part is not base64url"))
 }
 
 pub fn parse(token: &str) -> Result<Parsed, JwtError> {

@@ -3,8 +3,8 @@
 //! own iterations, so raising them later affects new passwords without breaking old ones.
 
 use super::crypto::{Crypto, CryptoError};
-use crate::b64;
 use crate::secret::{random_bytes, Random};
+use base64::prelude::{Engine as _, BASE64_URL_SAFE_NO_PAD as B64URL};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
@@ -56,13 +56,13 @@ impl std::fmt::Debug for PasswordHash {
 pub async fn hash<C: Crypto>(crypto: &C, password: &Password, iterations: u32, rng: &mut dyn Random) -> Result<PasswordHash, CryptoError> {
     let salt = random_bytes(rng, 16);
     let out = crypto.pbkdf2_sha256(password.bytes(), &salt, iterations).await?;
-    Ok(PasswordHash { iterations, salt: b64::encode(salt), hash: b64::encode(out) })
+    Ok(PasswordHash { iterations, salt: B64URL.encode(salt), hash: B64URL.encode(out) })
 }
 
 /// Does `password` match `stored`? Constant-time comparison of the derived bytes.
 pub async fn verify<C: Crypto>(crypto: &C, password: &Password, stored: &PasswordHash) -> Result<bool, CryptoError> {
-    let salt = b64::decode(&stored.salt).ok_or_else(|| CryptoError("stored salt is not base64url".into()))?;
-    let want = b64::decode(&stored.hash).ok_or_else(|| CryptoError("stored hash is not base64url".into()))?;
+    let salt = B64URL.decode(&stored.salt).map_err(|_| CryptoError("stored salt is not base64url".into()))?;
+    let want = B64URL.decode(&stored.hash).map_err(|_| CryptoError("stored hash is not base64url".into()))?;
     let got = crypto.pbkdf2_sha256(password.bytes(), &salt, stored.iterations).await?;
     Ok(got.ct_eq(want.as_slice()).into())
 }
@@ -98,9 +98,9 @@ mod tests {
     fn stored_form_is_pbkdf2_sha256() {
         // The stored bytes are exactly PBKDF2-HMAC-SHA256(password, salt, iterations).
         let p = Password::new("password");
-        let h = PasswordHash { iterations: 4096, salt: b64::encode(b"salt"), hash: b64::encode([0u8; 32]) };
+        let h = PasswordHash { iterations: 4096, salt: B64URL.encode(b"salt"), hash: B64URL.encode([0u8; 32]) };
         let want = block_on(NativeCrypto.pbkdf2_sha256(b"password", b"salt", 4096)).unwrap();
-        assert!(block_on(verify(&NativeCrypto, &p, &PasswordHash { hash: b64::encode(want), ..h })).unwrap());
+        assert!(block_on(verify(&NativeCrypto, &p, &PasswordHash { hash: B64URL.encode(want), ..h })).unwrap());
     }
 
     #[test]

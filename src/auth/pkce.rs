@@ -1,6 +1,6 @@
 //! PKCE (RFC 7636), S256 only: `plain` gives no protection against a stolen code.
 
-use crate::b64;
+use base64::prelude::{Engine as _, BASE64_URL_SAFE_NO_PAD as B64URL};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -12,7 +12,7 @@ pub fn well_formed(s: &str) -> bool {
 
 /// `BASE64URL(SHA256(verifier))` (RFC 7636 §4.2).
 pub fn s256(verifier: &str) -> String {
-    b64::encode(Sha256::digest(verifier.as_bytes()))
+    B64URL.encode(Sha256::digest(verifier.as_bytes()))
 }
 
 /// Does `verifier` answer `challenge`? A malformed verifier never does.

@@ -59,10 +59,10 @@ fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
 /// fields are ignored (RFC 7591 §2: "MUST ignore any client metadata ... that it does not
 /// understand").
 pub fn parse(body: &[u8], allowed_scopes: &[String]) -> Result<Metadata, OAuthError> {
-    let text = std::str::from_utf8(body).map_err(|_| bad("the body must be a JSON object (UTF-8)"))?;
-    let obj = match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(m)) => m,
-        _ => return Err(bad("the body must be a JSON object of client metadata (RFC 7591 §2)")),
+    let obj = match crate::json::parse_object(body) {
+        Ok(m) => m,
+        Err(e) if e.field.is_some() => return Err(bad(e.to_string())),
+        Err(_) => return Err(bad("the body must be a JSON object of client metadata (RFC 7591 §2)")),
     };
     let mut s = Settings { grant_types: vec![GRANT_AUTHORIZATION_CODE.into(), GRANT_REFRESH_TOKEN.into()], ..Settings::default() };
     s.redirect_uris = redirect_uris(field(&obj, "redirect_uris"))?;

@@ -130,15 +130,8 @@ pub fn json_object(body: &[u8], empty_ok: bool) -> Result<Map<String, Value>, OA
     if empty_ok && body.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(Map::new());
     }
-    // As text: the one JSON parser in the wasm reads `&str` (see `json::from_json`).
-    let Ok(text) = std::str::from_utf8(body) else {
-        return Err(OAuthError::field("body", "invalid JSON: not UTF-8"));
-    };
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(OAuthError::field("body", "the body must be a JSON object")),
-        Err(e) => Err(OAuthError::field("body", format!("invalid JSON: {e}"))),
-    }
+    // A key given twice is refused, naming it: the body has one meaning (see `crate::json`).
+    crate::json::parse_object(body).map_err(|e| OAuthError::field(e.field.as_deref().unwrap_or("body"), e.to_string()))
 }
 
 /// `POST /admin/clients`: every field optional but `name`.

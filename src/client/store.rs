@@ -19,7 +19,7 @@ pub async fn get<K: Kv>(kv: &K, client_id: &str) -> Result<Option<Client>, Store
         return Ok(None);
     }
     let text = kv.get(&client_key(client_id)).await?;
-    text.map(|t| crate::json::from_json(&t).map_err(|e| StoreError(format!("corrupt client record: {e}")))).transpose()
+    text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError(format!("corrupt client record: {e}")))).transpose()
 }
 
 pub async fn put<K: Kv>(kv: &K, client: &Client) -> Result<(), StoreError> {

@@ -11,7 +11,6 @@
 use super::TokenResponse;
 use crate::app::{App, Cx};
 use crate::auth::client_auth::Authenticated;
-use crate::b64;
 use crate::error::OAuthError;
 use crate::form::Params;
 use crate::http::HttpRequest;
@@ -21,6 +20,7 @@ use crate::shard::refresh::{Refresh, Refreshed};
 use crate::shard::route::{generate_in, route};
 use crate::shard::tokens::TokenRecord;
 use crate::store::Platform;
+use base64::prelude::{Engine as _, BASE64_URL_SAFE_NO_PAD as B64URL};
 use sha2::{Digest, Sha256};
 
 fn pad(key: &RefreshToken) -> [u8; 32] {
@@ -30,17 +30,17 @@ fn pad(key: &RefreshToken) -> [u8; 32] {
 /// The secret part of `successor`, sealed under `key`.
 pub fn seal(key: &RefreshToken, successor: &RefreshToken) -> String {
     let secret = successor.expose().split_once('.').map_or("", |(_, s)| s);
-    let bytes = b64::decode(secret).unwrap_or_default();
+    let bytes = B64URL.decode(secret).unwrap_or_default();
     let sealed: Vec<u8> = bytes.iter().zip(pad(key)).map(|(a, b)| a ^ b).collect();
-    b64::encode(sealed)
+    B64URL.encode(sealed)
 }
 
 /// Open a sealed successor with the token it was sealed under.
 pub fn unseal(key: &RefreshToken, sealed: &str, client_id: &str) -> Option<RefreshToken> {
-    let bytes = b64::decode(sealed).filter(|b| b.len() == 32)?;
+    let bytes = B64URL.decode(sealed).ok().filter(|b| b.len() == 32)?;
     let secret: Vec<u8> = bytes.iter().zip(pad(key)).map(|(a, b)| a ^ b).collect();
     // The token's prefix, not the id: a metadata-document client's id is a URL.
-    Some(RefreshToken::new(format!("{}.{}", crate::shard::route::prefix(client_id), b64::encode(secret))))
+    Some(RefreshToken::new(format!("{}.{}", crate::shard::route::prefix(client_id), B64URL.encode(secret))))
 }
 
 pub async fn grant<P: Platform>(

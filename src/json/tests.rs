@@ -1,79 +1,86 @@
-//! The decoder's rules, on small records and enums.
+//! The one rule added to serde_json (no repeated keys), and that everything else is serde_json's.
 
 use super::*;
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use serde_json::json;
 
 #[derive(Debug, Deserialize, PartialEq)]
-struct Record {
-    name: String,
-    n: u64,
-    #[serde(default)]
-    tags: Vec<String>,
-    maybe: Option<i64>,
-    #[serde(default)]
-    extra: BTreeMap<String, bool>,
-}
-
-#[derive(Debug, Deserialize, PartialEq)]
-#[serde(rename_all = "snake_case")]
-enum Op {
-    Ping,
-    Add(u64),
-    Pair(u64, String),
-    Named {
-        a: u64,
-        #[serde(default)]
-        b: Option<String>,
-    },
+#[serde(deny_unknown_fields)]
+struct Strictly {
+    issuer: String,
+    #[serde(alias = "aud")]
+    audience: Option<String>,
 }
 
 #[test]
-fn reads_what_serde_json_reads() {
-    let r: Record = from_json(r#"{"name":"x","n":7,"tags":["a","b"],"maybe":-3,"extra":{"k":true},"unknown":[1]}"#).unwrap();
-    assert_eq!(r, Record { name: "x".into(), n: 7, tags: vec!["a".into(), "b".into()], maybe: Some(-3), extra: [("k".to_string(), true)].into() });
-    let r: Record = from_json(r#"{"name":"y","n":0,"maybe":null}"#).unwrap();
-    assert_eq!((r.tags.len(), r.maybe), (0, None));
-    assert_eq!(from_json::<Op>(r#""ping""#).unwrap(), Op::Ping);
-    assert_eq!(from_json::<Op>(r#"{"ping":null}"#).unwrap(), Op::Ping);
-    assert_eq!(from_json::<Op>(r#"{"add":5}"#).unwrap(), Op::Add(5));
-    assert_eq!(from_json::<Op>(r#"{"pair":[1,"z"]}"#).unwrap(), Op::Pair(1, "z".into()));
-    assert_eq!(from_json::<Op>(r#"{"named":{"a":2}}"#).unwrap(), Op::Named { a: 2, b: None });
-    assert_eq!(from_json::<Vec<(String, u64)>>(r#"[["a",1]]"#).unwrap(), vec![("a".to_string(), 1)]);
-}
-
-#[test]
-fn refuses_what_it_should() {
-    for bad in [
-        r#"["x",7,[],null,{}]"#,   // a struct as an array
-        r#"{"name":"x"}"#,         // a missing field
-        r#"{"name":"x","n":-1}"#,  // out of range
-        r#"{"name":"x","n":1.5}"#, // not an integer
-        r#"{"name":1,"n":1}"#,     // wrong type
-        r#"{"name":"x","n":1,"tags":"a"}"#,
-        "{", // not JSON
+fn a_repeated_key_is_refused_and_named_at_any_depth() {
+    for (text, key) in [
+        (r#"{"issuer":"https://good.example","issuer":"https://evil.example"}"#, "issuer"),
+        (r#"{"a":{"b":1,"b":1}}"#, "b"),
+        (r#"[{"x":[{"k":true,"k":false}]}]"#, "k"),
+        (r#"{"":1,"":2}"#, ""),
     ] {
-        assert!(from_json::<Record>(bad).is_err(), "{bad}");
+        let e = parse(text).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some(key), "{text}");
+        assert!(e.to_string().contains("appears twice"), "{e}");
     }
-    for bad in [r#""nope""#, r#""add""#, r#""named""#, r#""pair""#, r#"{"add":"x"}"#, r#"{"add":1,"ping":null}"#, r#"{"ping":1}"#, "[]", "3"] {
-        assert!(from_json::<Op>(bad).is_err(), "{bad}");
-    }
-    let e = from_json::<Record>(r#"{"name":"x","n":1.5}"#).unwrap_err();
-    assert_eq!(e.to_string(), "invalid type: expected u64");
-    let e = from_json::<(String, u64)>(r#"["a"]"#).unwrap_err();
-    assert_eq!(e.to_string(), "invalid length 1");
+    // Equal keys in different objects are fine.
+    assert_eq!(parse(r#"{"a":{"k":1},"b":{"k":2}}"#).unwrap(), json!({"a": {"k": 1}, "b": {"k": 2}}));
 }
 
 #[test]
-fn a_missing_field_takes_its_default_or_is_named() {
-    let e = from_json::<Record>(r#"{"name":"x","maybe":null}"#).unwrap_err();
-    assert_eq!(e.to_string(), "missing field `n`");
-    // Without `#[serde(default)]`, an `Option` must be present (null for `None`).
-    let e = from_json::<Record>(r#"{"name":"x","n":1}"#).unwrap_err();
-    assert_eq!(e.to_string(), "missing field `maybe`");
-    // A field's own error after a defaulted one is not taken for a missing field.
-    let e = from_json::<Record>(r#"{"name":"x","n":1,"maybe":null,"extra":{"k":1}}"#).unwrap_err();
-    assert_eq!(e.to_string(), "invalid type: expected a boolean");
-    let r: Record = from_json(r#"{"maybe":1,"n":2,"name":"z"}"#).unwrap();
-    assert_eq!(r, Record { name: "z".into(), n: 2, tags: vec![], maybe: Some(1), extra: BTreeMap::new() });
+fn decode_refuses_a_repeated_key_even_for_fields_the_type_ignores() {
+    #[derive(Debug, Deserialize)]
+    struct OnlyName {
+        #[allow(dead_code)]
+        name: String,
+    }
+    // serde_json alone would accept this: `extra` is not a field of the type.
+    assert!(serde_json::from_str::<OnlyName>(r#"{"name":"x","extra":1,"extra":2}"#).is_ok());
+    assert_eq!(decode::<OnlyName>(r#"{"name":"x","extra":1,"extra":2}"#).unwrap_err().field.as_deref(), Some("extra"));
+}
+
+#[test]
+fn the_tree_is_serde_jsons_tree() {
+    for text in [r#"{"n":-3,"u":18446744073709551615,"f":1.5,"e":1e20,"s":"é\u00e9","z":null,"b":[true,false,[]],"o":{}}"#, "[]", "0", "\"x\"", "null"] {
+        assert_eq!(parse(text).unwrap(), serde_json::from_str::<Value>(text).unwrap(), "{text}");
+    }
+}
+
+#[test]
+fn bad_text_is_an_error_without_a_field() {
+    for text in ["", "{", "{\"a\":1,}", "[1 2]", "{} {}", "nul", "\"\\x\""] {
+        let e = parse(text).unwrap_err();
+        assert_eq!(e.field, None, "{text}");
+        assert!(e.to_string().starts_with("invalid JSON"), "{e}");
+    }
+}
+
+#[test]
+fn parse_object_wants_utf8_and_an_object() {
+    assert!(parse_object(b"{\"a\":1}").is_ok());
+    assert_eq!(parse_object(b"[1]").unwrap_err().to_string(), "the body must be a JSON object");
+    assert_eq!(parse_object(b"\xff").unwrap_err().to_string(), "invalid JSON: not UTF-8");
+    assert_eq!(parse_object(br#"{"a":1,"a":1}"#).unwrap_err().field.as_deref(), Some("a"));
+}
+
+#[test]
+fn decode_keeps_serdes_attributes_and_names_the_failing_field() {
+    // `alias`, `deny_unknown_fields` and an optional `Option` behave as serde documents them.
+    assert_eq!(decode::<Strictly>(r#"{"issuer":"i","aud":"a"}"#).unwrap(), Strictly { issuer: "i".into(), audience: Some("a".into()) });
+    assert_eq!(decode::<Strictly>(r#"{"issuer":"i"}"#).unwrap(), Strictly { issuer: "i".into(), audience: None });
+    let unknown = decode::<Strictly>(r#"{"issuer":"i","other":1}"#).unwrap_err();
+    assert!(unknown.to_string().contains("unknown field"), "{unknown}");
+    let wrong = decode::<Strictly>(r#"{"issuer":5}"#).unwrap_err();
+    assert_eq!(wrong.field.as_deref(), Some("issuer"));
+    // An alias and its field together are one field named twice: refused.
+    assert!(decode::<Strictly>(r#"{"issuer":"i","aud":"a","audience":"b"}"#).is_err());
+}
+
+#[test]
+fn long_keys_are_shortened_in_the_message() {
+    let key = "k".repeat(200);
+    let e = parse(&format!(r#"{{"{key}":1,"{key}":2}}"#)).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some(key.as_str()));
+    assert!(e.to_string().len() < 120, "{e}");
 }

@@ -46,7 +46,6 @@ pub mod users;
 pub use route::{route, shard_name, Route, SHARDS};
 
 use crate::error::StoreError;
-use crate::json::from_json;
 use crate::store::{decode_reply, Namespace, Objects};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -179,11 +178,11 @@ pub(crate) fn to_json<T: Serialize>(value: &T) -> String {
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(key: &str, text: &str) -> Result<T, StoreError> {
-    from_json(text).map_err(|e| corrupt(key, e))
+    serde_json::from_str(text).map_err(|e| corrupt(key, e))
 }
 
 /// (Apart from the generic [`decode`]: one copy in the wasm.)
-fn corrupt(key: &str, e: crate::json::Error) -> StoreError {
+fn corrupt(key: &str, e: serde_json::Error) -> StoreError {
     StoreError(format!("corrupt record {key}: {e}"))
 }
 
@@ -351,10 +350,10 @@ requests! { UserRequest in Namespace::Users => {
 }}
 
 fn parse<R: DeserializeOwned>(request: &str) -> Result<R, StoreError> {
-    from_json(request).map_err(bad_request)
+    serde_json::from_str(request).map_err(bad_request)
 }
 
-fn bad_request(e: crate::json::Error) -> StoreError {
+fn bad_request(e: serde_json::Error) -> StoreError {
     StoreError(format!("bad request to a durable object: {e}"))
 }
 

@@ -11,7 +11,6 @@ use super::gate::{Gate, GATE_KEY};
 use super::tokens::{TokenRecord, TOKEN_PREFIX};
 use super::{decode, ShardStorage};
 use crate::error::StoreError;
-use crate::json::from_json;
 
 /// What a sweep reads: every entry of each kind.
 #[derive(Debug, Default)]
@@ -58,7 +57,7 @@ pub fn plan_sweep(gate: &Gate, e: &Entries, now_ms: u64) -> (Vec<String>, Option
     let mut keep_until = |at: u64| next = Some(next.map_or(at, |n: u64| n.min(at)));
     for (key, text) in &e.tokens {
         // A record that does not parse can never validate: it goes too.
-        match from_json::<TokenRecord>(text) {
+        match serde_json::from_str::<TokenRecord>(text) {
             Ok(r) if r.is_live(now_ms) && gate.admits(r.generation, now_ms) => {
                 keep_until(gate.deadline(r.generation, r.expires_at_ms()));
             }
@@ -66,20 +65,20 @@ pub fn plan_sweep(gate: &Gate, e: &Entries, now_ms: u64) -> (Vec<String>, Option
         }
     }
     for (key, text) in &e.counters {
-        match from_json::<Counter>(text) {
+        match serde_json::from_str::<Counter>(text) {
             Ok(c) if now_ms < c.stale_at_ms() => keep_until(c.stale_at_ms()),
             _ => deletes.push(key.clone()),
         }
     }
     for (key, text) in &e.codes {
-        match from_json::<CodeRecord>(text) {
+        match serde_json::from_str::<CodeRecord>(text) {
             Ok(c) if now_ms < c.created_ms + CODE_KEEP_MS && gate.open() => keep_until(c.created_ms + CODE_KEEP_MS),
             _ => deletes.push(key.clone()),
         }
     }
     let mut live_families = Vec::new();
     for (key, text) in &e.families {
-        match from_json::<Family>(text) {
+        match serde_json::from_str::<Family>(text) {
             Ok(f) if f.is_live(now_ms) && gate.open() => {
                 keep_until(f.expires_ms);
                 live_families.push(&key[FAMILY_PREFIX.len()..]);
@@ -88,20 +87,20 @@ pub fn plan_sweep(gate: &Gate, e: &Entries, now_ms: u64) -> (Vec<String>, Option
         }
     }
     for (key, text) in &e.device {
-        match from_json::<DeviceRecord>(text) {
+        match serde_json::from_str::<DeviceRecord>(text) {
             Ok(d) if now_ms < d.expires_ms + EXPIRED_KEEP_MS => keep_until(d.expires_ms + EXPIRED_KEEP_MS),
             _ => deletes.push(key.clone()),
         }
     }
     for (key, text) in &e.device_grants {
-        match from_json::<DeviceGrant>(text) {
+        match serde_json::from_str::<DeviceGrant>(text) {
             Ok(g) if now_ms < g.expires_ms && gate.open() => keep_until(g.expires_ms),
             _ => deletes.push(key.clone()),
         }
     }
     // A refresh record lives as long as its family; the family's end re-arms the alarm.
     for (key, text) in &e.refresh {
-        match from_json::<RefreshRecord>(text) {
+        match serde_json::from_str::<RefreshRecord>(text) {
             Ok(r) if live_families.contains(&r.family.as_str()) => {}
             _ => deletes.push(key.clone()),
         }

@@ -213,3 +213,36 @@ fn users_api() {
     // The name is free again.
     assert_eq!(h.send(Req::new("POST", "/admin/users").bearer(ADMIN).body(r#"{"username":"JUDY","password":"12345678"}"#)).status, 201);
 }
+
+/// A JSON body that names a key twice has no one meaning: every JSON endpoint answers `400`
+/// naming the key, and creates or changes nothing (serde_json alone keeps the last value).
+#[test]
+fn a_repeated_json_key_is_400_naming_it_and_changes_nothing() {
+    let mut h = Harness::new();
+    let (id, _) = h.create(r#"{"name":"svc"}"#);
+    let cases = [
+        ("POST", "/admin/clients".to_string(), r#"{"name":"a","scopes":["x"],"name":"b"}"#, "name"),
+        ("PATCH", format!("/admin/clients/{id}"), r#"{"disabled":false,"disabled":true}"#, "disabled"),
+        ("POST", format!("/admin/clients/{id}/secret"), r#"{"grace":0,"grace":60}"#, "grace"),
+        ("POST", "/admin/users".to_string(), r#"{"username":"ann","password":"long enough","username":"bob"}"#, "username"),
+        (
+            "POST",
+            "/admin/issuers".to_string(),
+            r#"{"issuer":"https://good.example","jwks_uri":"https://good.example/jwks","audience":"a","issuer":"https://evil.example"}"#,
+            "issuer",
+        ),
+        ("POST", "/admin/registration-tokens".to_string(), r#"{"max_uses":1,"max_uses":5}"#, "max_uses"),
+        ("POST", "/admin/cimd-blocklist".to_string(), r#"{"host":"a.example","host":"b.example"}"#, "host"),
+    ];
+    let before = h.app.kv.map.borrow().clone();
+    for (method, path, body, field) in cases {
+        let r = h.send(Req::new(method, &path).bearer(ADMIN).body(body));
+        assert_eq!(r.status, 400, "{method} {path}: {}", text(&r));
+        assert_eq!(r.body_json()["field"], field, "{method} {path}");
+        assert!(r.body_json()["error_description"].as_str().unwrap().contains("appears twice"), "{}", text(&r));
+    }
+    assert_eq!(*h.app.kv.map.borrow(), before, "a refused body changed KV");
+    // The client is still enabled: its secret was not rotated and it was not disabled.
+    let r = h.send(Req::new("GET", &format!("/admin/clients/{id}")).bearer(ADMIN));
+    assert_eq!(r.body_json()["disabled"], false);
+}

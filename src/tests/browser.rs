@@ -79,11 +79,14 @@ impl Harness {
         r.body_json()["user_id"].as_str().unwrap().to_string()
     }
 
-    /// A web client with the authorization code (and refresh) grant.
+    /// A web client with the authorization code (and refresh) grant; `extra` (`,"key":value…`)
+    /// adds settings or replaces these defaults (a repeated key would be refused).
     pub fn web_client(&mut self, extra: &str) -> (String, String) {
-        let json =
-            format!(r#"{{"name":"Web","scopes":["read","write"],"grant_types":["authorization_code","refresh_token"],"redirect_uris":["{CB}"]{extra}}}"#);
-        let r = self.send(Req::new("POST", "/admin/clients").bearer(ADMIN).body(json));
+        let mut body = serde_json::json!({"name": "Web", "scopes": ["read", "write"],
+            "grant_types": ["authorization_code", "refresh_token"], "redirect_uris": [CB]});
+        let extra: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&format!("{{{}}}", extra.trim_start_matches(','))).unwrap();
+        body.as_object_mut().unwrap().extend(extra);
+        let r = self.send(Req::new("POST", "/admin/clients").bearer(ADMIN).body(body.to_string()));
         assert_eq!(r.status, 201, "{}", text(&r));
         let v = r.body_json();
         (v["client_id"].as_str().unwrap().to_string(), v["client_secret"].as_str().unwrap_or("").to_string())

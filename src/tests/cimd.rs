@@ -93,7 +93,11 @@ fn consent_always_shows_for_a_document_client() {
 #[test]
 fn unusable_documents_are_a_page_at_authorize_and_invalid_client_at_token() {
     let big = document(json!({"logo_uri": format!("https://app.example/{}", "x".repeat(6000))}));
-    let cases: [(&str, u16, String, &str); 8] = [
+    // `client_id` twice (here both the URL): serde_json alone would take the document; a
+    // repeated key makes it bad, whatever the values.
+    let twice = document(json!({})).replacen('{', &format!(r#"{{"client_id":"{DOC}","#), 1);
+    let cases: [(&str, u16, String, &str); 9] = [
+        ("repeated key", 200, twice, "appears twice"),
         ("redirect", 302, String::new(), "status 302"),
         ("not found", 404, String::new(), "status 404"),
         ("too large", 200, big, "could not be fetched"),

@@ -269,3 +269,13 @@ fn a_registered_client_may_name_the_workers_resources_only() {
     let patch = h.send(Req::new("PATCH", &format!("/admin/clients/{cid}")).bearer(ADMIN).body(r#"{"resources":["https://other.example"]}"#));
     assert_eq!((patch.status, patch.body_json()["field"].as_str()), (400, Some("resources")), "{}", text(&patch));
 }
+
+#[test]
+fn a_repeated_key_is_invalid_client_metadata_and_registers_nothing() {
+    let mut h = harness(Registration::Open);
+    let body = r#"{"redirect_uris":["https://app.example/cb"],"client_name":"A","client_name":"B"}"#;
+    let r = register(&mut h, body, "10.0.0.9");
+    assert_eq!((r.status, err(&r).as_str()), (400, "invalid_client_metadata"), "{}", text(&r));
+    assert!(r.body_json()["error_description"].as_str().unwrap().contains("\"client_name\" appears twice"), "{}", text(&r));
+    assert!(h.app.kv.map.borrow().keys().all(|k| !k.starts_with("client:")), "nothing registered");
+}

@@ -15,7 +15,8 @@ fn rsa_key(kid: &str) -> Jwk {
 }
 
 fn b64j(v: &Value) -> String {
-    crate::b64::encode(v.to_string())
+    use base64::prelude::{Engine as _, BASE64_URL_SAFE_NO_PAD};
+    BASE64_URL_SAFE_NO_PAD.encode(v.to_string())
 }
 
 #[test]

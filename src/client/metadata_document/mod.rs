@@ -64,9 +64,11 @@ pub fn document_host(id: &str, mode: Cimd) -> Option<String> {
 /// Unknown fields are ignored (draft §4.1: other RFC 7591 metadata may appear).
 pub fn parse(url: &str, body: &[u8], now_ms: u64, config: &Config) -> Result<Client, String> {
     let text = std::str::from_utf8(body).map_err(|_| "the document is not UTF-8".to_string())?;
-    let obj = match serde_json::from_str::<Value>(text) {
+    // A key named twice (two `client_id`s, say) makes the document bad, not last-wins.
+    let obj = match crate::json::parse(text) {
         Ok(Value::Object(obj)) => obj,
         Ok(_) => return Err("the document is not a JSON object".into()),
+        Err(e) if e.field.is_some() => return Err(format!("the document is not valid JSON: {e}")),
         Err(_) => return Err("the document is not JSON".into()),
     };
     // Draft §4.1: the document names its own URL, compared as strings (no normalisation).

@@ -4,7 +4,6 @@
 use super::{grant_key, granted, live_user, session_key, Session, SESSION_PREFIX, USER_KEY};
 use crate::auth::password::PasswordHash;
 use crate::error::StoreError;
-use crate::json::from_json;
 use crate::secret::SecretHash;
 use crate::shard::{Effects, Loaded, Op};
 use serde::{Deserialize, Serialize};
@@ -110,7 +109,7 @@ pub fn plan_sweep(sessions: &[(String, String)], now_ms: u64) -> (Vec<String>, O
     let mut deletes = Vec::new();
     let mut next: Option<u64> = None;
     for (key, text) in sessions {
-        match from_json::<Session>(text) {
+        match serde_json::from_str::<Session>(text) {
             Ok(s) if now_ms < s.expires_ms => next = Some(next.map_or(s.expires_ms, |n| n.min(s.expires_ms))),
             _ => deletes.push(key.clone()),
         }
