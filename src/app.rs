@@ -11,7 +11,7 @@ use crate::shard::{self, Addressed};
 use crate::store::Platform;
 use std::rc::Rc;
 
-/// Abuse-control settings (Worker variables; see the README).
+/// Abuse-control settings (Worker variables; see `docs/configuration.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Failed client authentications allowed per IP address per window.

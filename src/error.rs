@@ -46,8 +46,9 @@ pub enum OAuthError {
     InvalidGrant(String),
     /// RFC 8693 §2.2.2: `audience` or `resource` names a target we do not serve.
     InvalidTarget(String),
-    /// A client authenticated with its own access token (RFC 8693, seed 004), and the token is
-    /// not a live client-credentials token of a live client: 401 with a Bearer challenge.
+    /// A client authenticated with its own access token (RFC 8693, seed 004,
+    /// `docs/http.md#token-exchange`), and the token is not a live client-credentials token of
+    /// a live client: 401 with a Bearer challenge.
     InvalidClientToken,
     /// RFC 8628 §3.5: the person has not decided yet.
     AuthorizationPending,

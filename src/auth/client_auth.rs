@@ -63,9 +63,10 @@ pub async fn authenticate<P: Platform>(app: &App<P>, creds: &ClientCredentials, 
     })
 }
 
-/// RFC 8693 delegation as seed 004 writes it: a client authenticates with its own live
-/// client-credentials access token (`Bearer`, or bare). Using it is a use, checked like
-/// `/validate` (its IP binding included); a user's token cannot authenticate a client.
+/// RFC 8693 delegation as seed 004 writes it (`docs/http.md#token-exchange`): a client
+/// authenticates with its own live client-credentials access token (`Bearer`, or bare). Using
+/// it is a use, checked like `/validate` (its IP binding included); a user's token cannot
+/// authenticate a client.
 pub async fn by_token<P: Platform>(app: &App<P>, token: &AccessToken, req: &HttpRequest, now_ms: u64) -> Result<Authenticated, OAuthError> {
     let at = route(token).ok_or(OAuthError::InvalidClientToken)?;
     let op = Validate { hash: at.hash.clone(), ip: req.client_ip.clone(), required: Vec::new(), resource: None, unbound: Vec::new() };

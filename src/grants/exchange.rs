@@ -1,6 +1,7 @@
 //! Token exchange (RFC 8693), delegation as in seed 004: a client (the actor) gets a token to
 //! act for a subject. The subject is a JWT of a trusted issuer, or a live edge-oauth user token;
-//! the actor token must be a live access token of the client itself.
+//! the actor token must be a live access token of the client itself. The interface:
+//! `docs/http.md#token-exchange`.
 
 use super::TokenResponse;
 use crate::app::{App, Cx};
@@ -39,7 +40,8 @@ fn invalid(why: &str) -> OAuthError {
     OAuthError::InvalidGrant(why.into())
 }
 
-/// `token` is the client's own token when it authenticated with one (seed 004).
+/// `token` is the client's own token when it authenticated with one (seed 004;
+/// `docs/http.md#token-exchange`).
 pub async fn grant<P: Platform>(
     app: &App<P>,
     req: &HttpRequest,

@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 pub struct TokenResponse {
     pub access_token: AccessToken,
     pub expires_in: u64,
-    /// When it was issued, in milliseconds (seed 000's `issued_at`).
+    /// When it was issued, in milliseconds (seed 000's `issued_at`; `docs/http.md#token-endpoint`).
     pub issued_at_ms: u64,
     /// The granted scopes; absent from the response when there are none.
     pub scope: Vec<String>,

@@ -1,6 +1,7 @@
 //! Counting for abuse control: failed client authentications (RFC 6749 §2.3.1 asks for
 //! brute-force protection) and per-client request rates on `/validate` (seed 002's
-//! rate-limiting policy). Counters live in shards (`c:{name}`), next to what they protect.
+//! rate-limiting policy; `docs/http.md#validation`, `docs/security.md#abuse-control`).
+//! Counters live in shards (`c:{name}`), next to what they protect.
 
 use super::{Effects, Loaded, Op};
 use crate::error::StoreError;

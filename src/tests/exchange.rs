@@ -1,5 +1,6 @@
 //! Token exchange (RFC 8693) through the handlers: seed 004's exact request, trusted issuers,
-//! JWKS caching and refetching, every refusal, and user tokens as subjects.
+//! JWKS caching and refetching, every refusal, and user tokens as subjects
+//! (`docs/http.md#token-exchange`).
 
 use super::browser::{code_for, text, Browser};
 use super::*;
@@ -36,7 +37,8 @@ fn idp_token(h: &Harness, kid: &str, claims: serde_json::Value) -> String {
     sign_es256(&json!({"alg": "ES256", "kid": kid, "typ": "JWT"}), &c)
 }
 
-/// Sign a subject token with `kid` and `claims` and exchange it as in seed 004.
+/// Sign a subject token with `kid` and `claims` and exchange it as in seed 004
+/// (`docs/http.md#token-exchange`).
 fn exchange_jwt(h: &mut Harness, own: &str, kid: &str, claims: serde_json::Value, extra: &str) -> HttpResponse {
     let subject = idp_token(h, kid, claims);
     seed(h, own, &subject, extra)
