@@ -44,10 +44,15 @@ pub fn parse_authorization(value: Option<&str>) -> Result<Option<Authorization>,
         parse_bearer(rest).map(Some)
     } else if scheme.is_empty() {
         Err(OAuthError::invalid_request("empty Authorization header"))
-    } else if rest.is_empty() && has_token_shape(scheme) {
+    } else if rest.is_empty() {
         // Seed 004 sends `Authorization: <token>` with no scheme: a value of our access-token
-        // shape, alone, is a bearer token.
-        Ok(Some(Authorization::Bearer(AccessToken::new(scheme))))
+        // shape, alone, is a bearer token; any other lone value is malformed
+        // (docs/http.md#bare-tokens), not a scheme we merely do not speak.
+        if has_token_shape(scheme) {
+            Ok(Some(Authorization::Bearer(AccessToken::new(scheme))))
+        } else {
+            Err(OAuthError::invalid_request("malformed Authorization header: a value without a scheme must be an access token"))
+        }
     } else {
         Ok(Some(Authorization::Other(scheme.to_string())))
     }

@@ -67,7 +67,13 @@ fn form_content_type(req: &HttpRequest) -> Result<(), OAuthError> {
 /// The body of a token-style request: `application/x-www-form-urlencoded` (optionally with a
 /// UTF-8 charset), at most 8 KiB, and no credentials in the URL (RFC 6749 §2.3.1).
 pub fn form_body(req: &HttpRequest) -> Result<Params, OAuthError> {
-    form_content_type(req)?;
+    // An empty body without Content-Type is an empty form, as `curl -u id:secret -X POST` and
+    // Python `requests` send it (docs/http.md#form-endpoints); any body with content must say
+    // what it is.
+    let empty_untyped = req.header("content-type").is_none() && req.body_bytes().is_some_and(<[u8]>::is_empty);
+    if !empty_untyped {
+        form_content_type(req)?;
+    }
     let query = Params::parse(req.query.as_bytes())?;
     if query.contains("client_secret") || query.contains("client_id") {
         return Err(OAuthError::invalid_request("client credentials must not be sent in the URL"));

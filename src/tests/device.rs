@@ -172,3 +172,27 @@ fn the_code_page_never_approves_by_itself_and_counts_wrong_codes() {
     b.ip = "10.0.0.2";
     assert_eq!(b.send(&mut h, Req::new("GET", &url)).status, 200, "another address is not blocked");
 }
+
+/// `curl -u id:secret -X POST …/device_authorization` and Python `requests` send no body and
+/// no `Content-Type`: an empty form (docs/http.md#form-endpoints), at every form endpoint. A
+/// body with content still has to say it is a form.
+#[test]
+fn an_empty_body_without_content_type_is_an_empty_form() {
+    let mut h = Harness::new();
+    let (conf, secret) = h.web_client(&format!(r#","grant_types":["{DEVICE}"],"redirect_uris":[]"#));
+    let r = h.send(Req::new("POST", "/device_authorization").basic(&conf, &secret));
+    assert_eq!(r.status, 200, "{}", text(&r));
+    assert_eq!(r.body_json()["interval"], 5);
+    let (svc, svc_secret) = h.create(r#"{"name":"svc"}"#);
+    let r = h.send(Req::new("POST", "/token").basic(&svc, &svc_secret));
+    assert_eq!((r.status, err(&r).as_str()), (400, "invalid_request"));
+    assert!(!text(&r).contains("Content-Type"), "{}", text(&r));
+    let r = h.send(Req::new("POST", "/revoke").basic(&svc, &svc_secret));
+    assert!(!text(&r).contains("Content-Type"), "{}", text(&r));
+    let r = h.send(Req::new("POST", "/introspect").basic(&svc, &svc_secret));
+    assert!(!text(&r).contains("Content-Type"), "{}", text(&r));
+    // Content without a type: still refused.
+    let r = h.send(Req::new("POST", "/token").basic(&svc, &svc_secret).body("grant_type=client_credentials"));
+    assert_eq!((r.status, err(&r).as_str()), (400, "invalid_request"));
+    assert!(text(&r).contains("missing Content-Type"), "{}", text(&r));
+}

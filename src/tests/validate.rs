@@ -178,3 +178,19 @@ fn slides_are_coalesced_and_an_eviction_only_ever_shortens_a_token() {
     assert!(after * 1000 + LAG_MS >= true_exp * 1000, "and at most LAG_MS earlier: {after} vs {true_exp}");
     assert_eq!(h.validate(&t, "10.0.0.1").status, 200);
 }
+
+/// A scheme-less `Authorization` value is a bare token only in edge-oauth's token shape;
+/// anything else is malformed: `400 invalid_request`, not the `401` of a missing token.
+#[test]
+fn a_scheme_less_value_that_is_not_a_token_is_400() {
+    let mut h = Harness::new();
+    for value in ["%%%%not-a-token%%%%", "abc", "x.y"] {
+        let r = h.send(Req::new("GET", "/validate").header("authorization", value));
+        assert_eq!((r.status, err(&r).as_str()), (400, "invalid_request"), "{value}");
+    }
+    // A lone value of the token shape is a token (unknown here: 401 invalid_token).
+    let shaped = format!("abc.{}", "A".repeat(43));
+    let r = h.send(Req::new("GET", "/validate").header("authorization", &shaped));
+    assert_eq!(r.status, 401);
+    assert!(r.header("www-authenticate").unwrap().contains("invalid_token"));
+}

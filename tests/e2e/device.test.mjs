@@ -186,3 +186,20 @@ test("examples/device-cli runs the flow: prints the code, polls politely, prints
   assert.equal(tokens.token_type, "Bearer");
   assert.equal((await api.call("GET", "/validate", { headers: { authorization: `Bearer ${tokens.access_token}` }, ip: null })).status, 200);
 });
+
+test("curl -u id:secret -X POST: an empty body without Content-Type is an empty form; /validate with a lone non-token is 400", async () => {
+  const c = await api.createClient({ name: "CLI", scopes: ["read"], grant_types: [DEVICE] });
+  // As `curl -u id:secret -X POST .../device_authorization` and Python requests send it: no body, no Content-Type.
+  const r = await api.call("POST", "/device_authorization", { headers: { authorization: api.basic(c.client_id, c.client_secret) } });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.interval, 5);
+  assert.equal(r.json.expires_in, 600);
+  // A body with content still has to say that it is a form.
+  const typed = await api.call("POST", "/device_authorization", { headers: { authorization: api.basic(c.client_id, c.client_secret) }, body: "scope=read" });
+  assert.equal(typed.status, 400);
+  assert.equal(typed.json.error, "invalid_request");
+  // A scheme-less Authorization value that is not an edge-oauth token is malformed.
+  const v = await api.call("GET", "/validate", { headers: { authorization: "%%%%not-a-token%%%%" } });
+  assert.equal(v.status, 400, v.text);
+  assert.equal(v.json.error, "invalid_request");
+});
