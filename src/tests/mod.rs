@@ -7,6 +7,7 @@ mod browser;
 mod cimd;
 mod device;
 mod exchange;
+mod import_graph;
 mod person;
 mod refresh;
 mod register;
