@@ -5,8 +5,9 @@
 //!
 //! Compiled for unit tests, and for benches and fuzz targets through the `testing` feature.
 
-use crate::app::{App, Config};
+use crate::app::App;
 use crate::auth::crypto::{Crypto, CryptoError, PublicKey, SigAlg};
+use crate::config::Config;
 use crate::error::StoreError;
 use crate::http::{Body, HttpRequest};
 use crate::secret::Random;

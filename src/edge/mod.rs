@@ -17,8 +17,9 @@ mod objects;
 mod slots;
 mod task;
 
-use crate::app::{App, Cimd, Config, Cx, Limits, Registration};
+use crate::app::{App, Cx};
 use crate::cache::IsolateCache;
+use crate::config::{Cimd, Config, Limits, Registration};
 use crate::endpoints::validate;
 use crate::http::{normalise_ip, parse_head, Body, HttpRequest};
 use crate::routes;

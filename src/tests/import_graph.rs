@@ -465,7 +465,8 @@ fn without_tests(tokens: &[String]) -> Vec<String> {
             && tokens.get(i + 1).is_some_and(|t| t == "[")
             && tokens.get(i + 2).is_some_and(|t| t == "cfg")
             && tokens.get(i + 3).is_some_and(|t| t == "(")
-            && (tokens.get(i + 4).is_some_and(|t| t == "test") || (tokens.get(i + 4).is_some_and(|t| t == "all") && tokens.get(i + 6).is_some_and(|t| t == "test")));
+            && (tokens.get(i + 4).is_some_and(|t| t == "test")
+                || (tokens.get(i + 4).is_some_and(|t| t == "all") && tokens.get(i + 6).is_some_and(|t| t == "test")));
         if !test_cfg {
             out.push(tokens[i].clone());
             i += 1;
