@@ -338,7 +338,7 @@ fn use_leaves(tokens: &[String]) -> Vec<(Vec<String>, Option<String>)> {
                         out.push((path, alias));
                         return;
                     }
-                    if !tokens.get(*i).is_some_and(|t| t == "::") {
+                    if tokens.get(*i).is_none_or(|t| t != "::") {
                         let name = path.last().cloned();
                         out.push((path, name));
                         return;
