@@ -6,11 +6,12 @@
 //! stores standing in for KV and the Durable Object; the fakes round-trip every shard
 //! command through JSON as the edge does, so serialisation is in the measurement.
 
-use edge_oauth::app::Config;
 use edge_oauth::block_on;
 use edge_oauth::client::{self, Client, Settings};
+use edge_oauth::config::Config;
 use edge_oauth::secret::{AdminToken, ClientSecret};
-use edge_oauth::shard::tokens::{TokenRecord, TOKEN_PREFIX};
+use edge_oauth::shard::keys::TOKEN_PREFIX;
+use edge_oauth::shard::tokens::TokenRecord;
 use edge_oauth::shard::ShardStorage;
 use edge_oauth::testing::{mem_app, Req, SeqRng};
 use std::hint::black_box;

@@ -1,121 +1,18 @@
 //! [`App`]: the configuration and the stores, the context every handler borrows; and [`Cx`],
-//! what one request brings (its time and a source of randomness).
+//! what one request brings (its time and a source of randomness). The configuration itself is
+//! [`crate::config`].
 
 use crate::cache::IsolateCache;
+use crate::client::metadata_document::{self, resolve, Problem};
 use crate::client::{self, Client};
+use crate::config::Config;
 use crate::error::OAuthError;
 use crate::http::HttpRequest;
-use crate::secret::{AdminToken, Random};
+use crate::secret::Random;
 use crate::shard::counters::{Count, Decision, Peek};
 use crate::shard::{self, Addressed};
 use crate::store::Platform;
 use std::rc::Rc;
-
-/// Abuse-control settings (Worker variables; see `docs/configuration.md`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Failed client authentications allowed per IP address per window.
-    pub failures_per_ip: u64,
-    /// Failed client authentications allowed per client id per window, from all addresses.
-    pub failures_per_client: u64,
-    pub failure_window_ms: u64,
-    /// Window of the per-client `rate_limit` (requests per minute).
-    pub rate_window_ms: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits { failures_per_ip: 20, failures_per_client: 100, failure_window_ms: 300_000, rate_window_ms: 60_000 }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// `ADMIN_TOKEN`; without it the admin API does not exist (404).
-    pub admin_token: Option<AdminToken>,
-    /// `ISSUER`; defaults to the origin of each request.
-    pub issuer: Option<String>,
-    pub limits: Limits,
-    /// How long an isolate may reuse a client record read from KV (`CLIENT_CACHE_SECONDS`).
-    /// Safe because KV is itself eventually consistent and the shard gates, not KV, decide
-    /// whether a deleted, disabled or rotated client's tokens live.
-    pub client_cache_ms: u64,
-    /// PBKDF2 iterations for new password hashes (`PBKDF2_ITERATIONS`, at most 100,000).
-    pub pbkdf2_iterations: u32,
-    /// How long a sign-in lasts (`SESSION_SECONDS`), absolute.
-    pub session_ms: u64,
-    /// Descriptions of scopes for the consent page (`SCOPE_DESCRIPTIONS`, a JSON object).
-    pub scope_descriptions: Vec<(String, String)>,
-    /// How long a device code lives: 600 s (RFC 8628 §3.2); `DEVICE_CODE_SECONDS` lowers it
-    /// for tests only.
-    pub device_code_ms: u64,
-    /// `RESOURCES`: what registered and metadata-document clients may name (RFC 8707).
-    pub resources: Vec<String>,
-    /// `CIMD`: Client ID Metadata Documents.
-    pub cimd: Cimd,
-    /// `REGISTRATION`: RFC 7591 dynamic client registration.
-    pub registration: Registration,
-    /// `REGISTRATION_SCOPES`: the scopes registered and metadata-document clients may ask for.
-    pub registration_scopes: Vec<String>,
-}
-
-/// `CIMD`: off (default), `on` (`https` documents only) or `dev` (also `http` on loopback).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Cimd {
-    #[default]
-    Off,
-    On,
-    Dev,
-}
-
-impl Cimd {
-    pub fn parse(v: &str) -> Cimd {
-        match v.trim() {
-            "on" => Cimd::On,
-            "dev" => Cimd::Dev,
-            _ => Cimd::Off,
-        }
-    }
-}
-
-/// `REGISTRATION`: off (default; `/register` is 404), `open`, or `token` (an initial access
-/// token is required).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Registration {
-    #[default]
-    Off,
-    Open,
-    Token,
-}
-
-impl Registration {
-    pub fn parse(v: &str) -> Registration {
-        match v.trim() {
-            "open" => Registration::Open,
-            "token" => Registration::Token,
-            _ => Registration::Off,
-        }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            admin_token: None,
-            issuer: None,
-            limits: Limits::default(),
-            client_cache_ms: 5_000,
-            pbkdf2_iterations: crate::auth::password::MAX_ITERATIONS,
-            session_ms: 12 * 3_600_000,
-            scope_descriptions: Vec::new(),
-            device_code_ms: 600_000,
-            resources: Vec::new(),
-            cimd: Cimd::Off,
-            registration: Registration::Off,
-            registration_scopes: Vec::new(),
-        }
-    }
-}
 
 /// Names of the counters kept in shards.
 pub const FAILURES: &str = "auth_failures";
@@ -173,7 +70,7 @@ impl<P: Platform> App<P> {
     /// metadata-document URL is resolved from its document instead (`None` when it cannot be
     /// used; see [`App::document_client`] for why).
     pub async fn client(&self, id: &str, now_ms: u64) -> Result<Option<Client>, OAuthError> {
-        if client::metadata_document::is_document_url(id, self.config.cimd) {
+        if metadata_document::is_document_url(id, self.config.cimd) {
             return Ok(self.document_client(id, now_ms).await?.ok());
         }
         if let Some(hit) = self.cache.client(id, now_ms) {
@@ -182,6 +79,12 @@ impl<P: Platform> App<P> {
         let client = client::store::get(&self.kv, id).await?;
         self.remember(id, client.as_ref(), now_ms);
         Ok(client)
+    }
+
+    /// The client the metadata document at `url` describes, or why there is none (the host
+    /// blocklist, this isolate's copy, else a fetch: [`resolve::document_client`]).
+    pub async fn document_client(&self, url: &str, now_ms: u64) -> Result<Result<Client, Problem>, OAuthError> {
+        resolve::document_client(&self.objects, &self.fetch, &self.cache, &self.config, url, now_ms).await
     }
 
     /// Cache what KV holds for `id` (a record, or its absence) in this isolate; after an admin

@@ -3,7 +3,7 @@
 //! shard gates decide whether a client's tokens live, and the counters decide blocks.
 
 use crate::auth::jwks::Cached;
-use crate::client::metadata_document::resolve::Problem;
+use crate::client::metadata_document::Problem;
 use crate::client::Client;
 use crate::issuer::Issuer;
 use std::cell::RefCell;

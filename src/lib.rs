@@ -15,6 +15,7 @@
 //! |---|---|
 //! | [`routes`] | the route table, and nothing else |
 //! | [`app`] | [`app::App`]: configuration and stores, the context every handler borrows |
+//! | [`config`] | [`config::Config`]: the deployment's settings (Worker variables), plain data |
 //! | [`endpoints`] | one file per endpoint: token, authorize, device, login, validate, introspect, revoke, metadata, register |
 //! | [`grants`] | one file per grant type, and the one token response they all return |
 //! | [`admin`] | the admin API, one file per collection: clients, users, issuers, registration tokens, the CIMD blocklist |
@@ -34,6 +35,7 @@ pub mod app;
 pub mod auth;
 pub mod cache;
 pub mod client;
+pub mod config;
 pub mod endpoints;
 pub mod error;
 pub mod form;

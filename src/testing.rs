@@ -5,13 +5,14 @@
 //!
 //! Compiled for unit tests, and for benches and fuzz targets through the `testing` feature.
 
-use crate::app::{App, Config};
+use crate::app::App;
 use crate::auth::crypto::{Crypto, CryptoError, PublicKey, SigAlg};
+use crate::config::Config;
 use crate::error::StoreError;
 use crate::http::{Body, HttpRequest};
 use crate::secret::Random;
 use crate::shard::memo::Memo;
-use crate::shard::{self, tokens::TOKEN_PREFIX, ShardStorage};
+use crate::shard::{self, keys::TOKEN_PREFIX, ShardStorage};
 use crate::store::{Fetch, Fetched, Kv, Namespace, Objects, Platform};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
@@ -216,8 +217,8 @@ impl MemObjects {
         for (name, s) in due {
             s.storage().alarm.set(None);
             s.alarm_fired();
-            deleted +=
-                if name.starts_with("users/") { shard::users::sweep(&*s, now).await } else { shard::sweep::sweep(&*s, now).await }.expect("memory sweep");
+            deleted += if name.starts_with("users/") { shard::users::sessions::sweep(&*s, now).await } else { shard::sweep::sweep(&*s, now).await }
+                .expect("memory sweep");
         }
         deleted
     }
@@ -232,8 +233,8 @@ impl Objects for MemObjects {
     async fn send(&self, ns: Namespace, name: &str, request: &str) -> Result<String, StoreError> {
         self.faults.check("durable object")?;
         match ns {
-            Namespace::Tokens => shard::handle(&*self.shard(name), request, self.now_ms.get()).await,
-            Namespace::Users => shard::handle_users(&*self.shard(&format!("users/{name}")), request, self.now_ms.get()).await,
+            Namespace::Tokens => shard::requests::handle(&*self.shard(name), request, self.now_ms.get()).await,
+            Namespace::Users => shard::requests::handle_users(&*self.shard(&format!("users/{name}")), request, self.now_ms.get()).await,
         }
     }
 }

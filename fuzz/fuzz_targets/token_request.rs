@@ -15,7 +15,8 @@
 #![no_main]
 
 use base64::Engine;
-use edge_oauth::app::{App, Config, Limits};
+use edge_oauth::app::App;
+use edge_oauth::config::{Config, Limits};
 use edge_oauth::block_on;
 use edge_oauth::client::{self, Client, Expiry, Settings};
 use edge_oauth::http::{normalise_ip, Body, HttpRequest, HttpResponse, MAX_BODY};

@@ -10,6 +10,7 @@
 //! comes as one string, a reply the Durable Object has in memory comes back without a promise,
 //! and no promise is awaited through per-call closures or `queueMicrotask` ([`task`]).
 
+mod clock;
 mod crypto;
 mod fetch;
 mod kv;
@@ -17,13 +18,15 @@ mod objects;
 mod slots;
 mod task;
 
-use crate::app::{App, Cimd, Config, Cx, Limits, Registration};
+use crate::app::{App, Cx};
 use crate::cache::IsolateCache;
+use crate::config::{Cimd, Config, Limits, Registration};
 use crate::endpoints::validate;
 use crate::http::{normalise_ip, parse_head, Body, HttpRequest};
 use crate::routes;
 use crate::secret::{AccessToken, AdminToken, Random};
 use crate::store::Platform;
+use clock::now_ms;
 use js_sys::{Array, Promise, Reflect, Uint8Array};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -57,10 +60,6 @@ thread_local! {
     static CACHE: Rc<IsolateCache> = Rc::new(IsolateCache::default());
     /// The configuration and bindings, read once per isolate (see [`app`]).
     static APP: std::cell::RefCell<Option<Rc<App<Edge>>>> = const { std::cell::RefCell::new(None) };
-}
-
-pub(crate) fn now_ms() -> u64 {
-    js_sys::Date::now() as u64
 }
 
 /// A Worker variable or secret (both are strings on `env`).

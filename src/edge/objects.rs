@@ -6,6 +6,7 @@
 //! families, codes and approvals of its users. `UserObject` (`USERS`) holds people. Each keeps
 //! what it has read in memory ([`Memo`]): it is the only writer of its storage.
 
+use super::clock::now_ms;
 use super::task;
 use crate::error::StoreError;
 use crate::shard::memo::Memo;
@@ -168,7 +169,7 @@ impl TokenShardCore {
     /// One request (JSON); the reply (JSON), or a promise of it (see [`answer`]).
     pub fn request(&self, request: String) -> Result<JsValue, JsValue> {
         let memo = Rc::clone(&self.memo);
-        answer(Box::pin(async move { shard::handle(&*memo, &request, super::now_ms()).await }))
+        answer(Box::pin(async move { shard::requests::handle(&*memo, &request, now_ms()).await }))
     }
 
     /// The alarm: flush slides, then delete what has expired.
@@ -176,7 +177,7 @@ impl TokenShardCore {
         let memo = Rc::clone(&self.memo);
         task::promise(async move {
             memo.alarm_fired();
-            let now = super::now_ms();
+            let now = now_ms();
             memo.flush(now).await.map_err(|e| JsValue::from_str(&e.0))?;
             reply(shard::sweep::sweep(&*memo, now).await.map(|n| n.to_string()))
         })
@@ -198,14 +199,14 @@ impl UserObjectCore {
 
     pub fn request(&self, request: String) -> Result<JsValue, JsValue> {
         let memo = Rc::clone(&self.memo);
-        answer(Box::pin(async move { shard::handle_users(&*memo, &request, super::now_ms()).await }))
+        answer(Box::pin(async move { shard::requests::handle_users(&*memo, &request, now_ms()).await }))
     }
 
     pub fn alarm(&self) -> Promise {
         let memo = Rc::clone(&self.memo);
         task::promise(async move {
             memo.alarm_fired();
-            reply(shard::users::sweep(&*memo, super::now_ms()).await.map(|n| n.to_string()))
+            reply(shard::users::sessions::sweep(&*memo, now_ms()).await.map(|n| n.to_string()))
         })
     }
 }

@@ -18,7 +18,7 @@ use crate::secret::{random_string, SECRET_BYTES};
 use crate::shard::codes::Stored;
 use crate::shard::devices::{CreateDevice, DecideDevice, DeviceGrant, DeviceRecord, DeviceStatus, LookupDevice, StoreDeviceGrant};
 use crate::shard::route::{shard_name, user_shard};
-use crate::shard::users::Authorize;
+use crate::shard::users::grants::Authorize;
 use crate::store::Platform;
 use crate::user;
 use serde_json::json;

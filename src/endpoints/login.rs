@@ -16,7 +16,8 @@ use crate::form::Params;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::pages::{self, Csrf, LoginProblem, Person};
 use crate::shard::names::Resolve;
-use crate::shard::users::{CheckSession, EndSession, GetUser, SessionUser, StartSession};
+use crate::shard::users::sessions::{CheckSession, EndSession, SessionUser, StartSession};
+use crate::shard::users::GetUser;
 use crate::store::Platform;
 use crate::user::{self, valid_username, User};
 

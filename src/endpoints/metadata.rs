@@ -1,8 +1,9 @@
 //! `GET /.well-known/oauth-authorization-server` (RFC 8414).
 
 use super::Outcome;
-use crate::app::{App, Cimd, Cx, Registration};
+use crate::app::{App, Cx};
 use crate::client::GRANT_TYPES;
+use crate::config::{Cimd, Registration};
 use crate::error::OAuthError;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::store::Platform;

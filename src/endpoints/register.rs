@@ -12,10 +12,11 @@
 //!    failure there gives the use back.
 
 use super::{require_post, Outcome};
-use crate::app::{App, Cx, Registration};
+use crate::app::{App, Cx};
 use crate::auth::credentials::{parse_authorization, Authorization};
 use crate::client::registration::{parse, response};
 use crate::client::{self, Client, ClientType, Origin};
+use crate::config::Registration;
 use crate::error::OAuthError;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::secret::{self, InitialAccessToken};

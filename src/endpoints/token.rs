@@ -55,7 +55,7 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         GRANT_DEVICE_CODE => grants::device_code::grant(app, req, &params, &client, via_header, cx).await?,
         GRANT_TOKEN_EXCHANGE => {
             let r = grants::exchange::grant(app, req, &params, &client, own_token.as_ref(), cx).await?;
-            return Ok(grants::with_issued_token_type(r.into_response()));
+            return Ok(grants::exchange::with_issued_token_type(r.into_response()));
         }
         _ => return Err(OAuthError::UnsupportedGrantType),
     };

@@ -10,20 +10,28 @@ use crate::auth::jwks::{self, Cached};
 use crate::auth::jwt::{self, JwtError};
 use crate::error::OAuthError;
 use crate::form::Params;
-use crate::http::HttpRequest;
+use crate::http::{HttpRequest, HttpResponse};
 use crate::issuer::{self, Issuer};
 use crate::scope;
 use crate::secret::{random_string, AccessToken};
-use crate::shard::codes::{NewTokens, Redeemed};
-use crate::shard::families::IssueExchanged;
 use crate::shard::route::{generate, generate_in, has_token_shape, route, shard_name, user_shard};
+use crate::shard::start::{IssueExchanged, NewTokens, Redeemed};
 use crate::shard::tokens::{Introspect, Issue, Issued, Principal, TokenRecord, TokenView};
-use crate::shard::users::AddClient;
+use crate::shard::users::grants::AddClient;
 use crate::store::{Fetch, Platform};
 use crate::user;
+use serde_json::Value;
 
 pub const ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
 pub const JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
+
+/// A token exchange's response also says what it issued (RFC 8693 §2.2.1).
+pub fn with_issued_token_type(mut r: HttpResponse) -> HttpResponse {
+    let mut body = r.body_json();
+    body["issued_token_type"] = Value::String(ACCESS_TOKEN.into());
+    r.body = serde_json::to_vec(&body).unwrap_or_default();
+    r
+}
 
 /// Who the new token is for.
 struct Subject {

@@ -14,8 +14,8 @@ use crate::error::OAuthError;
 use crate::form::Params;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::secret::{random_string, AccessToken, RefreshToken};
-use crate::shard::codes::{NewTokens, Redeemed};
 use crate::shard::route::generate_in;
+use crate::shard::start::{NewTokens, Redeemed};
 use crate::shard::tokens::TokenRecord;
 use serde_json::{json, Value};
 
@@ -29,14 +29,6 @@ pub struct TokenResponse {
     /// The granted scopes; absent from the response when there are none.
     pub scope: Vec<String>,
     pub refresh_token: Option<RefreshToken>,
-}
-
-/// A token exchange's response also says what it issued (RFC 8693 §2.2.1).
-pub fn with_issued_token_type(mut r: HttpResponse) -> HttpResponse {
-    let mut body = r.body_json();
-    body["issued_token_type"] = Value::String(exchange::ACCESS_TOKEN.into());
-    r.body = serde_json::to_vec(&body).unwrap_or_default();
-    r
 }
 
 impl TokenResponse {

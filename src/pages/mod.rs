@@ -18,37 +18,11 @@ mod templates;
 mod tests;
 
 use templates::*;
+pub use templates::{ClientInfo, Person, ScopeInfo};
 
 /// The CSRF form token of this browser (goes in a hidden input named `csrf_token`).
 #[derive(Debug, Clone, Copy)]
 pub struct Csrf<'a>(pub &'a str);
-
-/// The application asking for access, as a person should see it.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientInfo<'a> {
-    /// The client's `name` (client-controlled: always escaped).
-    pub name: &'a str,
-    /// The host the person will be sent back to (the redirect URI's host), or `None` for the
-    /// device grant.
-    pub redirect_host: Option<&'a str>,
-    /// The hosts of the protected resources the access is for (RFC 8707), each once.
-    pub resource_hosts: &'a [&'a str],
-}
-
-/// One scope, with its description in words.
-#[derive(Debug, Clone, Copy)]
-pub struct ScopeInfo<'a> {
-    pub name: &'a str,
-    pub description: &'a str,
-}
-
-/// The signed-in person.
-#[derive(Debug, Clone, Copy)]
-pub struct Person<'a> {
-    pub username: &'a str,
-    /// Display name; may be empty.
-    pub name: &'a str,
-}
 
 /// Why a login attempt failed (all three look the same to the person).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,9 +1,35 @@
-//! The askama templates (files in `templates/`); one struct per page. Everything interpolated
-//! is HTML-escaped (`.html` templates escape by default) and every attribute is double-quoted.
+//! The askama templates (files in `templates/`); one struct per page, and the values they show
+//! (re-exported by [`super`]). Everything interpolated is HTML-escaped (`.html` templates
+//! escape by default) and every attribute is double-quoted.
 
 use askama::Template;
 
-use super::{ClientInfo, Person, ScopeInfo};
+/// The application asking for access, as a person should see it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientInfo<'a> {
+    /// The client's `name` (client-controlled: always escaped).
+    pub name: &'a str,
+    /// The host the person will be sent back to (the redirect URI's host), or `None` for the
+    /// device grant.
+    pub redirect_host: Option<&'a str>,
+    /// The hosts of the protected resources the access is for (RFC 8707), each once.
+    pub resource_hosts: &'a [&'a str],
+}
+
+/// One scope, with its description in words.
+#[derive(Debug, Clone, Copy)]
+pub struct ScopeInfo<'a> {
+    pub name: &'a str,
+    pub description: &'a str,
+}
+
+/// The signed-in person.
+#[derive(Debug, Clone, Copy)]
+pub struct Person<'a> {
+    pub username: &'a str,
+    /// Display name; may be empty.
+    pub name: &'a str,
+}
 
 #[derive(Template)]
 #[template(path = "login.html", whitespace = "minimize")]

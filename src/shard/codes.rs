@@ -3,22 +3,18 @@
 //! family and its first tokens; a used code is remembered for ten minutes more, so that a
 //! replay kills everything it issued (§4.1.2: "SHOULD revoke").
 
-use super::families::{family_key, kill, refresh_key, user_gate_key, Family, RefreshChain, RefreshRecord, UserGate};
-use super::gate::{Gate, GATE_KEY};
-use super::tokens::{token_key, Principal, TokenRecord};
+use super::families::{kill, Family, UserGate};
+use super::gate::Gate;
+use super::keys::{code_key, family_key, user_gate_key, GATE_KEY};
+use super::start::{new_family, Authorized, NewTokens, Redeemed};
 use super::{Effects, Loaded, Op};
 use crate::error::StoreError;
 use crate::secret::SecretHash;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
-pub const CODE_PREFIX: &str = "a:";
 pub const CODE_TTL_MS: u64 = 60_000;
 pub const CODE_KEEP_MS: u64 = 600_000;
-
-pub fn code_key(hash: &SecretHash) -> String {
-    format!("{CODE_PREFIX}{}", hash.as_str())
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeRecord {
@@ -80,105 +76,6 @@ impl Op for IssueCode {
         fx.put(code_key(&self.hash), &self.record);
         Ok((Stored::Stored, fx))
     }
-}
-
-/// What the edge prepared for the tokens a grant may issue: their hashes (the tokens were made
-/// to route to this shard), a record carrying the client's token settings, and the family's
-/// lifetime.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NewTokens {
-    pub family_id: String,
-    pub access: SecretHash,
-    /// Present when the client has the refresh grant.
-    #[serde(default)]
-    pub refresh: Option<SecretHash>,
-    /// The client's settings, IP and secret generation; scope and principal are filled here.
-    pub template: TokenRecord,
-    pub refresh_ttl_s: u32,
-    /// `resource` values of the token request (RFC 8707 §2.2): the access token is for these,
-    /// which must be among those authorized; none, for all of them.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub resources: Vec<String>,
-}
-
-/// What a successful grant issued, for the token response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IssuedTokens {
-    pub scope: Vec<String>,
-    pub expires_at_ms: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Redeemed {
-    Issued(IssuedTokens),
-    InvalidGrant,
-    /// The client's gate refuses (stale KV): `invalid_client`.
-    ClientGone,
-    /// A `resource` that was not authorized (RFC 8707 §2.2): nothing was used up.
-    InvalidTarget,
-}
-
-/// What a person authorized: its scopes and resources.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Authorized {
-    pub scope: Vec<String>,
-    pub resources: Vec<String>,
-}
-
-/// Create a family for `user` with its first access token (and refresh token), in `fx`; `None`
-/// (and nothing in `fx`) when the token request names a resource that was not authorized.
-pub fn new_family(fx: &mut Effects, user: (&str, &str), authorized: Authorized, epoch: u32, tokens: NewTokens, now_ms: u64) -> Option<IssuedTokens> {
-    let (user_id, username) = user;
-    let principal = Principal { sub: user_id.to_string(), username: Some(username.to_string()), subject_issuer: None, act: None };
-    new_family_for(fx, user, principal, None, authorized, epoch, tokens, now_ms)
-}
-
-/// [`new_family`], with the access token's principal and an end of its own (`not_after`, at
-/// most the family's): for an exchanged token.
-#[allow(clippy::too_many_arguments)]
-pub fn new_family_for(
-    fx: &mut Effects,
-    user: (&str, &str),
-    principal: Principal,
-    not_after_ms: Option<u64>,
-    authorized: Authorized,
-    epoch: u32,
-    tokens: NewTokens,
-    now_ms: u64,
-) -> Option<IssuedTokens> {
-    let aud = crate::resource::select(&tokens.resources, &authorized.resources).ok()?;
-    let Authorized { scope, resources } = authorized;
-    let (user_id, username) = user;
-    let id = format!("{user_id}:{}", tokens.family_id);
-    let mut family = Family {
-        client_id: tokens.template.client_id.clone(),
-        user_id: user_id.to_string(),
-        username: username.to_string(),
-        scope: scope.clone(),
-        resources,
-        created_ms: now_ms,
-        expires_ms: now_ms + u64::from(tokens.refresh_ttl_s) * 1000,
-        epoch,
-        access: Vec::new(),
-        refresh: tokens.refresh.map(|current| RefreshChain { current, previous: None }),
-    };
-    let mut access = tokens.template;
-    access.scope = scope.clone();
-    access.aud = aud;
-    access.principal = Some(principal);
-    access.family = Some(id.clone());
-    access.not_after_ms = Some(not_after_ms.map_or(family.expires_ms, |n| n.min(family.expires_ms)));
-    family.add_access(tokens.access.clone(), access.dead_by_ms(), now_ms);
-    if let Some(chain) = &family.refresh {
-        fx.put(refresh_key(&chain.current), &RefreshRecord { family: id.clone() });
-    }
-    let issued = IssuedTokens { scope, expires_at_ms: access.expires_at_ms() };
-    fx.alarm(access.expires_at_ms());
-    fx.alarm(family.expires_ms);
-    fx.put(token_key(&tokens.access), &access);
-    fx.put(family_key(&id), &family);
-    Some(issued)
 }
 
 /// Redeem a code at `/token` (RFC 6749 §4.1.3, RFC 7636 §4.6).

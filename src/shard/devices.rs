@@ -6,25 +6,22 @@
 //! the same step that creates the family: one redemption per device code, and user kills reach
 //! it like any family.
 
-use super::codes::{new_family, Authorized, NewTokens, Redeemed, Stored};
-use super::families::{user_gate_key, UserGate};
-use super::gate::{Gate, GATE_KEY};
+use super::codes::Stored;
+use super::families::UserGate;
+use super::gate::Gate;
+use super::keys::{device_grant_key, user_gate_key, GATE_KEY};
+use super::start::{new_family, Authorized, NewTokens, Redeemed};
 use super::{Effects, Loaded, Op};
 use crate::error::StoreError;
 use crate::secret::SecretHash;
 use serde::{Deserialize, Serialize};
 
 pub const DEVICE_KEY: &str = "device";
-pub const DEVICE_GRANT_PREFIX: &str = "d:";
 /// RFC 8628 §3.5: the interval grows by 5 s with every `slow_down`.
 pub const SLOW_DOWN_S: u32 = 5;
 /// An expired flow is kept this long, so that a late poll learns `expired_token` rather than
 /// `invalid_grant`.
 pub const EXPIRED_KEEP_MS: u64 = 600_000;
-
-pub fn device_grant_key(hash: &SecretHash) -> String {
-    format!("{DEVICE_GRANT_PREFIX}{}", hash.as_str())
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

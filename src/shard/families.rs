@@ -3,33 +3,11 @@
 //! killing a family with all its tokens is one local step. And the user gate: the lowest epoch
 //! of that user this shard still accepts, raised by every kill.
 
-use super::tokens::token_key;
+use super::keys::{family_key, refresh_key, token_key, user_families_prefix, user_gate_key, FAMILY_PREFIX};
 use super::{Effects, Loaded, Op};
 use crate::error::StoreError;
 use crate::secret::SecretHash;
 use serde::{Deserialize, Serialize};
-
-pub const FAMILY_PREFIX: &str = "f:";
-pub const REFRESH_PREFIX: &str = "r:";
-pub const USER_GATE_PREFIX: &str = "u:";
-
-/// `f:{user_id}:{family_id}`.
-pub fn family_key(id: &str) -> String {
-    format!("{FAMILY_PREFIX}{id}")
-}
-
-pub fn refresh_key(hash: &SecretHash) -> String {
-    format!("{REFRESH_PREFIX}{}", hash.as_str())
-}
-
-pub fn user_gate_key(user_id: &str) -> String {
-    format!("{USER_GATE_PREFIX}{user_id}")
-}
-
-/// Every family of one user in a shard.
-pub fn user_families_prefix(user_id: &str) -> String {
-    format!("{FAMILY_PREFIX}{user_id}:")
-}
 
 /// The lowest epoch of a user this shard accepts. Raised by every kill, never lowered: what was
 /// made before a kill cannot be redeemed after it.
@@ -112,6 +90,27 @@ pub fn kill(fx: &mut Effects, id: &str, family: &Family) {
             fx.delete(refresh_key(&p.hash));
         }
     }
+}
+
+/// The family a refresh token belongs to, with its id, if both records are there.
+pub fn family_of(loaded: &Loaded, hash: &SecretHash) -> Result<Option<(String, Family)>, StoreError> {
+    let Some(rec) = loaded.get::<RefreshRecord>(&refresh_key(hash))? else { return Ok(None) };
+    Ok(loaded.get::<Family>(&family_key(&rec.family))?.map(|f| (rec.family, f)))
+}
+
+/// RFC 7009 for a refresh token: its whole family dies, if `client_id` owns it.
+pub fn revoke(fx: &mut Effects, loaded: &Loaded, hash: &SecretHash, client_id: &str) -> Result<(), StoreError> {
+    if let Some((id, family)) = family_of(loaded, hash)? {
+        if family.client_id == client_id {
+            kill(fx, &id, &family);
+        }
+    }
+    Ok(())
+}
+
+/// The extra key a revocation reads for a refresh token: its family.
+pub fn family_key_of(loaded: &Loaded, hash: &SecretHash) -> Result<Option<String>, StoreError> {
+    Ok(loaded.get::<RefreshRecord>(&refresh_key(hash))?.map(|r| family_key(&r.family)))
 }
 
 /// A user was disabled or deleted, or its grant to this client revoked: raise the user gate to
@@ -197,42 +196,5 @@ mod tests {
         f.add_access(SecretHash::of("c"), 900, 500);
         assert_eq!(f.access.iter().map(|(h, _)| h.clone()).collect::<Vec<_>>(), vec![SecretHash::of("b"), SecretHash::of("c")]);
         assert!(f.is_live(999) && !f.is_live(1_000));
-    }
-}
-
-/// A token exchange whose subject is one of our users (RFC 8693): a family of its own in the
-/// user's shard of the acting client, so that a kill of the user reaches it like any other.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IssueExchanged {
-    pub user_id: String,
-    pub username: String,
-    pub epoch: u32,
-    pub principal: super::tokens::Principal,
-    pub not_after_ms: u64,
-    pub scope: Vec<String>,
-    pub tokens: super::codes::NewTokens,
-}
-
-impl Op for IssueExchanged {
-    type Reply = super::codes::Redeemed;
-    fn keys(&self) -> Vec<String> {
-        vec![super::gate::GATE_KEY.into(), user_gate_key(&self.user_id)]
-    }
-    fn decide(self, loaded: &Loaded, now_ms: u64) -> Result<(Self::Reply, Effects), StoreError> {
-        use super::codes::{new_family_for, Redeemed};
-        let mut fx = Effects::default();
-        let gate: super::gate::Gate = loaded.get(super::gate::GATE_KEY)?.unwrap_or_default();
-        let user: UserGate = loaded.get(&user_gate_key(&self.user_id))?.unwrap_or_default();
-        if self.epoch < user.min_epoch {
-            return Ok((Redeemed::InvalidGrant, fx));
-        }
-        if !gate.admits(self.tokens.template.generation, now_ms) {
-            return Ok((Redeemed::ClientGone, fx));
-        }
-        let who = (self.user_id.as_str(), self.username.as_str());
-        let authorized = super::codes::Authorized { scope: self.scope, resources: Vec::new() };
-        let issued = new_family_for(&mut fx, who, self.principal, Some(self.not_after_ms), authorized, self.epoch, self.tokens, now_ms);
-        // Token exchange names no resource (`invalid_target` before it gets here).
-        Ok((issued.map_or(Redeemed::InvalidTarget, Redeemed::Issued), fx))
     }
 }

@@ -3,18 +3,10 @@
 //! once; every shard of the client keeps this gate, the admin API updates all of them before
 //! it answers, and every issue and use of a token passes through it.
 
-use super::codes::CODE_PREFIX;
-use super::devices::DEVICE_GRANT_PREFIX;
-use super::families::{FAMILY_PREFIX, REFRESH_PREFIX};
-use super::tokens::TOKEN_PREFIX;
+use super::keys::{CLIENT_HOLDINGS, GATE_KEY};
 use super::{Effects, Loaded, Op};
 use crate::error::StoreError;
 use serde::{Deserialize, Serialize};
-
-pub const GATE_KEY: &str = "gate";
-
-/// Everything a client holds in a shard: what disabling or deleting it deletes.
-pub const CLIENT_HOLDINGS: [&str; 5] = [TOKEN_PREFIX, FAMILY_PREFIX, REFRESH_PREFIX, CODE_PREFIX, DEVICE_GRANT_PREFIX];
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Gate {

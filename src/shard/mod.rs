@@ -10,11 +10,13 @@
 //! fake of `testing` both implement it.
 //!
 //! - [`route`](mod@route): which shard a token lives in, and the token format.
+//! - [`keys`]: where a shard keeps its records (a leaf: every record module names it).
 //! - [`tokens`]: issue, validate (a use), introspect (not a use), revoke.
 //! - [`gate`]: client-wide changes (disable, enable, delete, rotate) and the liveness check.
 //! - [`codes`]: authorization codes: issued after consent, redeemed once.
 //! - [`families`]: what one authorization issued (access and refresh tokens), killed as one;
 //!   the user gate that keeps a killed user's older codes and tokens dead.
+//! - [`start`]: starting a family, shared by codes, device grants and token exchange.
 //! - [`refresh`]: rotation, the retry window and reuse detection.
 //! - [`devices`]: the device grant: a flow in the object named by its user code, its approval
 //!   in the user's shard.
@@ -27,6 +29,11 @@
 //! The same machinery runs the second class of object, `UserObject` (`USERS`):
 //! - [`users`]: the user object `id:{user_id}`: record, sessions, grants.
 //! - [`names`]: the username claim `name:{username}`.
+//!
+//! [`requests`] lists every operation of both classes on the wire and is each class's entry
+//! point. The layers, each naming only those before it: this module's machinery and
+//! [`keys`]; [`gate`] and [`families`]; [`tokens`]; [`start`]; [`codes`] and [`refresh`];
+//! [`devices`]; [`sweep`] and [`requests`] (checked: `src/tests/import_graph.rs`).
 
 pub mod blocklist;
 pub mod codes;
@@ -34,11 +41,14 @@ pub mod counters;
 pub mod devices;
 pub mod families;
 pub mod gate;
+pub mod keys;
 pub mod memo;
 pub mod names;
 pub mod refresh;
 pub mod registration;
+pub mod requests;
 pub mod route;
+pub mod start;
 pub mod sweep;
 pub mod tokens;
 pub mod users;
@@ -48,7 +58,7 @@ pub use route::{route, shard_name, Route, SHARDS};
 use crate::error::StoreError;
 use crate::store::{decode_reply, Namespace, Objects};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Storage of one shard: string keys, JSON text values.
@@ -267,104 +277,12 @@ pub trait Addressed: Op {
     const NS: Namespace;
 }
 
-/// One enum of requests per class of object, tagged by operation name on the wire.
-macro_rules! requests {
-    ($name:ident in $ns:expr => { $($variant:ident($op:ty)),* $(,)? }) => {
-        /// Every operation of this class, as it travels to the Durable Object.
-        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name {
-            $($variant($op)),*
-        }
-
-        $(impl From<$op> for $name {
-            fn from(op: $op) -> Self {
-                $name::$variant(op)
-            }
-        }
-
-        impl $crate::shard::Addressed for $op {
-            type Request = $name;
-            const NS: $crate::store::Namespace = $ns;
-        })*
-
-        impl $name {
-            pub async fn execute<S: $crate::shard::ShardStorage>(self, s: &S, now_ms: u64) -> Result<String, $crate::error::StoreError> {
-                let op: Box<dyn AnyOp> = match self {
-                    $($name::$variant(op) => Box::new(op)),*
-                };
-                run(s, op, now_ms).await
-            }
-        }
-    };
-}
-
-requests! { Request in Namespace::Tokens => {
-    Issue(tokens::Issue),
-    Validate(tokens::Validate),
-    Introspect(tokens::Introspect),
-    Revoke(tokens::Revoke),
-    Gate(gate::ChangeGate),
-    Check(gate::Check),
-    Count(counters::Count),
-    Peek(counters::Peek),
-    IssueCode(codes::IssueCode),
-    RedeemCode(codes::RedeemCode),
-    KillUser(families::KillUser),
-    Refresh(refresh::Refresh),
-    CreateDevice(devices::CreateDevice),
-    LookupDevice(devices::LookupDevice),
-    DecideDevice(devices::DecideDevice),
-    PollDevice(devices::PollDevice),
-    StoreDeviceGrant(devices::StoreDeviceGrant),
-    RedeemDevice(devices::RedeemDevice),
-    IssueExchanged(families::IssueExchanged),
-    Block(blocklist::Block),
-    Unblock(blocklist::Unblock),
-    IsBlocked(blocklist::IsBlocked),
-    ListBlocked(blocklist::ListBlocked),
-    CreateRegistrationToken(registration::CreateToken),
-    ListRegistrationTokens(registration::ListTokens),
-    DeleteRegistrationToken(registration::DeleteToken),
-    UseRegistrationToken(registration::UseToken),
-    ReturnRegistrationUse(registration::ReturnUse),
-}}
-
-requests! { UserRequest in Namespace::Users => {
-    CreateUser(users::CreateUser),
-    GetUser(users::GetUser),
-    UpdateUser(users::UpdateUser),
-    DeleteUser(users::DeleteUser),
-    PurgeUser(users::PurgeUser),
-    StartSession(users::StartSession),
-    CheckSession(users::CheckSession),
-    EndSession(users::EndSession),
-    Authorize(users::Authorize),
-    Grants(users::Grants),
-    RevokeGrant(users::RevokeGrant),
-    ForgetGrant(users::ForgetGrant),
-    AddClient(users::AddClient),
-    Claim(names::Claim),
-    Release(names::Release),
-    Resolve(names::Resolve),
-}}
-
 fn parse<R: DeserializeOwned>(request: &str) -> Result<R, StoreError> {
     serde_json::from_str(request).map_err(bad_request)
 }
 
 fn bad_request(e: serde_json::Error) -> StoreError {
     StoreError(format!("bad request to a durable object: {e}"))
-}
-
-/// A token shard's side: one request (JSON) in, its reply (JSON) out.
-pub async fn handle<S: ShardStorage>(s: &S, request: &str, now_ms: u64) -> Result<String, StoreError> {
-    parse::<Request>(request)?.execute(s, now_ms).await
-}
-
-/// A user object's side.
-pub async fn handle_users<S: ShardStorage>(s: &S, request: &str, now_ms: u64) -> Result<String, StoreError> {
-    parse::<UserRequest>(request)?.execute(s, now_ms).await
 }
 
 /// The caller's side: run `op` in the object named `name` and return its typed reply.

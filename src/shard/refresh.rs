@@ -4,9 +4,10 @@
 //! other reuse kills the whole family at once. One writer (the family's shard) decides, so N
 //! simultaneous refreshes with one token yield one successor.
 
-use super::families::{family_key, kill, refresh_key, user_gate_key, Family, RefreshRecord, Rotated, UserGate};
-use super::gate::{Gate, GATE_KEY};
-use super::tokens::{token_key, Principal, TokenRecord};
+use super::families::{family_of, kill, RefreshRecord, Rotated, UserGate};
+use super::gate::Gate;
+use super::keys::{family_key, refresh_key, token_key, user_gate_key, GATE_KEY};
+use super::tokens::{Principal, TokenRecord};
 use super::{Effects, Loaded, Op};
 use crate::error::StoreError;
 use crate::secret::SecretHash;
@@ -60,11 +61,6 @@ pub enum Refreshed {
 
 /// The family a refresh record names, if its user gate still admits it. A dead family is
 /// deleted on sight.
-fn family_of(loaded: &Loaded, hash: &SecretHash) -> Result<Option<(String, Family)>, StoreError> {
-    let Some(rec) = loaded.get::<RefreshRecord>(&refresh_key(hash))? else { return Ok(None) };
-    Ok(loaded.get::<Family>(&family_key(&rec.family))?.map(|f| (rec.family, f)))
-}
-
 impl Op for Refresh {
     type Reply = Refreshed;
     fn keys(&self) -> Vec<String> {
@@ -143,21 +139,6 @@ impl Op for Refresh {
         };
         Ok((reply, fx))
     }
-}
-
-/// RFC 7009 for a refresh token: its whole family dies, if `client_id` owns it.
-pub fn revoke(fx: &mut Effects, loaded: &Loaded, hash: &SecretHash, client_id: &str) -> Result<(), StoreError> {
-    if let Some((id, family)) = family_of(loaded, hash)? {
-        if family.client_id == client_id {
-            kill(fx, &id, &family);
-        }
-    }
-    Ok(())
-}
-
-/// The extra key a revocation reads for a refresh token: its family.
-pub fn family_key_of(loaded: &Loaded, hash: &SecretHash) -> Result<Option<String>, StoreError> {
-    Ok(loaded.get::<RefreshRecord>(&refresh_key(hash))?.map(|r| family_key(&r.family)))
 }
 
 #[cfg(test)]

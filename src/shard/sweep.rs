@@ -3,12 +3,13 @@
 //! their replay window, ended families, refresh records whose family is gone, and stale
 //! counters; then it re-arms for the earliest remaining deadline.
 
-use super::codes::{CodeRecord, CODE_KEEP_MS, CODE_PREFIX};
+use super::codes::{CodeRecord, CODE_KEEP_MS};
 use super::counters::{Counter, COUNTER_PREFIX};
-use super::devices::{DeviceGrant, DeviceRecord, DEVICE_GRANT_PREFIX, DEVICE_KEY, EXPIRED_KEEP_MS};
-use super::families::{Family, RefreshRecord, FAMILY_PREFIX, REFRESH_PREFIX};
-use super::gate::{Gate, GATE_KEY};
-use super::tokens::{TokenRecord, TOKEN_PREFIX};
+use super::devices::{DeviceGrant, DeviceRecord, DEVICE_KEY, EXPIRED_KEEP_MS};
+use super::families::{Family, RefreshRecord};
+use super::gate::Gate;
+use super::keys::{CODE_PREFIX, DEVICE_GRANT_PREFIX, FAMILY_PREFIX, GATE_KEY, REFRESH_PREFIX, TOKEN_PREFIX};
+use super::tokens::TokenRecord;
 use super::{decode, ShardStorage};
 use crate::error::StoreError;
 

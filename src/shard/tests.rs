@@ -1,5 +1,6 @@
 //! The read → decide → commit loop: what an operation reads, how effects are applied.
 
+use super::requests::Request;
 use super::*;
 
 #[test]

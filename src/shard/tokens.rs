@@ -1,19 +1,14 @@
 //! Live access tokens in a shard: what is stored for each (under its hash; the token itself
 //! never is), the expiry and IP-binding rules, and the operations on them.
 
-use super::families::refresh_key;
-use super::gate::{Gate, GATE_KEY};
-use super::{refresh, Effects, Loaded, Op};
+use super::families::{family_key_of, revoke};
+use super::gate::Gate;
+use super::keys::{refresh_key, token_key, GATE_KEY};
+use super::{Effects, Loaded, Op};
 use crate::client::{Client, Expiry};
 use crate::error::StoreError;
 use crate::secret::SecretHash;
 use serde::{Deserialize, Serialize};
-
-pub const TOKEN_PREFIX: &str = "t:";
-
-pub fn token_key(hash: &SecretHash) -> String {
-    format!("{TOKEN_PREFIX}{}", hash.as_str())
-}
 
 /// What is stored for a live token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -317,7 +312,7 @@ impl Op for Revoke {
         vec![token_key(&self.hash), refresh_key(&self.hash)]
     }
     fn more_keys(&self, loaded: &Loaded) -> Result<Vec<String>, StoreError> {
-        Ok(refresh::family_key_of(loaded, &self.hash)?.into_iter().collect())
+        Ok(family_key_of(loaded, &self.hash)?.into_iter().collect())
     }
     fn decide(self, loaded: &Loaded, _now_ms: u64) -> Result<((), Effects), StoreError> {
         let mut fx = Effects::default();
@@ -325,7 +320,7 @@ impl Op for Revoke {
         if loaded.get::<TokenRecord>(&key)?.is_some_and(|r| r.client_id == self.client_id) {
             fx.delete(key);
         }
-        refresh::revoke(&mut fx, loaded, &self.hash, &self.client_id)?;
+        revoke(&mut fx, loaded, &self.hash, &self.client_id)?;
         Ok(((), fx))
     }
 }

@@ -13,8 +13,6 @@ use serde::{Deserialize, Serialize};
 
 pub mod grants;
 pub mod sessions;
-pub use grants::*;
-pub use sessions::*;
 
 pub const USER_KEY: &str = "user";
 pub const SESSION_PREFIX: &str = "s:";

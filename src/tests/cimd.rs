@@ -4,7 +4,7 @@
 
 use super::browser::*;
 use super::*;
-use crate::app::Cimd;
+use crate::config::Cimd;
 use crate::form::encode_component;
 use crate::store::Fetched;
 

@@ -7,6 +7,7 @@ mod browser;
 mod cimd;
 mod device;
 mod exchange;
+mod import_graph;
 mod person;
 mod refresh;
 mod register;
@@ -15,8 +16,8 @@ mod token;
 mod validate;
 
 pub use crate::app::App;
-pub use crate::app::{Config, Limits};
 pub use crate::block_on;
+pub use crate::config::{Config, Limits};
 pub use crate::http::{Body, HttpResponse};
 pub use crate::secret::AdminToken;
 pub use crate::shard::gate::{ChangeGate, GateChange};

@@ -4,7 +4,7 @@
 
 use super::browser::*;
 use super::*;
-use crate::app::Registration;
+use crate::config::Registration;
 
 const REG: &str = r#"{"redirect_uris":["https://app.example/cb"],"client_name":"Reg App","scope":"read"}"#;
 

@@ -12,7 +12,9 @@ pub mod resolve;
 use super::redirect::{check_registrable, web_uri, MAX_REDIRECT_URIS};
 use super::settings::{distinct_strings, ListProblem, MAX_NAME_LEN};
 use super::{Client, ClientType, Origin, Settings, GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN};
-use crate::app::{Cimd, Config};
+use crate::config::{Cimd, Config};
+use crate::http::HttpResponse;
+use crate::pages;
 use serde_json::Value;
 
 /// Largest document read (the draft suggests 5 KB).
@@ -98,6 +100,39 @@ pub fn parse(url: &str, body: &[u8], now_ms: u64, config: &Config) -> Result<Cli
     let mut client = Client::public(url.to_string(), settings, now_ms);
     client.origin = Origin::MetadataDocument;
     Ok(client)
+}
+
+/// Why a metadata-document client cannot be used. `/authorize` shows it (a page, never a
+/// redirect: the redirect URIs come from the document); `/token` answers `invalid_client`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// Not a metadata-document URL under the current `CIMD`.
+    NotDocument,
+    /// An operator blocked the URL's host.
+    Blocked,
+    /// No answer in time, an answer too large, or no connection.
+    Unreachable,
+    /// An answer other than 200 (a redirect included), or a document breaking a rule.
+    Bad(String),
+}
+
+impl Problem {
+    /// The `/authorize` page for this problem with the client `url` (400).
+    pub fn page(&self, url: &str) -> HttpResponse {
+        let host = web_uri(url).map_or("", |u| u.host);
+        match self {
+            Problem::NotDocument => pages::error(400, "Unknown application", "The application that sent you here is not registered, or is disabled."),
+            Problem::Blocked => pages::error(400, "Application blocked", &format!("Applications that identify themselves by a document at {host} are blocked here.")),
+            Problem::Unreachable => pages::error(
+                400,
+                "Application document unreachable",
+                &format!("The application identifies itself by a document at {host}, which could not be fetched (no answer within 5 seconds, larger than 5 KiB, or no connection)."),
+            ),
+            Problem::Bad(why) => {
+                pages::error(400, "Bad application document", &format!("The application identifies itself by a document at {host}, which is not valid: {why}."))
+            }
+        }
+    }
 }
 
 /// At least one, the admin API's rules for each ([`check_registrable`]).

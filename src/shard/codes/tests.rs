@@ -4,6 +4,9 @@ use super::*;
 use crate::auth::pkce::s256;
 use crate::client::{Client, Settings};
 use crate::secret::ClientSecret;
+use crate::shard::families::RefreshRecord;
+use crate::shard::keys::{refresh_key, token_key};
+use crate::shard::tokens::TokenRecord;
 use crate::shard::Checked;
 
 const NOW: u64 = 10_000_000;
@@ -184,7 +187,7 @@ fn issue_table() {
 
 #[test]
 fn exchanged_for_a_user_table() {
-    use crate::shard::families::IssueExchanged;
+    use crate::shard::start::IssueExchanged;
     use crate::shard::tokens::Principal;
     let op = |epoch: u32, generation: u32| {
         let mut t = tokens(false);

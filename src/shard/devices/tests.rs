@@ -3,7 +3,8 @@
 use super::*;
 use crate::client::{Client, Settings};
 use crate::secret::ClientSecret;
-use crate::shard::tokens::{token_key, TokenRecord};
+use crate::shard::keys::token_key;
+use crate::shard::tokens::TokenRecord;
 use crate::shard::Checked;
 
 const NOW: u64 = 7_000_000;

@@ -3,7 +3,7 @@
 use super::*;
 use crate::client::{Client, Settings};
 use crate::secret::ClientSecret;
-use crate::shard::families::RefreshChain;
+use crate::shard::families::{Family, RefreshChain};
 use crate::shard::Checked;
 
 const NOW: u64 = 50_000_000;

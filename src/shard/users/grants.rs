@@ -1,8 +1,8 @@
 //! Consents in the user object: recorded with the session check that allows them, listed and
 //! revoked by the admin API (revocation in two steps, so a failed kill can be repeated).
 
-use super::sessions::session_user;
-use super::{grant_key, granted, live_user, session_key, Grant, SessionUser, GRANT_PREFIX, USER_KEY};
+use super::sessions::{session_user, SessionUser};
+use super::{grant_key, granted, live_user, session_key, Grant, GRANT_PREFIX, USER_KEY};
 use crate::error::StoreError;
 use crate::secret::SecretHash;
 use crate::shard::{Effects, Loaded, Op};

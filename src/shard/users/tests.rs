@@ -1,5 +1,7 @@
 //! The user object's decisions, as tables.
 
+use super::grants::*;
+use super::sessions::*;
 use super::*;
 use crate::shard::Checked;
 
