@@ -5,18 +5,27 @@
 //! An object is the only writer of its storage, so its memory is never stale. A *lazy* write
 //! (a token's slid expiry) changes memory at once and reaches storage only when it is
 //! [`LAG_MS`] or more ahead of what storage holds, or when anything else is written in the same
-//! batch. If the object is evicted before that, storage holds a last use at most `LAG_MS` old:
+//! batch. What storage holds is known either from this object's own last write of the key or,
+//! for a record read from storage, from the record itself ([`Lazy::stored_ms`]): a token read
+//! from storage and used again within `LAG_MS` of its stored last use writes nothing. If the
+//! object is evicted before a deferred write, storage holds a last use at most `LAG_MS` old:
 //! after a restart such a token expires up to `LAG_MS` *earlier* than it would have, never later.
+//!
+//! Memory is bounded: at most [`MAX_KEYS`] keys, on reads as on writes. Past it the oldest
+//! tenth is forgotten (first in, first out), after any deferred writes are flushed, so a flood
+//! of look-ups of unknown tokens cannot grow an object's memory, and the rest stays warm.
 
-use super::ShardStorage;
+use super::{Lazy, ShardStorage};
 use crate::error::StoreError;
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 /// How far a lazily written record may run ahead of storage.
 pub const LAG_MS: u64 = 10_000;
-/// Most keys kept in memory; past it memory is flushed and emptied.
+/// Most keys kept in memory; past it the oldest [`EVICT`] are forgotten.
 pub const MAX_KEYS: usize = 10_000;
+/// How many keys one eviction forgets: a tenth, so that evictions are rare and each is cheap.
+pub const EVICT: usize = MAX_KEYS / 10;
 
 #[derive(Debug, Default)]
 struct State {
@@ -26,8 +35,28 @@ struct State {
     /// the same type as `persisted_ms`: a B-tree of its own would add 4 KB gzipped to the
     /// wasm, and a flush writes them in one batch, in no particular order.)
     dirty: HashMap<String, u64>,
-    /// When storage last received each lazily written key.
+    /// For each lazily written key, the moment storage's copy accounts for.
     persisted_ms: HashMap<String, u64>,
+    /// The keys of `known`, oldest first: what an eviction forgets first.
+    order: VecDeque<String>,
+}
+
+impl State {
+    fn remember(&mut self, key: String, value: Option<String>) {
+        if !self.known.contains_key(&key) {
+            self.order.push_back(key.clone());
+        }
+        self.known.insert(key, value);
+    }
+
+    /// Forget the oldest [`EVICT`] keys; none may have a deferred write (flush first).
+    fn evict(&mut self) {
+        for _ in 0..EVICT {
+            let Some(key) = self.order.pop_front() else { break };
+            self.known.remove(&key);
+            self.persisted_ms.remove(&key);
+        }
+    }
 }
 
 /// A storage with memory in front of it.
@@ -53,41 +82,53 @@ impl<S: ShardStorage> Memo<S> {
         &self.inner
     }
 
-    /// Write every lazily written record now (an alarm, or memory being emptied).
-    pub async fn flush(&self, now_ms: u64) -> Result<(), StoreError> {
-        let puts: Vec<(String, String)> = {
+    /// Write every lazily written record now (an alarm, or memory being bounded). Storage's
+    /// copy then accounts for the use each deferred write recorded, whatever the time now.
+    pub async fn flush(&self, _now_ms: u64) -> Result<(), StoreError> {
+        let puts: Vec<(String, String, u64)> = {
             let st = self.state.borrow();
-            st.dirty.keys().filter_map(|k| Some((k.clone(), st.known.get(k)?.clone()?))).collect()
+            st.dirty.iter().filter_map(|(k, at)| Some((k.clone(), st.known.get(k)?.clone()?, *at))).collect()
         };
         if !puts.is_empty() {
-            self.inner.commit(&puts, &[]).await?;
+            let writes: Vec<(String, String)> = puts.iter().map(|(k, v, _)| (k.clone(), v.clone())).collect();
+            self.inner.commit(&writes, &[]).await?;
             let mut st = self.state.borrow_mut();
-            for (k, _) in puts {
+            for (k, _, at) in puts {
                 st.dirty.remove(&k);
-                st.persisted_ms.insert(k, now_ms);
+                st.persisted_ms.insert(k, at);
             }
         }
         Ok(())
     }
 
-    /// Apply writes: `lazy` ones reach storage only when due (see the module docs).
-    pub async fn commit_with(&self, puts: &[(String, String)], lazy: &[(String, String)], deletes: &[String], now_ms: u64) -> Result<(), StoreError> {
-        if self.state.borrow().known.len() > MAX_KEYS {
-            self.flush(now_ms).await?;
-            *self.state.borrow_mut() = State::default();
+    /// Keep memory within [`MAX_KEYS`]: past it, write what is deferred, then forget the
+    /// oldest keys.
+    async fn bound(&self, now_ms: u64) -> Result<(), StoreError> {
+        if self.state.borrow().known.len() < MAX_KEYS {
+            return Ok(());
         }
+        self.flush(now_ms).await?;
+        self.state.borrow_mut().evict();
+        Ok(())
+    }
+
+    /// Apply writes: `lazy` ones reach storage only when due (see the module docs).
+    pub async fn commit_with(&self, puts: &[(String, String)], lazy: &[Lazy], deletes: &[String], now_ms: u64) -> Result<(), StoreError> {
+        self.bound(now_ms).await?;
         let mut writes: Vec<(String, String)> = puts.to_vec();
         let mut deferred = Vec::new();
         {
             let st = self.state.borrow();
             // With anything else to write, the batch costs the same: send the lazy ones along.
             let batch = !puts.is_empty() || !deletes.is_empty();
-            for (k, v) in lazy {
-                let due = st.persisted_ms.get(k).is_none_or(|at| now_ms >= at + LAG_MS);
-                if batch || due {
-                    writes.push((k.clone(), v.clone()));
+            for l in lazy {
+                // What storage's copy accounts for: our own last write of it, else what the
+                // record read from storage says.
+                let stored = st.persisted_ms.get(&l.key).copied().unwrap_or(l.stored_ms);
+                if batch || now_ms >= stored.saturating_add(LAG_MS) {
+                    writes.push((l.key.clone(), l.value.clone()));
                 } else {
-                    deferred.push((k.clone(), v.clone()));
+                    deferred.push((l.key.clone(), l.value.clone(), stored));
                 }
             }
         }
@@ -97,19 +138,20 @@ impl<S: ShardStorage> Memo<S> {
             let mut st = self.state.borrow_mut();
             for (k, v) in &writes {
                 st.dirty.remove(k);
-                if lazy.iter().any(|(l, _)| l == k) {
+                if lazy.iter().any(|l| &l.key == k) {
                     st.persisted_ms.insert(k.clone(), now_ms);
                 }
-                st.known.insert(k.clone(), Some(v.clone()));
+                st.remember(k.clone(), Some(v.clone()));
             }
-            for (k, v) in deferred {
+            for (k, v, stored) in deferred {
                 st.dirty.insert(k.clone(), now_ms);
-                st.known.insert(k, Some(v));
+                st.persisted_ms.insert(k.clone(), stored);
+                st.remember(k, Some(v));
             }
             for k in deletes {
                 st.dirty.remove(k);
                 st.persisted_ms.remove(k);
-                st.known.insert(k.clone(), None);
+                st.remember(k.clone(), None);
             }
         }
         if !writes.is_empty() || !deletes.is_empty() {
@@ -125,6 +167,9 @@ impl<S: ShardStorage> Memo<S> {
 
 impl<S: ShardStorage> ShardStorage for Memo<S> {
     async fn get(&self, keys: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+        // Look-ups that write nothing (unknown tokens, introspection) are bounded too. (Time
+        // only stamps what a flush writes; the deferred values carry their own.)
+        self.bound(0).await?;
         let missing: Vec<String> = {
             let st = self.state.borrow();
             keys.iter().filter(|k| !st.known.contains_key(*k)).cloned().collect()
@@ -135,7 +180,7 @@ impl<S: ShardStorage> ShardStorage for Memo<S> {
             let mut st = self.state.borrow_mut();
             for k in missing {
                 let v = found.get(&k).cloned();
-                st.known.insert(k, v);
+                st.remember(k, v);
             }
         }
         let st = self.state.borrow();
@@ -160,7 +205,7 @@ impl<S: ShardStorage> ShardStorage for Memo<S> {
         self.commit_with(puts, &[], deletes, 0).await
     }
 
-    async fn commit_lazy(&self, puts: &[(String, String)], lazy: &[(String, String)], deletes: &[String], now_ms: u64) -> Result<(), StoreError> {
+    async fn commit_lazy(&self, puts: &[(String, String)], lazy: &[Lazy], deletes: &[String], now_ms: u64) -> Result<(), StoreError> {
         self.commit_with(puts, lazy, deletes, now_ms).await
     }
 

@@ -72,8 +72,8 @@ pub trait ShardStorage {
     async fn commit(&self, puts: &[(String, String)], deletes: &[String]) -> Result<(), StoreError>;
     /// [`commit`](Self::commit), with `lazy` writes that may reach storage late (a
     /// [`memo::Memo`] defers them; plain storage writes them at once).
-    async fn commit_lazy(&self, puts: &[(String, String)], lazy: &[(String, String)], deletes: &[String], _now_ms: u64) -> Result<(), StoreError> {
-        let all: Vec<(String, String)> = puts.iter().chain(lazy).cloned().collect();
+    async fn commit_lazy(&self, puts: &[(String, String)], lazy: &[Lazy], deletes: &[String], _now_ms: u64) -> Result<(), StoreError> {
+        let all: Vec<(String, String)> = puts.iter().cloned().chain(lazy.iter().map(|l| (l.key.clone(), l.value.clone()))).collect();
         self.commit(&all, deletes).await
     }
     async fn alarm(&self) -> Result<Option<u64>, StoreError>;
@@ -125,12 +125,22 @@ impl Loaded {
     }
 }
 
+/// A write that may reach storage late (a slid expiry; see [`memo`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lazy {
+    pub key: String,
+    pub value: String,
+    /// The moment the stored copy of the record already accounts for (a token's use before
+    /// this one): a memo need not write before the new value is [`memo::LAG_MS`] past it.
+    pub stored_ms: u64,
+}
+
 /// What an operation writes.
 #[derive(Debug, Default, PartialEq)]
 pub struct Effects {
     pub puts: Vec<(String, String)>,
     /// Writes that may reach storage late (a slid expiry; see [`memo`]).
-    pub lazy: Vec<(String, String)>,
+    pub lazy: Vec<Lazy>,
     pub deletes: Vec<String>,
     /// Delete every key under these prefixes.
     pub purge: Vec<&'static str>,
@@ -143,9 +153,9 @@ impl Effects {
         self.puts.push((key, to_json(value)));
     }
 
-    /// A write that may reach storage up to [`memo::LAG_MS`] late.
-    pub fn put_lazy<T: Serialize>(&mut self, key: String, value: &T) {
-        self.lazy.push((key, to_json(value)));
+    /// A write that may reach storage up to [`memo::LAG_MS`] late; `stored_ms` as in [`Lazy`].
+    pub fn put_lazy<T: Serialize>(&mut self, key: String, value: &T, stored_ms: u64) {
+        self.lazy.push(Lazy { key, value: to_json(value), stored_ms });
     }
 
     pub fn delete(&mut self, key: String) {

@@ -265,13 +265,15 @@ impl Op for Validate {
             Some(r) if !r.ip_allows(self.ip.as_deref()) || !r.is_for(self.resource.as_deref(), &self.unbound) => Validation::Invalid,
             Some(r) if !r.has_scopes(&self.required) => Validation::InsufficientScope,
             Some(mut r) => {
-                let before = r.expires_at_ms();
+                let (before, last_use) = (r.expires_at_ms(), r.last_used_ms);
                 r.touch(now_ms);
                 if r.expires_at_ms() != before {
                     // Sliding only moves the expiry later, so the alarm (set for an earlier
                     // time) fires early at worst; the sweep then re-arms it. The write may
-                    // reach storage late (bounded): a burst of uses does not write each time.
-                    fx.put_lazy(key, &r);
+                    // reach storage late (bounded): a burst of uses does not write each time,
+                    // and a record just read from storage, whose stored use is recent, not
+                    // at all.
+                    fx.put_lazy(key, &r, last_use);
                 }
                 Validation::Valid(r.view(now_ms))
             }

@@ -63,38 +63,65 @@ fn reads_come_from_memory_after_the_first() {
     assert_eq!(m.storage().gets.get(), 1);
 }
 
+/// A lazy write of `v` to `k`, whose stored copy accounts for a use at `stored_ms`.
+fn lz(k: &str, v: &str, stored_ms: u64) -> Lazy {
+    Lazy { key: k.to_string(), value: v.to_string(), stored_ms }
+}
+
 #[test]
 fn lazy_writes_reach_storage_within_the_lag() {
     let m = Memo::new(Counting::default());
-    // The first lazy write of a key goes to storage (nothing is known to be there).
-    block_on(m.commit_lazy(&[], &[kv("t:a", "v1")], &[], 1_000)).unwrap();
+    // Storage's copy accounts for a use LAG_MS ago: the write is due.
+    block_on(m.commit_lazy(&[], &[lz("t:a", "v1", 1_000)], &[], 1_000 + LAG_MS)).unwrap();
     assert_eq!(stored(&m, "t:a").as_deref(), Some("v1"));
-    // Within LAG_MS: memory only.
-    block_on(m.commit_lazy(&[], &[kv("t:a", "v2")], &[], 1_000 + LAG_MS - 1)).unwrap();
+    let t = 1_000 + LAG_MS;
+    // Within LAG_MS of that write: memory only, whatever the record in memory says.
+    block_on(m.commit_lazy(&[], &[lz("t:a", "v2", t)], &[], t + LAG_MS - 1)).unwrap();
     assert_eq!(stored(&m, "t:a").as_deref(), Some("v1"), "storage lags...");
     assert_eq!(block_on(m.get(&["t:a".to_string()])).unwrap(), vec![kv("t:a", "v2")], "...memory does not");
     assert_eq!(block_on(m.list("t:")).unwrap(), vec![kv("t:a", "v2")], "a sweep sees memory");
-    // At LAG_MS after the last persist: storage again.
-    block_on(m.commit_lazy(&[], &[kv("t:a", "v3")], &[], 1_000 + LAG_MS)).unwrap();
+    // At LAG_MS after the last persist: storage again, though memory's record (v2) is recent.
+    block_on(m.commit_lazy(&[], &[lz("t:a", "v3", t + LAG_MS - 1)], &[], t + LAG_MS)).unwrap();
     assert_eq!(stored(&m, "t:a").as_deref(), Some("v3"));
+    let t = t + LAG_MS;
     // Another write in the same batch takes the lazy one along (the batch costs the same).
-    block_on(m.commit_lazy(&[kv("c:x", "1")], &[kv("t:a", "v4")], &[], 1_000 + LAG_MS + 1)).unwrap();
+    block_on(m.commit_lazy(&[kv("c:x", "1")], &[lz("t:a", "v4", t)], &[], t + 1)).unwrap();
     assert_eq!(stored(&m, "t:a").as_deref(), Some("v4"));
     // A flush writes what lags.
-    block_on(m.commit_lazy(&[], &[kv("t:a", "v5")], &[], 1_000 + LAG_MS + 2)).unwrap();
+    block_on(m.commit_lazy(&[], &[lz("t:a", "v5", t + 1)], &[], t + 2)).unwrap();
     assert_eq!(stored(&m, "t:a").as_deref(), Some("v4"));
-    block_on(m.flush(1_000 + LAG_MS + 3)).unwrap();
+    block_on(m.flush(t + 3)).unwrap();
     assert_eq!(stored(&m, "t:a").as_deref(), Some("v5"));
+    // The flushed copy accounts for the use at t + 2: the next write is due at t + 2 + LAG_MS.
+    block_on(m.commit_lazy(&[], &[lz("t:a", "v6", t + 2)], &[], t + 1 + LAG_MS)).unwrap();
+    assert_eq!(stored(&m, "t:a").as_deref(), Some("v5"));
+    block_on(m.commit_lazy(&[], &[lz("t:a", "v7", t + 1 + LAG_MS)], &[], t + 2 + LAG_MS)).unwrap();
+    assert_eq!(stored(&m, "t:a").as_deref(), Some("v7"));
+}
+
+/// Issue 24, finding 4: a token read from storage (evicted memory, a restart, a token used
+/// rarely) and used within LAG_MS of its stored last use writes nothing; before, every first
+/// use in an object's life wrote.
+#[test]
+fn a_record_read_from_storage_is_written_only_when_its_stored_use_is_old() {
+    let m = Memo::new(Counting::default());
+    block_on(m.storage().inner.commit(&[kv("t:a", "used at 5000")], &[])).unwrap();
+    block_on(m.get(&["t:a".to_string()])).unwrap();
+    block_on(m.commit_lazy(&[], &[lz("t:a", "used at 14999", 5_000)], &[], 5_000 + LAG_MS - 1)).unwrap();
+    assert_eq!(m.storage().commits.get(), 0, "no write: the stored use is recent");
+    // Memory's record now says 14,999, but storage still says 5,000: due at 15,000.
+    block_on(m.commit_lazy(&[], &[lz("t:a", "used at 15000", 5_000 + LAG_MS - 1)], &[], 5_000 + LAG_MS)).unwrap();
+    assert_eq!(stored(&m, "t:a").as_deref(), Some("used at 15000"), "never more than LAG_MS behind");
 }
 
 #[test]
 fn a_burst_of_slides_writes_once_per_lag() {
     let m = Memo::new(Counting::default());
     for i in 0..1_000u64 {
-        block_on(m.commit_lazy(&[], &[kv("t:a", &i.to_string())], &[], i)).unwrap();
+        block_on(m.commit_lazy(&[], &[lz("t:a", &i.to_string(), i.saturating_sub(1))], &[], LAG_MS + i)).unwrap();
     }
     assert_eq!(m.storage().commits.get(), 1, "1,000 uses within a second: one write");
-    block_on(m.commit_lazy(&[], &[kv("t:a", "late")], &[], LAG_MS)).unwrap();
+    block_on(m.commit_lazy(&[], &[lz("t:a", "late", 999)], &[], 2 * LAG_MS)).unwrap();
     assert_eq!(m.storage().commits.get(), 2);
 }
 
@@ -121,22 +148,33 @@ fn the_alarm_is_read_once() {
     assert_eq!(block_on(m.alarm()).unwrap(), None);
 }
 
+/// Issue 24, finding 4: the bound holds for look-ups that write nothing too, and an eviction
+/// forgets the oldest keys, not everything: lagging writes are flushed first.
 #[test]
-fn memory_is_bounded() {
+fn memory_is_bounded_on_reads_and_forgets_the_oldest() {
     let m = Memo::new(Counting::default());
-    block_on(m.commit_lazy(&[], &[kv("t:a", "1")], &[], 0)).unwrap();
-    block_on(m.commit_lazy(&[], &[kv("t:a", "2")], &[], 1)).unwrap();
+    block_on(m.commit_lazy(&[], &[lz("t:a", "1", 0)], &[], LAG_MS)).unwrap();
+    block_on(m.commit_lazy(&[], &[lz("t:a", "2", LAG_MS)], &[], LAG_MS + 1)).unwrap();
     assert_eq!(stored(&m, "t:a").as_deref(), Some("1"));
-    // Exactly at the bound (t:a and MAX_KEYS - 1 more): memory is kept.
+    // Exactly at the bound (t:a and MAX_KEYS - 1 more), by reads alone: all kept.
     let many: Vec<String> = (1..MAX_KEYS).map(|i| format!("t:{i}")).collect();
     block_on(m.get(&many)).unwrap();
-    block_on(m.commit_lazy(&[], &[], &["t:gone".to_string()], 2)).unwrap();
-    assert_eq!(stored(&m, "t:a").as_deref(), Some("1"), "not flushed at the bound");
-    // Past the bound: lagging writes are flushed and memory starts over.
-    block_on(m.get(&["t:0".to_string()])).unwrap();
-    block_on(m.commit_lazy(&[kv("x", "1")], &[], &[], 2)).unwrap();
-    assert_eq!(stored(&m, "t:a").as_deref(), Some("2"));
+    assert_eq!(m.state.borrow().known.len(), MAX_KEYS);
+    assert_eq!(stored(&m, "t:a").as_deref(), Some("1"), "not flushed below the bound");
+    // The next read finds memory full: the lagging write is flushed, the oldest tenth forgotten.
     let gets = m.storage().gets.get();
-    block_on(m.get(&["t:0".to_string()])).unwrap();
-    assert_eq!(m.storage().gets.get(), gets + 1, "forgotten, read again");
+    block_on(m.get(&["t:new".to_string()])).unwrap();
+    assert_eq!(stored(&m, "t:a").as_deref(), Some("2"));
+    assert_eq!(m.state.borrow().known.len(), MAX_KEYS - EVICT + 1);
+    assert_eq!(m.storage().gets.get(), gets + 1);
+    // The newest keys are still in memory; the oldest are read again.
+    block_on(m.get(&[format!("t:{}", MAX_KEYS - 1), "t:new".to_string()])).unwrap();
+    assert_eq!(m.storage().gets.get(), gets + 1, "recent keys stay warm");
+    block_on(m.get(&["t:a".to_string()])).unwrap();
+    assert_eq!(m.storage().gets.get(), gets + 2, "forgotten, read again");
+    // However many look-ups of unknown keys, memory never passes the bound.
+    for i in 0..3 * MAX_KEYS {
+        block_on(m.get(&[format!("u:{i}")])).unwrap();
+        assert!(m.state.borrow().known.len() <= MAX_KEYS);
+    }
 }

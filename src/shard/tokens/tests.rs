@@ -131,7 +131,7 @@ fn validate_table() {
             Validation::Invalid => "invalid",
         };
         assert_eq!(got, want, "{name}");
-        assert_eq!(fx.lazy.iter().any(|(k, _)| k == &key), slid, "{name}: slid");
+        assert_eq!(fx.lazy.iter().any(|l| l.key == key), slid, "{name}: slid");
         assert!(fx.puts.is_empty(), "{name}: a use only ever writes lazily");
         assert_eq!(fx.deletes.contains(&key), deleted, "{name}: deleted");
         assert!(fx.purge.is_empty() && fx.alarm_by.is_none(), "{name}");
@@ -143,8 +143,10 @@ fn validate_slides_by_the_time_of_use() {
     let (reply, fx) = validate(&state(None, Some(record())), IP, &[], NOW + 4_000);
     let Validation::Valid(view) = reply else { panic!("{reply:?}") };
     assert_eq!(view.expires_in, 10);
-    let stored: TokenRecord = serde_json::from_str(&fx.lazy[0].1).unwrap();
+    let stored: TokenRecord = serde_json::from_str(&fx.lazy[0].value).unwrap();
     assert_eq!(stored.last_used_ms, NOW + 4_000);
+    // The stored copy accounts for the use before this one (here: the issue).
+    assert_eq!(fx.lazy[0].stored_ms, record().last_used_ms);
     // A fixed-expiry token is never rewritten by a use.
     let c = client(Settings { token_ttl: 10, expiry: Expiry::Fixed, ..Settings::default() });
     let fixed = TokenRecord::new(&c, 0, vec![], Some(IP), NOW);
