@@ -3,7 +3,7 @@
 //! killing a family with all its tokens is one local step. And the user gate: the lowest epoch
 //! of that user this shard still accepts, raised by every kill.
 
-use super::keys::{family_key, refresh_key, token_key, user_families_prefix, user_gate_key, FAMILY_PREFIX};
+use super::keys::{family_key, family_members_prefix, member_key, refresh_key, token_key, user_families_prefix, user_gate_key, FAMILY_PREFIX};
 use super::{Effects, Loaded, Op};
 use crate::error::StoreError;
 use crate::secret::SecretHash;
@@ -30,7 +30,11 @@ pub struct Family {
     /// `refresh_token_ttl` after the authorization: the family and all it issued end here.
     pub expires_ms: u64,
     pub epoch: u32,
-    /// Its access tokens that may still live, with when each is dead at the latest.
+    /// Access tokens listed in the record itself, as families written before issue 24 did
+    /// (the list grew with every refresh). Read and killed still; never added to: a family's
+    /// access tokens are `m:` rows of their own ([`add_member`]), so a refresh's writes do not
+    /// grow with the family's age.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub access: Vec<(SecretHash, u64)>,
     /// Its refresh-token chain, when the client has the refresh grant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -69,18 +73,24 @@ impl Family {
         now_ms < self.expires_ms
     }
 
-    /// Remember a new access token (and forget those that are dead anyway).
-    pub fn add_access(&mut self, hash: SecretHash, dead_by_ms: u64, now_ms: u64) {
+    /// Forget listed access tokens that are dead anyway (a family of the old shape drains).
+    pub fn prune(&mut self, now_ms: u64) {
         self.access.retain(|(_, dead)| *dead > now_ms);
-        self.access.push((hash, dead_by_ms));
     }
 }
 
-/// Kill a family in `fx`: the family record, every access token it issued, and the records of
-/// its live refresh tokens (older rotated-away records point to nothing now; the sweep takes
-/// them).
+/// A new access token of family `id`, dead by `dead_by_ms` at the latest: a row of its own,
+/// one small write whatever the family's age (invariant 9).
+pub fn add_member(fx: &mut Effects, id: &str, hash: &SecretHash, dead_by_ms: u64) {
+    fx.put(member_key(id, hash), &dead_by_ms);
+}
+
+/// Kill a family in `fx`: the family record, every access token it issued (its `m:` rows,
+/// found when the effects are applied), and the records of its live refresh tokens (older
+/// rotated-away records point to nothing now; the sweep takes them).
 pub fn kill(fx: &mut Effects, id: &str, family: &Family) {
     fx.delete(family_key(id));
+    fx.kill_members(family_members_prefix(id));
     for (hash, _) in &family.access {
         fx.delete(token_key(hash));
     }
@@ -189,12 +199,26 @@ mod tests {
     }
 
     #[test]
-    fn access_list_forgets_the_dead() {
-        let mut f = family("u", &["a"]);
-        f.add_access(SecretHash::of("b"), 900, 499);
+    fn an_old_access_list_drains_and_is_no_longer_written() {
+        let mut f = family("u", &["a", "b"]);
+        f.access[1].1 = 900;
+        f.prune(499);
         assert_eq!(f.access.len(), 2);
-        f.add_access(SecretHash::of("c"), 900, 500);
-        assert_eq!(f.access.iter().map(|(h, _)| h.clone()).collect::<Vec<_>>(), vec![SecretHash::of("b"), SecretHash::of("c")]);
+        f.prune(500);
+        assert_eq!(f.access.iter().map(|(h, _)| h.clone()).collect::<Vec<_>>(), vec![SecretHash::of("b")]);
+        f.prune(900);
+        assert!(!crate::shard::to_json(&f).contains("access"), "an empty list is not written");
         assert!(f.is_live(999) && !f.is_live(1_000));
+    }
+
+    #[test]
+    fn a_member_is_a_row_of_its_own_and_a_kill_names_the_rows() {
+        let mut fx = Effects::default();
+        add_member(&mut fx, "u1:f1", &SecretHash::of("a9"), 700);
+        assert_eq!(fx.puts, vec![(member_key("u1:f1", &SecretHash::of("a9")), "700".to_string())]);
+        let mut fx = Effects::default();
+        kill(&mut fx, "u1:f1", &family("u1", &["a1"]));
+        assert_eq!(fx.members, vec!["m:u1:f1:"], "the rows of this family only (':' ends the id)");
+        assert!(fx.deletes.contains(&token_key(&SecretHash::of("a1"))), "listed in an old record: killed too");
     }
 }

@@ -147,7 +147,7 @@ mod tests {
         assert!(!g.disabled && fx.purge.is_empty(), "enabling revives nothing and purges nothing");
         let (g, fx) = change(&open, GateChange::Delete, 0);
         assert!(g.deleted && fx.purge == CLIENT_HOLDINGS);
-        assert_eq!(CLIENT_HOLDINGS, ["t:", "f:", "r:", "a:", "d:"]);
+        assert_eq!(CLIENT_HOLDINGS, ["t:", "f:", "r:", "a:", "d:", "m:"]);
 
         let (g, fx) = change(&open, GateChange::Rotate { generation: 1, grace_until_ms: 5_000 }, 1_000);
         assert_eq!((g.min_generation, g.grace_generation, g.grace_until_ms), (1, Some(0), 5_000));

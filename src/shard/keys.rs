@@ -8,6 +8,7 @@
 //! | `gate` | the client's gate | [`gate`](super::gate) |
 //! | `t:{hash}` | a live access token | [`tokens`](super::tokens) |
 //! | `f:{user_id}:{family_id}` | a family | [`families`](super::families) |
+//! | `m:{user_id}:{family_id}:{hash}` | one access token of a family (its latest death) | [`families`](super::families) |
 //! | `r:{hash}` | a refresh token, pointing at its family | [`families`](super::families) |
 //! | `u:{user_id}` | a user gate | [`families`](super::families) |
 //! | `a:{hash}` | an authorization code | [`codes`](super::codes) |
@@ -22,9 +23,10 @@ pub const REFRESH_PREFIX: &str = "r:";
 pub const USER_GATE_PREFIX: &str = "u:";
 pub const CODE_PREFIX: &str = "a:";
 pub const DEVICE_GRANT_PREFIX: &str = "d:";
+pub const MEMBER_PREFIX: &str = "m:";
 
 /// Everything a client holds in a shard: what disabling or deleting it deletes.
-pub const CLIENT_HOLDINGS: [&str; 5] = [TOKEN_PREFIX, FAMILY_PREFIX, REFRESH_PREFIX, CODE_PREFIX, DEVICE_GRANT_PREFIX];
+pub const CLIENT_HOLDINGS: [&str; 6] = [TOKEN_PREFIX, FAMILY_PREFIX, REFRESH_PREFIX, CODE_PREFIX, DEVICE_GRANT_PREFIX, MEMBER_PREFIX];
 
 pub fn token_key(hash: &SecretHash) -> String {
     format!("{TOKEN_PREFIX}{}", hash.as_str())
@@ -38,6 +40,16 @@ pub fn family_key(id: &str) -> String {
 /// Every family of one user in a shard.
 pub fn user_families_prefix(user_id: &str) -> String {
     format!("{FAMILY_PREFIX}{user_id}:")
+}
+
+/// `m:{family_id}:{hash}`: that the access token `hash` belongs to the family.
+pub fn member_key(family_id: &str, hash: &SecretHash) -> String {
+    format!("{MEMBER_PREFIX}{family_id}:{}", hash.as_str())
+}
+
+/// Every access token of one family.
+pub fn family_members_prefix(family_id: &str) -> String {
+    format!("{MEMBER_PREFIX}{family_id}:")
 }
 
 pub fn refresh_key(hash: &SecretHash) -> String {

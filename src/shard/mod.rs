@@ -144,6 +144,9 @@ pub struct Effects {
     pub deletes: Vec<String>,
     /// Delete every key under these prefixes.
     pub purge: Vec<&'static str>,
+    /// Families' access-token rows (`m:{family}:{hash}`) under these prefixes: each row and the
+    /// token it names are deleted (a family's kill; see [`families`]).
+    pub members: Vec<String>,
     /// An alarm must fire no later than this.
     pub alarm_by: Option<u64>,
 }
@@ -162,6 +165,11 @@ impl Effects {
         self.deletes.push(key);
     }
 
+    /// Delete the access tokens of the family rows under `prefix`, and the rows.
+    pub fn kill_members(&mut self, prefix: String) {
+        self.members.push(prefix);
+    }
+
     /// Ask for an alarm by `at`, keeping the earliest of several asks.
     pub fn alarm(&mut self, at: u64) {
         self.alarm_by = Some(self.alarm_by.map_or(at, |a| a.min(at)));
@@ -170,6 +178,15 @@ impl Effects {
     async fn apply<S: ShardStorage>(mut self, s: &S, now_ms: u64) -> Result<(), StoreError> {
         for prefix in &self.purge {
             self.deletes.extend(s.list(prefix).await?.into_iter().map(|(k, _)| k));
+        }
+        for prefix in &self.members {
+            for (row, _) in s.list(prefix).await? {
+                // `m:{family}:{hash}`: a hash has no ':'.
+                if let Some((_, hash)) = row.rsplit_once(':') {
+                    self.deletes.push(format!("{}{hash}", keys::TOKEN_PREFIX));
+                }
+                self.deletes.push(row);
+            }
         }
         if !self.puts.is_empty() || !self.lazy.is_empty() || !self.deletes.is_empty() {
             s.commit_lazy(&self.puts, &self.lazy, &self.deletes, now_ms).await?;

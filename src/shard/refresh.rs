@@ -4,7 +4,7 @@
 //! other reuse kills the whole family at once. One writer (the family's shard) decides, so N
 //! simultaneous refreshes with one token yield one successor.
 
-use super::families::{family_of, kill, RefreshRecord, Rotated, UserGate};
+use super::families::{add_member, family_of, kill, RefreshRecord, Rotated, UserGate};
 use super::gate::Gate;
 use super::keys::{family_key, refresh_key, token_key, user_gate_key, GATE_KEY};
 use super::tokens::{Principal, TokenRecord};
@@ -128,7 +128,8 @@ impl Op for Refresh {
         access.principal = Some(Principal { sub: family.user_id.clone(), username: Some(family.username.clone()), subject_issuer: None, act: None });
         access.family = Some(id.clone());
         access.not_after_ms = Some(family.expires_ms);
-        family.add_access(self.access.clone(), access.dead_by_ms(), now_ms);
+        family.prune(now_ms);
+        add_member(&mut fx, &id, &self.access, access.dead_by_ms());
         let expires_at_ms = access.expires_at_ms();
         fx.alarm(expires_at_ms);
         fx.put(token_key(&self.access), &access);

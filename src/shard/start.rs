@@ -3,7 +3,7 @@
 //! and a token exchange for one of our users ([`IssueExchanged`]) each create a family with its
 //! first access token (and refresh token), in one step with the checks before it.
 
-use super::families::{Family, RefreshChain, RefreshRecord, UserGate};
+use super::families::{add_member, Family, RefreshChain, RefreshRecord, UserGate};
 use super::gate::Gate;
 use super::keys::{family_key, refresh_key, token_key, user_gate_key, GATE_KEY};
 use super::tokens::{Principal, TokenRecord};
@@ -81,7 +81,7 @@ pub fn new_family_for(
     let Authorized { scope, resources } = authorized;
     let (user_id, username) = user;
     let id = format!("{user_id}:{}", tokens.family_id);
-    let mut family = Family {
+    let family = Family {
         client_id: tokens.template.client_id.clone(),
         user_id: user_id.to_string(),
         username: username.to_string(),
@@ -99,7 +99,7 @@ pub fn new_family_for(
     access.principal = Some(principal);
     access.family = Some(id.clone());
     access.not_after_ms = Some(not_after_ms.map_or(family.expires_ms, |n| n.min(family.expires_ms)));
-    family.add_access(tokens.access.clone(), access.dead_by_ms(), now_ms);
+    add_member(fx, &id, &tokens.access, access.dead_by_ms());
     if let Some(chain) = &family.refresh {
         fx.put(refresh_key(&chain.current), &RefreshRecord { family: id.clone() });
     }

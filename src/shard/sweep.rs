@@ -1,14 +1,15 @@
 //! The alarm. Every expiry is enforced by the time checks of each read; the alarm only cleans
 //! up: it deletes every token that has expired or whose client no longer admits it, codes past
-//! their replay window, ended families, refresh records whose family is gone, and stale
-//! counters; then it re-arms for the earliest remaining deadline.
+//! their replay window, ended families, refresh records and access-token rows whose family is
+//! gone (rows also once their token is dead anyway), and stale counters; then it re-arms for
+//! the earliest remaining deadline.
 
 use super::codes::{CodeRecord, CODE_KEEP_MS};
 use super::counters::{Counter, COUNTER_PREFIX};
 use super::devices::{DeviceGrant, DeviceRecord, DEVICE_KEY, EXPIRED_KEEP_MS};
 use super::families::{Family, RefreshRecord};
 use super::gate::Gate;
-use super::keys::{CODE_PREFIX, DEVICE_GRANT_PREFIX, FAMILY_PREFIX, GATE_KEY, REFRESH_PREFIX, TOKEN_PREFIX};
+use super::keys::{CODE_PREFIX, DEVICE_GRANT_PREFIX, FAMILY_PREFIX, GATE_KEY, MEMBER_PREFIX, REFRESH_PREFIX, TOKEN_PREFIX};
 use super::tokens::TokenRecord;
 use super::{decode, ShardStorage};
 use crate::error::StoreError;
@@ -21,6 +22,8 @@ pub struct Entries {
     pub codes: Vec<(String, String)>,
     pub families: Vec<(String, String)>,
     pub refresh: Vec<(String, String)>,
+    /// Families' access-token rows: `m:{family}:{hash}` → when the token is dead at the latest.
+    pub members: Vec<(String, String)>,
     /// A device flow (only in a `device:{CODE}` object) and approvals waiting for devices.
     pub device: Vec<(String, String)>,
     pub device_grants: Vec<(String, String)>,
@@ -38,6 +41,7 @@ pub async fn sweep<S: ShardStorage>(s: &S, now_ms: u64) -> Result<usize, StoreEr
         codes: s.list(CODE_PREFIX).await?,
         families: s.list(FAMILY_PREFIX).await?,
         refresh: s.list(REFRESH_PREFIX).await?,
+        members: s.list(MEMBER_PREFIX).await?,
         device: s.get(&[DEVICE_KEY.to_string()]).await?,
         device_grants: s.list(DEVICE_GRANT_PREFIX).await?,
     };
@@ -103,6 +107,15 @@ pub fn plan_sweep(gate: &Gate, e: &Entries, now_ms: u64) -> (Vec<String>, Option
     for (key, text) in &e.refresh {
         match serde_json::from_str::<RefreshRecord>(text) {
             Ok(r) if live_families.contains(&r.family.as_str()) => {}
+            _ => deletes.push(key.clone()),
+        }
+    }
+    // An access-token row lives while its family does and its token may; the token's own
+    // expiry re-arms the alarm, so the rows need no deadline of their own.
+    for (key, text) in &e.members {
+        let family = key[MEMBER_PREFIX.len()..].rsplit_once(':').map_or("", |(f, _)| f);
+        match serde_json::from_str::<u64>(text) {
+            Ok(dead_by) if now_ms < dead_by && live_families.contains(&family) => {}
             _ => deletes.push(key.clone()),
         }
     }
@@ -227,17 +240,23 @@ mod tests {
             codes: vec![("a:old".into(), code(0)), ("a:new".into(), code(500_000))],
             families: vec![("f:u:live".into(), family(700_000)), ("f:u:ended".into(), family(600_000))],
             refresh: vec![("r:1".into(), refresh("u:live")), ("r:2".into(), refresh("u:ended")), ("r:3".into(), refresh("u:gone"))],
+            members: vec![
+                ("m:u:live:h1".into(), "900000".into()),
+                ("m:u:live:h2".into(), "600000".into()),
+                ("m:u:ended:h3".into(), "900000".into()),
+                ("m:u:live:h4".into(), "{".into()),
+            ],
             ..Entries::default()
         };
         let (deletes, next) = plan_sweep(&Gate::default(), &e, 600_000);
-        assert_eq!(deletes, vec!["a:old", "f:u:ended", "r:2", "r:3"]);
+        assert_eq!(deletes, vec!["a:old", "f:u:ended", "r:2", "r:3", "m:u:live:h2", "m:u:ended:h3", "m:u:live:h4"]);
         assert_eq!(next, Some(700_000), "the live family's end (the new code is kept until 1,100,000)");
         let codes_only = Entries { codes: e.codes.clone(), ..Entries::default() };
         assert_eq!(plan_sweep(&Gate::default(), &codes_only, 600_000), (vec!["a:old".to_string()], Some(1_100_000)));
         assert_eq!(plan_sweep(&Gate::default(), &codes_only, 1_100_000).0, vec!["a:old", "a:new"], "ten minutes after its issue");
         // A closed gate sweeps all of them.
         let (deletes, _) = plan_sweep(&Gate { deleted: true, ..Gate::default() }, &e, 0);
-        assert_eq!(deletes.len(), 7);
+        assert_eq!(deletes.len(), 11);
     }
 
     #[test]

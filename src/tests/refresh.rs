@@ -181,3 +181,39 @@ fn concurrent_refreshes_with_one_token_get_one_successor() {
     assert!(successors.iter().all(|s| *s == successors[0]));
     assert_eq!(refresh(&mut h, &f, &successors[0], "").status, 200, "the family lives");
 }
+
+/// Issue 24, finding 1: a family's record does not grow with its refreshes (it listed every
+/// access token until `max_lifetime`, and at ~35,000 refreshes it no longer fit), so the
+/// 500th refresh writes what the first did; a reuse still kills every access token it issued,
+/// and the sweep takes the rows once the family has ended.
+#[test]
+fn a_refresh_costs_the_same_whatever_the_familys_age() {
+    let mut h = Harness::new();
+    let f = family(&mut h, "");
+    let family_bytes = |h: &Harness| -> usize {
+        let shards = h.app.objects.shards.borrow();
+        shards.values().flat_map(|s| s.storage().entries.borrow().iter().filter(|(k, _)| k.starts_with("f:")).map(|(_, v)| v.len()).collect::<Vec<_>>()).sum()
+    };
+    let (mut access, mut current) = (vec![f.access.clone()], f.refresh.clone());
+    let mut sizes = Vec::new();
+    for _ in 0..500 {
+        let r = refresh(&mut h, &f, &current, "");
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        let (a, next) = tokens(&r);
+        access.push(a);
+        current = next;
+        sizes.push(family_bytes(&h));
+        h.advance(100);
+    }
+    assert_eq!(sizes[0], sizes[499], "the family record's size after the 1st and the 500th refresh");
+    for t in [&access[0], &access[250], &access[500]] {
+        assert_eq!(h.validate(t, "10.0.0.1").status, 200);
+    }
+    // Reuse of the first refresh token: all 501 access tokens die at once.
+    let reuse = refresh(&mut h, &f, &f.refresh, "");
+    assert_eq!((reuse.status, err(&reuse).as_str()), (400, "invalid_grant"));
+    assert!(access.iter().all(|t| h.validate(t, "10.0.0.1").status == 401), "every access token of the family is dead");
+    assert_eq!(h.app.objects.stored_tokens(), 0);
+    let rows = |h: &Harness| h.app.objects.shards.borrow().values().map(|s| s.storage().count("m:")).sum::<usize>();
+    assert_eq!(rows(&h), 0, "the kill took the rows with the tokens");
+}

@@ -5,7 +5,7 @@ use crate::auth::pkce::s256;
 use crate::client::{Client, Settings};
 use crate::secret::ClientSecret;
 use crate::shard::families::RefreshRecord;
-use crate::shard::keys::{refresh_key, token_key};
+use crate::shard::keys::{family_members_prefix, member_key, refresh_key, token_key};
 use crate::shard::tokens::TokenRecord;
 use crate::shard::Checked;
 
@@ -130,13 +130,15 @@ fn a_redemption_creates_the_family_and_marks_the_code() {
     assert_eq!(issued.expires_at_ms, NOW + 300_000);
     let get = |key: &str| fx.puts.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_else(|| panic!("{key} not written"));
     let access: TokenRecord = serde_json::from_str(&get(&token_key(&SecretHash::of("access")))).unwrap();
+    let dead_by = access.dead_by_ms();
     let p = access.principal.unwrap();
     assert_eq!((p.sub.as_str(), p.username.as_deref()), ("u1", Some("alice")));
     assert_eq!(access.family.as_deref(), Some("u1:fam"));
     assert_eq!(access.not_after_ms, Some(NOW + 86_400_000), "nothing in a family outlives it");
     let family: Family = serde_json::from_str(&get(&family_key("u1:fam"))).unwrap();
     assert_eq!((family.scope.clone(), family.epoch, family.expires_ms), (vec!["read".to_string()], 2, NOW + 86_400_000));
-    assert_eq!(family.access[0].0, SecretHash::of("access"));
+    assert!(family.access.is_empty(), "the family record lists no tokens");
+    assert_eq!(get(&member_key("u1:fam", &SecretHash::of("access"))), dead_by.to_string(), "a row of its own");
     assert_eq!(family.refresh.unwrap().current, SecretHash::of("refresh"));
     let r: RefreshRecord = serde_json::from_str(&get(&refresh_key(&SecretHash::of("refresh")))).unwrap();
     assert_eq!(r.family, "u1:fam");
@@ -161,9 +163,10 @@ fn a_replayed_code_kills_what_it_issued() {
     assert_eq!(op.more_keys(&after).unwrap(), vec![user_gate_key("u1"), family_key("u1:fam")]);
     let (reply, fx) = op.checked(&after, NOW + 1_000).unwrap();
     assert_eq!(reply, Redeemed::InvalidGrant);
-    for key in [family_key("u1:fam"), token_key(&SecretHash::of("access")), refresh_key(&SecretHash::of("refresh"))] {
+    for key in [family_key("u1:fam"), refresh_key(&SecretHash::of("refresh"))] {
         assert!(fx.deletes.contains(&key), "{key} killed");
     }
+    assert_eq!(fx.members, vec![family_members_prefix("u1:fam")], "its access tokens, by their rows");
     assert!(fx.puts.is_empty());
 }
 

@@ -4,6 +4,7 @@ use super::*;
 use crate::client::{Client, Settings};
 use crate::secret::ClientSecret;
 use crate::shard::families::{Family, RefreshChain};
+use crate::shard::keys::member_key;
 use crate::shard::Checked;
 
 const NOW: u64 = 50_000_000;
@@ -114,7 +115,8 @@ fn rotation_moves_the_chain_and_keeps_the_old_record_for_reuse_detection() {
     let prev = chain.previous.unwrap();
     assert_eq!((prev.hash, prev.rotated_ms, prev.successor.as_str()), (h("r2"), NOW, "sealed-next"));
     assert_eq!(after.scope, vec!["read", "write"], "narrowing touches only the access token");
-    assert_eq!(after.access.len(), 2);
+    assert_eq!(after.access, f.access, "the record does not grow with refreshes");
+    assert!(fx.puts.iter().any(|(k, _)| *k == member_key(ID, &h("new access"))), "the new access token is a row of the family");
     assert!(fx.puts.iter().any(|(k, _)| *k == refresh_key(&h("r-next"))), "the successor gets its record");
     assert!(!fx.deletes.contains(&refresh_key(&h("r2"))), "the rotated token's record stays, to catch reuse");
     let access: TokenRecord = serde_json::from_str(&fx.puts.iter().find(|(k, _)| *k == token_key(&h("new access"))).unwrap().1).unwrap();
@@ -131,7 +133,8 @@ fn a_retry_returns_the_same_successor_and_changes_no_chain() {
     let after: Family = serde_json::from_str(&fx.puts.iter().find(|(k, _)| *k == family_key(ID)).unwrap().1).unwrap();
     assert_eq!(after.refresh, f.refresh, "the chain is unchanged");
     assert!(!fx.puts.iter().any(|(k, _)| *k == refresh_key(&h("r-next"))));
-    assert_eq!(after.access.len(), 2, "a new access token; the earlier ones stay");
+    assert_eq!(after.access, f.access, "the earlier ones stay");
+    assert!(fx.puts.iter().any(|(k, _)| *k == member_key(ID, &h("new access"))), "a new access token");
 }
 
 #[test]
