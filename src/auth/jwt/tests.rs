@@ -39,6 +39,15 @@ fn parse_refuses_bad_shapes_and_algorithms() {
     assert!(matches!(parse(&not_object), Err(JwtError::Malformed(_))));
     let huge = format!("{}.{}.c2ln", b64j(&json!({"alg": "ES256"})), "A".repeat(MAX_JWT));
     assert_eq!(parse(&huge).unwrap_err(), JwtError::Malformed("too long"), "refused before parsing");
+    // 8 KiB exactly is not too long (it fails later, here as a part that is not base64url); a
+    // byte more is.
+    let sized = |n: usize| {
+        let head = format!("{}.", b64j(&json!({"alg": "ES256"})));
+        format!("{head}{}.c2ln", "A".repeat(n - head.len() - 5))
+    };
+    assert_eq!(sized(8192).len(), 8192);
+    assert_ne!(parse(&sized(8192)).unwrap_err(), JwtError::Malformed("too long"));
+    assert_eq!(parse(&sized(8193)).unwrap_err(), JwtError::Malformed("too long"));
 }
 
 #[test]
@@ -58,6 +67,10 @@ fn the_key_decides() {
     // A key that names its algorithm serves only that one.
     let pinned = Jwk { alg: Some("RS256".into()), ..ec_key("e") };
     assert_eq!(select(&es, &[pinned]), None);
+    assert!(select(&es, &[Jwk { alg: Some("ES256".into()), ..ec_key("e") }]).is_some());
+    let rs = parse(&format!("eyJhbGciOiJSUzI1NiJ9.{}.c2ln", b64j(&json!({})))).unwrap();
+    assert!(select(&rs, &[Jwk { alg: Some("RS256".into()), ..rsa_key("r") }]).is_some());
+    assert_eq!(select(&rs, &[Jwk { alg: Some("ES256".into()), ..rsa_key("r") }]), None);
 }
 
 #[test]
