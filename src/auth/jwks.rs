@@ -152,6 +152,7 @@ mod tests {
             ("fresh, no kid", Some(&c), None, 2_000, false),
             ("unknown kid, within a minute", Some(&c), Some("k2"), 60_999, false),
             ("unknown kid, a minute on", Some(&c), Some("k2"), 61_000, true),
+            ("a millisecond short of ten minutes", Some(&c), Some("k1"), 600_999, false),
             ("old", Some(&c), Some("k1"), 601_000, true),
         ];
         for (name, cached, kid, now, want) in cases {
