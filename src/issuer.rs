@@ -17,7 +17,8 @@ pub struct Issuer {
     /// The exact `iss` of its tokens.
     pub issuer: String,
     pub jwks_uri: String,
-    /// When set, tokens must name it in `aud`.
+    /// Tokens must name it in `aud` (RFC 8725 §3.9). Required since issue 21; a record stored
+    /// before then has none, and its tokens are refused (see `grants::exchange`).
     #[serde(default)]
     pub audience: Option<String>,
     pub created_at: u64,
@@ -54,7 +55,9 @@ fn web_url(s: &str) -> bool {
     !authority.is_empty() && !authority.contains('@') && s.len() <= 2000 && !s.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
-/// `POST /admin/issuers`: `{"issuer", "jwks_uri", "audience"?}`.
+/// `POST /admin/issuers`: `{"issuer", "jwks_uri", "audience"}`. The audience is required (RFC
+/// 8725 §3.9): without it, any JWT of the issuer, an ID token meant for another app included,
+/// would pass.
 pub fn parse_new(body: &[u8], issuer_id: String, now_ms: u64) -> Result<Issuer, OAuthError> {
     let obj = json_object(body, false)?;
     if let Some(k) = obj.keys().find(|k| !["issuer", "jwks_uri", "audience"].contains(&k.as_str())) {
@@ -69,9 +72,8 @@ pub fn parse_new(body: &[u8], issuer_id: String, now_ms: u64) -> Result<Issuer, 
     let issuer = url("issuer")?;
     let jwks_uri = url("jwks_uri")?;
     let audience = match obj.get("audience") {
-        None | Some(Value::Null) => None,
         Some(Value::String(a)) if !a.is_empty() && a.len() <= 2000 => Some(a.clone()),
-        Some(_) => return Err(OAuthError::field("audience", "audience must be a non-empty string")),
+        _ => return Err(OAuthError::field("audience", "audience is required: the value the issuer's tokens carry in aud for this server")),
     };
     Ok(Issuer { issuer_id, issuer, jwks_uri, audience, created_at: now_ms })
 }
@@ -120,9 +122,12 @@ mod tests {
     fn creation_rules() {
         let i = parse_new(br#"{"issuer":"https://idp.example","jwks_uri":"https://idp.example/jwks","audience":"edge"}"#, "id".into(), 5).unwrap();
         assert_eq!((i.issuer.as_str(), i.audience.as_deref(), i.created_at), ("https://idp.example", Some("edge"), 5));
-        assert!(parse_new(br#"{"issuer":"https://idp.example","jwks_uri":"https://idp.example/jwks"}"#, "id".into(), 5).unwrap().audience.is_none());
         for (body, field) in [
-            (&br#"{"jwks_uri":"https://idp.example/jwks"}"#[..], "issuer"),
+            (&br#"{"jwks_uri":"https://idp.example/jwks","audience":"edge"}"#[..], "issuer"),
+            (br#"{"issuer":"https://idp.example","jwks_uri":"https://idp.example/jwks"}"#, "audience"),
+            (br#"{"issuer":"https://idp.example","jwks_uri":"https://idp.example/jwks","audience":null}"#, "audience"),
+            (br#"{"issuer":"https://idp.example","jwks_uri":"https://idp.example/jwks","audience":""}"#, "audience"),
+            (br#"{"issuer":"https://idp.example","jwks_uri":"https://idp.example/jwks","audience":["edge"]}"#, "audience"),
             (br#"{"issuer":"http://idp.example","jwks_uri":"https://idp.example/jwks"}"#, "issuer"),
             (br#"{"issuer":"https://idp.example","jwks_uri":"http://idp.example/jwks"}"#, "jwks_uri"),
             (br#"{"issuer":"https://idp.example","jwks_uri":"https://idp.example/jwks","audience":5}"#, "audience"),

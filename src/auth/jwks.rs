@@ -15,6 +15,10 @@ pub const FETCH_TIMEOUT_MS: u64 = 5_000;
 pub const MAX_AGE_MS: u64 = 10 * 60_000;
 /// ...and an unknown `kid` refetches no more often than this.
 pub const REFETCH_MS: u64 = 60_000;
+/// Keys no successful fetch has confirmed for this long are dropped: while an issuer's JWKS is
+/// unreachable its last keys stay usable, but a key removed upstream (a leaked one) must not stay
+/// trusted for as long as the outage lasts.
+pub const MAX_UNCONFIRMED_MS: u64 = 24 * 60 * 60_000;
 
 /// One usable verification key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,10 +52,35 @@ pub fn parse(body: &[u8]) -> Option<Vec<Jwk>> {
 }
 
 /// An issuer's keys as this isolate last fetched them.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Cached {
     pub keys: Vec<Jwk>,
+    /// The last attempt to fetch, successful or not: paces the next one ([`should_fetch`]).
     pub fetched_ms: u64,
+    /// The last successful fetch, which vouches for `keys`; `None` if none succeeded yet.
+    pub confirmed_ms: Option<u64>,
+}
+
+impl Cached {
+    /// The cache after a fetch at `now_ms` that gave `fetched` (`None`: unreachable, an error
+    /// status, or not a JWKS). A fetched set replaces the keys and confirms them; a failed fetch
+    /// keeps the previous keys and their confirmation time, and only counts as an attempt.
+    pub fn after_fetch(previous: Option<Cached>, fetched: Option<Vec<Jwk>>, now_ms: u64) -> Cached {
+        match fetched {
+            Some(keys) => Cached { keys, fetched_ms: now_ms, confirmed_ms: Some(now_ms) },
+            None => {
+                let Cached { keys, confirmed_ms, .. } = previous.unwrap_or_default();
+                Cached { keys, fetched_ms: now_ms, confirmed_ms }
+            }
+        }
+    }
+
+    /// The keys to trust at `now_ms`: `None` when no fetch ever succeeded, or when the last
+    /// success is [`MAX_UNCONFIRMED_MS`] old or more.
+    pub fn usable(&self, now_ms: u64) -> Option<&[Jwk]> {
+        let confirmed = self.confirmed_ms?;
+        (now_ms.saturating_sub(confirmed) < MAX_UNCONFIRMED_MS).then_some(&self.keys[..])
+    }
 }
 
 /// Fetch the set again? When none is cached, when the cached one is old, or when the token
@@ -90,15 +119,40 @@ mod tests {
         assert_eq!(parse(many.as_bytes()).unwrap().len(), MAX_KEYS);
     }
 
+    fn key(kid: &str) -> Jwk {
+        Jwk { kid: Some(kid.into()), alg: None, key: PublicKey::Rsa { n: "n".into(), e: "e".into() } }
+    }
+
+    #[test]
+    fn a_failed_fetch_keeps_the_keys_but_does_not_confirm_them() {
+        const DAY: u64 = MAX_UNCONFIRMED_MS;
+        let first = Cached::after_fetch(None, Some(vec![key("k1")]), 1_000);
+        assert_eq!(first, Cached { keys: vec![key("k1")], fetched_ms: 1_000, confirmed_ms: Some(1_000) });
+        let failed = Cached::after_fetch(Some(first.clone()), None, 5_000);
+        assert_eq!(failed, Cached { keys: vec![key("k1")], fetched_ms: 5_000, confirmed_ms: Some(1_000) });
+        assert_eq!(failed.usable(1_000 + DAY - 1), Some(&[key("k1")][..]), "a millisecond short of a day");
+        assert_eq!(failed.usable(1_000 + DAY), None, "a day unconfirmed");
+        assert_eq!(Cached::after_fetch(Some(failed.clone()), None, 2 * DAY).usable(2 * DAY), None, "failing again changes nothing");
+        let back = Cached::after_fetch(Some(failed), Some(vec![key("k2")]), 3 * DAY);
+        assert_eq!(back.usable(3 * DAY), Some(&[key("k2")][..]), "a success replaces and confirms");
+        // Nothing ever fetched: nothing to trust, and the failed attempt still paces the next.
+        let never = Cached::after_fetch(None, None, 7_000);
+        assert_eq!((never.usable(7_000), never.fetched_ms), (None, 7_000));
+        assert_eq!(Cached::after_fetch(None, Some(vec![]), 7_000).usable(7_000), Some(&[][..]), "an empty set is a confirmed set");
+        // A clock that steps back is no reason to drop keys.
+        assert_eq!(back.usable(DAY), Some(&[key("k2")][..]));
+    }
+
     #[test]
     fn refetch_rules() {
-        let c = Cached { keys: vec![Jwk { kid: Some("k1".into()), alg: None, key: PublicKey::Rsa { n: "n".into(), e: "e".into() } }], fetched_ms: 1_000 };
+        let c = Cached { keys: vec![key("k1")], fetched_ms: 1_000, confirmed_ms: Some(1_000) };
         let cases = [
             ("nothing cached", None, Some("k1"), 1_000, true),
             ("fresh, known kid", Some(&c), Some("k1"), 2_000, false),
             ("fresh, no kid", Some(&c), None, 2_000, false),
             ("unknown kid, within a minute", Some(&c), Some("k2"), 60_999, false),
             ("unknown kid, a minute on", Some(&c), Some("k2"), 61_000, true),
+            ("a millisecond short of ten minutes", Some(&c), Some("k1"), 600_999, false),
             ("old", Some(&c), Some("k1"), 601_000, true),
         ];
         for (name, cached, kid, now, want) in cases {

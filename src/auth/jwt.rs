@@ -13,6 +13,12 @@ use serde_json::Value;
 pub const MAX_JWT: usize = 8 * 1024;
 /// Clock skew allowed for `exp` and `nbf`.
 pub const SKEW_S: u64 = 60;
+/// Latest `exp` accepted: 9999-12-31T23:59:59Z, the last second a four-digit year (RFC 3339)
+/// can write. A fixed bound, not one relative to the clock: a subject token's `exp` only caps
+/// the new token's lifetime (which its client's `token_ttl` bounds anyway), so any date is
+/// harmless, but a number past all dates is a broken or hostile token. In milliseconds it stays
+/// below 2^53, so it is exact as a JavaScript number and `exp * 1000` cannot wrap.
+pub const MAX_EXP: u64 = 253_402_300_799;
 
 /// Why a JWT is refused (every one of them is `invalid_grant` to the client).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,9 +52,15 @@ struct Header {
     alg: String,
     #[serde(default)]
     kid: Option<String>,
-    /// `crit` names extensions we would have to understand (RFC 7515 §4.1.11): we understand none.
-    #[serde(default)]
+    /// `crit` names extensions we would have to understand (RFC 7515 §4.1.11): we understand none,
+    /// so a `crit` of any value, `null` included, is `Some` and refused.
+    #[serde(default, deserialize_with = "present")]
     crit: Option<Value>,
+}
+
+/// A member that is there, whatever its value (`Option<Value>` alone reads `null` as absent).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 /// JSON bytes into a type; a repeated header parameter or claim is refused (RFC 7515 §4).
@@ -124,33 +136,36 @@ pub struct Subject {
     pub exp: u64,
 }
 
-/// RFC 7519 §4.1: `iss` must be the issuer's, `exp` in the future and `nbf` (if any) in the
-/// past (each with [`SKEW_S`] of slack), `aud` must name `audience` when one is configured, and
-/// `sub` must be there.
-pub fn check_claims(claims: &Value, issuer: &str, audience: Option<&str>, now_s: u64) -> Result<Subject, JwtError> {
+/// RFC 7519 §4.1: `iss` must be the issuer's, `exp` in the future (and no later than
+/// [`MAX_EXP`]) and `nbf` (if any) in the past (each with [`SKEW_S`] of slack), `aud` must name
+/// `audience` (RFC 8725 §3.9: every trusted issuer has one), and `sub` must be there.
+pub fn check_claims(claims: &Value, issuer: &str, audience: &str, now_s: u64) -> Result<Subject, JwtError> {
     if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
         return Err(JwtError::WrongIssuer);
     }
-    let number = |name: &str| claims.get(name).and_then(Value::as_f64).map(|n| n.max(0.0) as u64);
+    // NumericDate (RFC 7519 §2): seconds, maybe fractional, maybe negative. Read as f64; `as`
+    // drops the fraction and saturates (a negative date is 0, long past; 1e300 is u64::MAX).
+    let number = |name: &str| claims.get(name).and_then(Value::as_f64).map(|n| n as u64);
     let exp = number("exp").ok_or(JwtError::Malformed("exp is required"))?;
-    if now_s >= exp + SKEW_S {
+    if exp > MAX_EXP {
+        return Err(JwtError::Malformed("exp is out of range"));
+    }
+    if now_s >= exp.saturating_add(SKEW_S) {
         return Err(JwtError::Expired);
     }
     if claims.get("nbf").is_some() {
         let nbf = number("nbf").ok_or(JwtError::Malformed("nbf"))?;
-        if now_s + SKEW_S < nbf {
+        if now_s.saturating_add(SKEW_S) < nbf {
             return Err(JwtError::NotYetValid);
         }
     }
-    if let Some(want) = audience {
-        let ok = match claims.get("aud") {
-            Some(Value::String(a)) => a == want,
-            Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(want)),
-            _ => false,
-        };
-        if !ok {
-            return Err(JwtError::WrongAudience);
-        }
+    let ok = match claims.get("aud") {
+        Some(Value::String(a)) => a == audience,
+        Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(audience)),
+        _ => false,
+    };
+    if !ok {
+        return Err(JwtError::WrongAudience);
     }
     let sub = claims.get("sub").and_then(Value::as_str).filter(|s| !s.is_empty() && s.len() <= 255);
     let sub = sub.ok_or(JwtError::Malformed("sub is required"))?;

@@ -109,7 +109,7 @@ async fn our_user<P: Platform>(app: &App<P>, req: &HttpRequest, token: &AccessTo
     let (Some(sub), Some(username)) = (view.sub, view.username) else {
         return Err(invalid("the subject token is not a user's token"));
     };
-    Ok(Subject { user_id: Some(sub.clone()), sub, username: Some(username), issuer: app.issuer(req), exp_ms: view.exp * 1000 })
+    Ok(Subject { user_id: Some(sub.clone()), sub, username: Some(username), issuer: app.issuer(req), exp_ms: view.exp.saturating_mul(1000) })
 }
 
 /// A JWT of a trusted issuer: the issuer named by its (as yet unverified) `iss`, then the key
@@ -118,11 +118,14 @@ async fn external<P: Platform>(app: &App<P>, token: &str, now_ms: u64) -> Result
     let parsed = jwt::parse(token).map_err(refusal)?;
     let iss = parsed.claims.get("iss").and_then(|v| v.as_str()).ok_or_else(|| invalid("the subject token has no iss"))?;
     let issuer = trusted(app, iss, now_ms).await?.ok_or_else(|| invalid("the subject token's issuer is not trusted"))?;
+    // An issuer stored before the audience was required has none: fail closed (RFC 8725 §3.9).
+    let audience = issuer.audience.as_deref().filter(|a| !a.is_empty()).ok_or_else(|| invalid("the subject token's issuer has no audience configured"))?;
     let keys = keys_for(app, &issuer, parsed.kid.as_deref(), now_ms).await?;
     let key = jwt::select(&parsed, &keys).ok_or(JwtError::NoKey).map_err(refusal)?;
     jwt::verify_signature(&app.crypto, &parsed, key).await.map_err(refusal)?;
-    let s = jwt::check_claims(&parsed.claims, &issuer.issuer, issuer.audience.as_deref(), now_ms / 1000).map_err(refusal)?;
-    Ok(Subject { sub: s.sub, username: None, issuer: issuer.issuer, exp_ms: s.exp * 1000, user_id: None })
+    let s = jwt::check_claims(&parsed.claims, &issuer.issuer, audience, now_ms / 1000).map_err(refusal)?;
+    // `exp` is at most jwt::MAX_EXP, so this cannot saturate; saturating all the same.
+    Ok(Subject { sub: s.sub, username: None, issuer: issuer.issuer, exp_ms: s.exp.saturating_mul(1000), user_id: None })
 }
 
 fn refusal(e: JwtError) -> OAuthError {
@@ -154,28 +157,22 @@ async fn trusted<P: Platform>(app: &App<P>, iss: &str, now_ms: u64) -> Result<Op
 }
 
 /// The issuer's keys: cached, or fetched (then cached) under the refetch rules of
-/// [`jwks::should_fetch`]. An unreachable or broken JWKS leaves the cached keys in place.
+/// [`jwks::should_fetch`]. An unreachable or broken JWKS leaves the cached keys in place, but
+/// only until a day after the last successful fetch ([`jwks::MAX_UNCONFIRMED_MS`]).
 async fn keys_for<P: Platform>(app: &App<P>, issuer: &Issuer, kid: Option<&str>, now_ms: u64) -> Result<Vec<jwks::Jwk>, OAuthError> {
-    let cached = app.cache.jwks(&issuer.issuer_id);
-    if !jwks::should_fetch(cached.as_ref(), kid, now_ms) {
-        return Ok(cached.map(|c| c.keys).unwrap_or_default());
+    let mut cached = app.cache.jwks(&issuer.issuer_id);
+    if jwks::should_fetch(cached.as_ref(), kid, now_ms) {
+        let fetched = app.fetch.get(&issuer.jwks_uri, jwks::FETCH_TIMEOUT_MS, jwks::MAX_JWKS_BYTES).await;
+        let keys = fetched.ok().filter(|f| f.status == 200).and_then(|f| jwks::parse(&f.body));
+        // A failed attempt is remembered too, so a flood of unknown kids cannot make us ask
+        // more than once a minute; it does not vouch for the keys we had.
+        let next = Cached::after_fetch(cached, keys, now_ms);
+        app.cache.put_jwks(&issuer.issuer_id, next.clone());
+        cached = Some(next);
     }
-    let fetched = app.fetch.get(&issuer.jwks_uri, jwks::FETCH_TIMEOUT_MS, jwks::MAX_JWKS_BYTES).await;
-    match fetched.ok().filter(|f| f.status == 200).and_then(|f| jwks::parse(&f.body)) {
-        Some(keys) => {
-            app.cache.put_jwks(&issuer.issuer_id, Cached { keys: keys.clone(), fetched_ms: now_ms });
-            Ok(keys)
-        }
-        // Remember the failed attempt too (keeping what we had), so a flood of unknown kids
-        // cannot make us ask more than once a minute.
-        None => {
-            let keys = cached.map(|c| c.keys).unwrap_or_default();
-            app.cache.put_jwks(&issuer.issuer_id, Cached { keys: keys.clone(), fetched_ms: now_ms });
-            if keys.is_empty() {
-                return Err(invalid("the issuer's keys could not be fetched"));
-            }
-            Ok(keys)
-        }
+    match cached.as_ref().and_then(|c| c.usable(now_ms)) {
+        Some(keys) => Ok(keys.to_vec()),
+        None => Err(invalid("the issuer's keys could not be fetched")),
     }
 }
 

@@ -17,23 +17,26 @@ fn jwks(kid: &str) -> Fetched {
     Fetched { status: 200, body: doc.to_string().into_bytes(), cache_control: None }
 }
 
-fn setup(h: &mut Harness, audience: Option<&str>) -> (String, String, String) {
+/// A trusted issuer (with the audience its tokens name, as every issuer must have), its JWKS
+/// with the key `k1`, and a client allowed to exchange with its own token.
+fn setup(h: &mut Harness) -> (String, String, String) {
     h.app.fetch.answers.borrow_mut().insert(JWKS.into(), jwks("k1"));
-    let body = match audience {
-        Some(a) => format!(r#"{{"issuer":"https://idp.example","jwks_uri":"{JWKS}","audience":"{a}"}}"#),
-        None => format!(r#"{{"issuer":"https://idp.example","jwks_uri":"{JWKS}"}}"#),
-    };
-    let r = h.send(Req::new("POST", "/admin/issuers").bearer(ADMIN).body(body));
+    let r =
+        h.send(Req::new("POST", "/admin/issuers").bearer(ADMIN).body(format!(r#"{{"issuer":"https://idp.example","jwks_uri":"{JWKS}","audience":"edge"}}"#)));
     assert_eq!(r.status, 201, "{}", text(&r));
     let (id, secret) = h.create(&format!(r#"{{"name":"svc","scopes":["read","write"],"grant_types":["client_credentials","{EXCHANGE}"]}}"#));
     let own = h.token(&id, &secret);
     (id, secret, own)
 }
 
-fn idp_token(h: &Harness, kid: &str, claims: serde_json::Value) -> String {
-    let now = h.now / 1000;
-    let mut c = json!({"iss": "https://idp.example", "sub": "ext-user-7", "exp": now + 600, "aud": "edge"});
-    c.as_object_mut().unwrap().extend(claims.as_object().unwrap().clone());
+/// A subject token's usual claims: for `https://idp.example`'s user `ext-user-7`, ten minutes.
+fn claims(h: &Harness) -> serde_json::Value {
+    json!({"iss": "https://idp.example", "sub": "ext-user-7", "exp": h.now / 1000 + 600, "aud": "edge"})
+}
+
+fn idp_token(h: &Harness, kid: &str, extra: serde_json::Value) -> String {
+    let mut c = claims(h);
+    c.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
     sign_es256(&json!({"alg": "ES256", "kid": kid, "typ": "JWT"}), &c)
 }
 
@@ -54,7 +57,7 @@ fn seed(h: &mut Harness, own: &str, subject: &str, extra: &str) -> HttpResponse 
 #[test]
 fn seed_004_exactly() {
     let mut h = Harness::new();
-    let (id, _, own) = setup(&mut h, None);
+    let (id, _, own) = setup(&mut h);
     let subject = idp_token(&h, "k1", json!({}));
     let r = seed(&mut h, &own, &subject, "");
     assert_eq!(r.status, 200, "{}", text(&r));
@@ -74,7 +77,7 @@ fn seed_004_exactly() {
 #[test]
 fn other_ways_to_authenticate_and_bearer() {
     let mut h = Harness::new();
-    let (id, secret, own) = setup(&mut h, None);
+    let (id, secret, own) = setup(&mut h);
     let subject = idp_token(&h, "k1", json!({}));
     let body = format!("grant_type={EXCHANGE}&actor_token_type={AT}&actor_token={own}&subject_token_type={JWT}&subject_token={subject}");
     assert_eq!(h.send(Req::new("POST", "/token").bearer(&own).form(&body)).status, 200);
@@ -95,7 +98,7 @@ fn other_ways_to_authenticate_and_bearer() {
 #[test]
 fn refusals() {
     let mut h = Harness::new();
-    let (_, _, own) = setup(&mut h, Some("edge"));
+    let (_, _, own) = setup(&mut h);
     let now = h.now / 1000;
     let hs256 = {
         use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -128,6 +131,14 @@ fn refusals() {
         ("HS256 with the public key", hs256, "invalid_grant"),
         ("not a JWT", "garbage".into(), "invalid_grant"),
         ("unknown kid", idp_token(&h, "k9", json!({})), "invalid_grant"),
+        ("exp whose milliseconds wrap", idp_token(&h, "k1", json!({"exp": 18_446_744_073_709_552u64})), "invalid_grant"),
+        ("exp beyond the year 9999", idp_token(&h, "k1", json!({"exp": 1e20})), "invalid_grant"),
+        ("exp u64::MAX", idp_token(&h, "k1", json!({"exp": u64::MAX})), "invalid_grant"),
+        ("exp i64::MAX", idp_token(&h, "k1", json!({"exp": i64::MAX})), "invalid_grant"),
+        ("exp i64::MIN", idp_token(&h, "k1", json!({"exp": i64::MIN})), "invalid_grant"),
+        ("nbf u64::MAX", idp_token(&h, "k1", json!({"nbf": u64::MAX})), "invalid_grant"),
+        ("crit null", sign_es256(&json!({"alg": "ES256", "kid": "k1", "crit": null}), &claims(&h)), "invalid_grant"),
+        ("crit empty", sign_es256(&json!({"alg": "ES256", "kid": "k1", "crit": []}), &claims(&h)), "invalid_grant"),
     ];
     for (name, subject, want) in cases {
         let r = seed(&mut h, &own, &subject, "");
@@ -169,7 +180,7 @@ fn refusals() {
 #[test]
 fn a_subject_already_valid_is_accepted_with_its_nbf_and_iat() {
     let mut h = Harness::new();
-    let (_, _, own) = setup(&mut h, None);
+    let (_, _, own) = setup(&mut h);
     let now = h.now / 1000;
     let r = exchange_jwt(&mut h, &own, "k1", json!({"nbf": now - 10, "iat": now - 10}), "");
     assert_eq!(r.status, 200, "{}", text(&r));
@@ -179,7 +190,7 @@ fn a_subject_already_valid_is_accepted_with_its_nbf_and_iat() {
 fn trusted_issuers_are_cached_per_isolate_for_client_cache_seconds() {
     let mut h = Harness::new();
     h.app.config.client_cache_ms = 5_000;
-    let (_, _, own) = setup(&mut h, None);
+    let (_, _, own) = setup(&mut h);
     assert_eq!(exchange_jwt(&mut h, &own, "k1", json!({}), "").status, 200);
     // The issuer disappears from KV behind the admin API's back (as when another location
     // deleted it): this isolate trusts it until its cached list is 5 s old, then no longer.
@@ -193,7 +204,7 @@ fn trusted_issuers_are_cached_per_isolate_for_client_cache_seconds() {
 #[test]
 fn the_new_token_never_outlives_the_subject_and_scope_narrows() {
     let mut h = Harness::new();
-    let (_, _, own) = setup(&mut h, None);
+    let (_, _, own) = setup(&mut h);
     let now = h.now / 1000;
     let subject = idp_token(&h, "k1", json!({"exp": now + 100}));
     let r = seed(&mut h, &own, &subject, "&scope=read");
@@ -207,7 +218,7 @@ fn the_new_token_never_outlives_the_subject_and_scope_narrows() {
 #[test]
 fn jwks_is_cached_refetched_on_a_new_kid_at_most_once_a_minute() {
     let mut h = Harness::new();
-    let (_, _, own) = setup(&mut h, None);
+    let (_, _, own) = setup(&mut h);
     assert_eq!(exchange_jwt(&mut h, &own, "k1", json!({}), "").status, 200);
     assert_eq!(exchange_jwt(&mut h, &own, "k1", json!({}), "").status, 200);
     assert_eq!(h.app.fetch.requests.get(), 1, "the keys are cached");
@@ -230,7 +241,7 @@ fn jwks_is_cached_refetched_on_a_new_kid_at_most_once_a_minute() {
 #[test]
 fn an_unreachable_jwks_is_a_clean_invalid_grant() {
     let mut h = Harness::new();
-    let (_, _, own) = setup(&mut h, None);
+    let (_, _, own) = setup(&mut h);
     h.app.fetch.down.set(true);
     let r = exchange_jwt(&mut h, &own, "k1", json!({}), "");
     assert_eq!((r.status, err(&r).as_str()), (400, "invalid_grant"));
@@ -245,7 +256,7 @@ fn an_unreachable_jwks_is_a_clean_invalid_grant() {
 #[test]
 fn a_user_token_as_subject_dies_with_its_user() {
     let mut h = Harness::new();
-    let (_, _, own) = setup(&mut h, None);
+    let (_, _, own) = setup(&mut h);
     let uid = h.user("uma", "12345678");
     let (web, web_secret) = h.web_client("");
     let mut b = Browser::new();
@@ -270,16 +281,95 @@ fn a_user_token_as_subject_dies_with_its_user() {
 #[test]
 fn issuers_api() {
     let mut h = Harness::new();
-    let r = h.send(Req::new("POST", "/admin/issuers").bearer(ADMIN).body(format!(r#"{{"issuer":"https://idp.example","jwks_uri":"{JWKS}"}}"#)));
+    // RFC 8725 §3.9: without an audience, any JWT of the issuer (an ID token for another app
+    // included) would pass; so it is required, a non-empty string.
+    for audience in ["", r#","audience":null"#, r#","audience":"""#, r#","audience":5"#, r#","audience":["edge"]"#] {
+        let r = h.send(Req::new("POST", "/admin/issuers").bearer(ADMIN).body(format!(r#"{{"issuer":"https://idp.example","jwks_uri":"{JWKS}"{audience}}}"#)));
+        assert_eq!(
+            (r.status, r.body_json()["error"].as_str(), r.body_json()["field"].as_str()),
+            (400, Some("invalid_request"), Some("audience")),
+            "{audience}"
+        );
+    }
+    let r =
+        h.send(Req::new("POST", "/admin/issuers").bearer(ADMIN).body(format!(r#"{{"issuer":"https://idp.example","jwks_uri":"{JWKS}","audience":"edge"}}"#)));
     assert_eq!(r.status, 201);
+    assert_eq!(r.body_json()["audience"], "edge");
     let id = r.body_json()["issuer_id"].as_str().unwrap().to_string();
-    let dup = h.send(Req::new("POST", "/admin/issuers").bearer(ADMIN).body(format!(r#"{{"issuer":"https://idp.example","jwks_uri":"{JWKS}"}}"#)));
+    let dup =
+        h.send(Req::new("POST", "/admin/issuers").bearer(ADMIN).body(format!(r#"{{"issuer":"https://idp.example","jwks_uri":"{JWKS}","audience":"edge"}}"#)));
     assert_eq!((dup.status, dup.body_json()["field"].as_str()), (409, Some("issuer")));
     assert_eq!(h.send(Req::new("GET", "/admin/issuers").bearer(ADMIN)).body_json()["issuers"][0]["issuer_id"], id);
     assert_eq!(h.send(Req::new("GET", &format!("/admin/issuers/{id}")).bearer(ADMIN)).status, 200);
-    let bad = h.send(Req::new("POST", "/admin/issuers").bearer(ADMIN).body(r#"{"issuer":"https://x.example","jwks_uri":"http://x.example/jwks"}"#));
+    let bad =
+        h.send(Req::new("POST", "/admin/issuers").bearer(ADMIN).body(r#"{"issuer":"https://x.example","jwks_uri":"http://x.example/jwks","audience":"edge"}"#));
     assert_eq!(bad.body_json()["field"], "jwks_uri");
     assert_eq!(h.send(Req::new("DELETE", &format!("/admin/issuers/{id}")).bearer(ADMIN)).status, 204);
     assert_eq!(h.send(Req::new("GET", &format!("/admin/issuers/{id}")).bearer(ADMIN)).status, 404);
     assert_eq!(h.send(Req::new("GET", "/admin/issuers")).status, 401);
+}
+
+#[test]
+fn a_stored_issuer_without_an_audience_is_trusted_with_nothing() {
+    // A record from before the audience was required: its tokens are refused (fail closed),
+    // whatever their `aud`, and its JWKS is not even fetched.
+    let mut h = Harness::new();
+    let (_, _, own) = setup(&mut h);
+    let key = h.app.kv.map.borrow().keys().find(|k| k.starts_with("issuer:")).unwrap().clone();
+    let mut record: serde_json::Value = serde_json::from_str(&h.app.kv.map.borrow()[&key]).unwrap();
+    record.as_object_mut().unwrap().remove("audience");
+    h.app.kv.map.borrow_mut().insert(key, record.to_string());
+    h.advance(h.app.config.client_cache_ms);
+    for aud in [json!("edge"), json!(null), json!(["edge"])] {
+        let r = exchange_jwt(&mut h, &own, "k1", json!({"aud": aud}), "");
+        assert_eq!((r.status, err(&r).as_str()), (400, "invalid_grant"), "aud {aud}: {}", text(&r));
+    }
+    assert_eq!(h.app.fetch.requests.get(), 0);
+}
+
+#[test]
+fn far_future_exp_is_fine_up_to_the_year_9999() {
+    let mut h = Harness::new();
+    let (_, _, own) = setup(&mut h);
+    // The last second of 9999: a date, and the new token simply lives its client's usual time.
+    let r = exchange_jwt(&mut h, &own, "k1", json!({"exp": 253_402_300_799u64}), "");
+    assert_eq!(r.status, 200, "{}", text(&r));
+    assert_eq!(r.body_json()["expires_in"].as_u64(), Some(crate::client::settings::DEFAULT_TOKEN_TTL as u64));
+    let r = exchange_jwt(&mut h, &own, "k1", json!({"exp": 253_402_300_800u64}), "");
+    assert_eq!(err(&r), "invalid_grant");
+}
+
+#[test]
+fn keys_not_confirmed_for_a_day_are_dropped() {
+    const HOUR: u64 = 3_600_000;
+    let mut h = Harness::new();
+    let (id, secret, own) = setup(&mut h);
+    assert_eq!(exchange_jwt(&mut h, &own, "k1", json!({}), "").status, 200);
+    assert_eq!(h.app.fetch.requests.get(), 1);
+    // Upstream removes k1, and its JWKS becomes unreachable: a failed refetch keeps what we had...
+    h.app.fetch.answers.borrow_mut().insert(JWKS.into(), jwks("k2"));
+    h.app.fetch.down.set(true);
+    for hour in 1..24 {
+        h.advance(HOUR);
+        let own = h.token(&id, &secret);
+        let r = exchange_jwt(&mut h, &own, "k1", json!({}), "");
+        assert_eq!(r.status, 200, "hour {hour}: {}", text(&r));
+    }
+    assert_eq!(h.app.fetch.requests.get(), 24, "each hour the cached set is old and asked for again");
+    // ...but does not confirm it: a day after the last successful fetch, k1 is no longer trusted.
+    h.advance(HOUR - 1);
+    let own = h.token(&id, &secret);
+    assert_eq!(exchange_jwt(&mut h, &own, "k1", json!({}), "").status, 200, "a millisecond short of the day");
+    h.advance(1);
+    let r = exchange_jwt(&mut h, &own, "k1", json!({}), "");
+    assert_eq!((r.status, err(&r).as_str()), (400, "invalid_grant"), "{}", text(&r));
+    h.advance(30 * HOUR);
+    let own = h.token(&id, &secret);
+    assert_eq!(err(&exchange_jwt(&mut h, &own, "k1", json!({}), "")), "invalid_grant", "and stays dropped");
+    // Once a fetch succeeds again, the issuer's current keys work, and the removed one does not.
+    h.app.fetch.down.set(false);
+    h.advance(10 * 60_000);
+    let own = h.token(&id, &secret);
+    assert_eq!(exchange_jwt(&mut h, &own, "k2", json!({}), "").status, 200);
+    assert_eq!(err(&exchange_jwt(&mut h, &own, "k1", json!({}), "")), "invalid_grant");
 }

@@ -96,7 +96,15 @@ test("key rotation: a new kid is fetched, at most once a minute (sleeps 61 s)", 
   assert.equal(fetches, before + 1, "one refetch for the new kid");
 });
 
-test("refusals: bad signature, expired, not yet valid, wrong issuer, wrong audience, alg none, HS256 with the RSA public key", async () => {
+/** An ES256 JWT with exactly this header, signed with the IdP's EC key (jose refuses to sign a `crit` it does not know). */
+async function signRaw(header, claims) {
+  const b64 = (v) => Buffer.from(JSON.stringify(v)).toString("base64url");
+  const input = `${b64(header)}.${b64(claims)}`;
+  const sig = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, keys.ec.privateKey, new TextEncoder().encode(input));
+  return `${input}.${Buffer.from(sig).toString("base64url")}`;
+}
+
+test("refusals: bad signature, expired, not yet valid, wrong issuer, wrong audience, alg none, HS256 with the RSA public key, crit, exp past all dates", async () => {
   const { token } = await actor();
   const now = Math.floor(Date.now() / 1000);
   const good = await sign();
@@ -114,6 +122,11 @@ test("refusals: bad signature, expired, not yet valid, wrong issuer, wrong audie
     "HS256 signed with the RSA public key": hs256,
     "another issuer's key": await new jose.SignJWT({ sub: "x", aud: "edge-oauth" }).setProtectedHeader({ alg: "RS256", kid: "rsa-1" })
       .setIssuer(ISS).setExpirationTime(now + 600).sign((await jose.generateKeyPair("RS256")).privateKey),
+    // RFC 7515 §4.1.11: we understand no extension, so any `crit`, even null or empty, is refused.
+    "crit null": await signRaw({ alg: "ES256", kid: "ec-1", crit: null }, { iss: ISS, sub: "x", aud: "edge-oauth", exp: now + 600 }),
+    "crit empty": await signRaw({ alg: "ES256", kid: "ec-1", crit: [] }, { iss: ISS, sub: "x", aud: "edge-oauth", exp: now + 600 }),
+    "exp past the year 9999": await sign({ exp: 1e20 }),
+    "exp whose milliseconds wrap a u64": await sign({ exp: 18446744073709552 }),
   };
   for (const [name, subject] of Object.entries(cases)) {
     const r = await exchange(token, subject);
@@ -151,7 +164,7 @@ test("the new token never outlives the subject, and scope only narrows", async (
 });
 
 test("an unreachable JWKS is a clean invalid_grant, never a hang", async () => {
-  const c = await api.admin("POST", "/admin/issuers", { issuer: "https://down.test", jwks_uri: "http://127.0.0.1:9/jwks.json" });
+  const c = await api.admin("POST", "/admin/issuers", { issuer: "https://down.test", jwks_uri: "http://127.0.0.1:9/jwks.json", audience: "x" });
   assert.equal(c.status, 201);
   const { token } = await actor();
   const started = Date.now();
@@ -175,14 +188,21 @@ test("an edge-oauth user token as subject: subject_issuer is our issuer; the tok
   assert.equal((await api.validate(r.json.access_token)).status, 401);
 });
 
-test("/admin/issuers: create, list, read, duplicate, bad URLs, delete", async () => {
-  const c = await api.admin("POST", "/admin/issuers", { issuer: "https://other.test", jwks_uri: "https://other.test/jwks" });
+test("/admin/issuers: create, list, read, duplicate, bad URLs, no audience, delete", async () => {
+  // RFC 8725 §3.9: an issuer without an audience would let any of its JWTs pass.
+  for (const audience of [undefined, null, "", 5]) {
+    const r = await api.admin("POST", "/admin/issuers", { issuer: "https://other.test", jwks_uri: "https://other.test/jwks", audience });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json.error, "invalid_request");
+    assert.equal(r.json.field, "audience", `audience ${audience}`);
+  }
+  const c = await api.admin("POST", "/admin/issuers", { issuer: "https://other.test", jwks_uri: "https://other.test/jwks", audience: "edge-oauth" });
   assert.equal(c.status, 201);
   const id = c.json.issuer_id;
   assert.ok((await api.admin("GET", "/admin/issuers")).json.issuers.some((i) => i.issuer_id === id));
   assert.equal((await api.admin("GET", `/admin/issuers/${id}`)).json.issuer, "https://other.test");
-  assert.equal((await api.admin("POST", "/admin/issuers", { issuer: "https://other.test", jwks_uri: "https://other.test/jwks" })).status, 409);
-  assert.equal((await api.admin("POST", "/admin/issuers", { issuer: "https://x.test", jwks_uri: "http://x.test/jwks" })).json.field, "jwks_uri");
+  assert.equal((await api.admin("POST", "/admin/issuers", { issuer: "https://other.test", jwks_uri: "https://other.test/jwks", audience: "edge-oauth" })).status, 409);
+  assert.equal((await api.admin("POST", "/admin/issuers", { issuer: "https://x.test", jwks_uri: "http://x.test/jwks", audience: "edge-oauth" })).json.field, "jwks_uri");
   assert.equal((await api.admin("DELETE", `/admin/issuers/${id}`)).status, 204);
   assert.equal((await api.admin("GET", `/admin/issuers/${id}`)).status, 404);
 });
