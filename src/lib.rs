@@ -34,6 +34,7 @@ pub mod app;
 pub mod auth;
 pub mod b64;
 pub mod cache;
+pub mod catalogue;
 pub mod client;
 pub mod endpoints;
 pub mod error;

@@ -27,6 +27,7 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         "/register" | "/register/" => (Surface::TokenEndpoint, register::handle(app, req, cx).await),
         p if under(p, admin::clients::PATH) => (Surface::Admin, admin::clients::handle(app, req, cx).await),
         p if under(p, admin::users::PATH) => (Surface::Admin, admin::users::handle(app, req, cx).await),
+        p if under(p, admin::apis::PATH) => (Surface::Admin, admin::apis::handle(app, req, cx).await),
         p if under(p, admin::issuers::PATH) => (Surface::Admin, admin::issuers::handle(app, req, cx).await),
         p if under(p, admin::cimd_blocklist::PATH) => (Surface::Admin, admin::cimd_blocklist::handle(app, req, cx).await),
         p if under(p, admin::registration_tokens::PATH) => (Surface::Admin, admin::registration_tokens::handle(app, req, cx).await),

@@ -3,10 +3,13 @@
 //! its epoch in one step, then the kill reaches the one shard of each client holding tokens for
 //! the user (`{client}/{hash(user) mod 8}`), which kills those families and tokens at once.
 //! Every step is idempotent: a call that failed part way (503) is completed by repeating it.
+//! A person's projects follow them (invariant 10): disabling closes every project's gates
+//! (purging their tokens), enabling reopens them for new tokens, deleting deletes them.
 
 use super::{authorize, body, segments};
 use crate::app::{App, Cx};
 use crate::auth::password;
+use crate::client::lifecycle;
 use crate::endpoints::Outcome;
 use crate::error::OAuthError;
 use crate::http::{HttpRequest, HttpResponse};
@@ -29,7 +32,7 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         (_, []) => Err(OAuthError::MethodNotAllowed("GET, POST")),
         ("GET", [id]) => Ok(HttpResponse::json(200, &load(app, id).await?.view()).no_store()),
         ("PATCH", [id]) => patch(app, id, body(req)?, cx).await,
-        ("DELETE", [id]) => delete(app, id).await,
+        ("DELETE", [id]) => delete(app, id, cx.now_ms).await,
         (_, [_]) => Err(OAuthError::MethodNotAllowed("GET, PATCH, DELETE")),
         ("GET", [id, "grants"]) => grants(app, id).await,
         (_, [_, "grants"]) => Err(OAuthError::MethodNotAllowed("GET")),
@@ -107,14 +110,21 @@ async fn patch<P: Platform>(app: &App<P>, id: &str, body: &[u8], cx: &mut Cx<'_>
     if let Some(kill) = &updated.kill {
         kill_everywhere(app, id, kill).await?;
     }
+    // Invariant 10: the person's projects follow them, before this call answers. Told
+    // whenever the body names `disabled` (a repeat repairs a fan-out that failed part way).
+    if let Some(disabled) = patch.disabled {
+        lifecycle::owner_changed(app, id, disabled).await?;
+    }
     user::store::put(&app.kv, &updated.user).await?;
     Ok(HttpResponse::json(200, &updated.user.view()).no_store())
 }
 
-async fn delete<P: Platform>(app: &App<P>, id: &str) -> Outcome {
+async fn delete<P: Platform>(app: &App<P>, id: &str, now_ms: u64) -> Outcome {
     let object = object(id)?;
     let (user, kill) = app.call(&object, DeleteUser {}).await?.ok_or(OAuthError::NotFound)?;
     kill_everywhere(app, id, &kill).await?;
+    // Deleting a person deletes their projects (their keys stop first, all of them).
+    lifecycle::delete_owned(app, id, now_ms).await?;
     app.call(&user::name_object(&user.username), Release { user_id: user.user_id.clone() }).await?;
     user::store::delete(&app.kv, id).await?;
     app.call(&object, PurgeUser {}).await?;

@@ -27,7 +27,10 @@
 //! The same machinery runs the second class of object, `UserObject` (`USERS`):
 //! - [`users`]: the user object `id:{user_id}`: record, sessions, grants.
 //! - [`names`]: the username claim `name:{username}`.
+//! - [`users::projects`]: a person's owner index of projects, in the user object.
+//! - [`apis`]: an API of the catalogue `api:{api_id}` and the index of the projects using it.
 
+pub mod apis;
 pub mod blocklist;
 pub mod codes;
 pub mod counters;
@@ -345,6 +348,15 @@ requests! { UserRequest in Namespace::Users => {
     RevokeGrant(users::RevokeGrant),
     ForgetGrant(users::ForgetGrant),
     AddClient(users::AddClient),
+    AddProject(users::AddProject),
+    RemoveProject(users::RemoveProject),
+    Projects(users::Projects),
+    CreateApi(apis::CreateApi),
+    GetApi(apis::GetApi),
+    UpdateApi(apis::UpdateApi),
+    Attach(apis::Attach),
+    Detach(apis::Detach),
+    RetireApi(apis::RetireApi),
     Claim(names::Claim),
     Release(names::Release),
     Resolve(names::Resolve),

@@ -12,8 +12,10 @@ use crate::user::User;
 use serde::{Deserialize, Serialize};
 
 pub mod grants;
+pub mod projects;
 pub mod sessions;
 pub use grants::*;
+pub use projects::*;
 pub use sessions::*;
 
 pub const USER_KEY: &str = "user";

@@ -226,3 +226,40 @@ fn create_only_into_an_empty_object() {
     assert!(!ok);
     assert!(fx.puts.is_empty());
 }
+
+#[test]
+fn the_owner_index_is_bounded_and_only_for_a_live_enabled_person() {
+    let add = |id: &str| AddProject { client_id: id.into(), max: 2 };
+    let with = |u: Option<User>, owned: &[&str]| {
+        let mut l = state(u, None, None);
+        for (i, id) in owned.iter().enumerate() {
+            l = l.with(format!("{PROJECT_PREFIX}{id}"), &Owned { created_ms: 10 - i as u64 });
+        }
+        l
+    };
+    // (person, already owned, project, outcome, written)
+    let cases: Vec<(Option<User>, Vec<&str>, &str, Added, bool)> = vec![
+        (Some(user()), vec![], "p1", Added::Added, true),
+        (Some(user()), vec!["p1"], "p2", Added::Added, true),
+        (Some(user()), vec!["p1", "p2"], "p3", Added::TooMany, false),
+        (Some(user()), vec!["p1", "p2"], "p2", Added::Added, false),
+        (None, vec![], "p1", Added::NoOwner, false),
+        (Some(User { disabled: true, ..user() }), vec![], "p1", Added::NoOwner, false),
+        (Some(User { deleted: true, ..user() }), vec![], "p1", Added::NoOwner, false),
+    ];
+    for (u, owned, id, want, written) in cases {
+        let (got, fx) = add(id).checked(&with(u.clone(), &owned), NOW).unwrap();
+        assert_eq!((got, !fx.puts.is_empty()), (want.clone(), written), "{u:?} {owned:?} {id}");
+    }
+    // Listed oldest first; a deleted person's list is still there for the retry.
+    let (list, _) = Projects {}.checked(&with(Some(user()), &["new", "old"]), NOW).unwrap();
+    assert_eq!(list, Some(vec!["old".to_string(), "new".to_string()]));
+    let (list, _) = Projects {}.checked(&with(Some(User { deleted: true, ..user() }), &["p"]), NOW).unwrap();
+    assert_eq!(list, Some(vec!["p".to_string()]));
+    assert_eq!(Projects {}.checked(&with(None, &[]), NOW).unwrap().0, None);
+    let (_, fx) = RemoveProject { client_id: "p".into() }.checked(&with(Some(user()), &["p"]), NOW).unwrap();
+    assert_eq!(fx.deletes, vec![format!("{PROJECT_PREFIX}p")]);
+    // Deleting the person keeps the index for the retry (the last step purges it all).
+    let (_, fx) = DeleteUser {}.checked(&with(Some(user()), &["p"]), NOW).unwrap();
+    assert!(!fx.purge.contains(&PROJECT_PREFIX));
+}
