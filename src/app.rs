@@ -57,6 +57,10 @@ pub struct Config {
     pub registration: Registration,
     /// `REGISTRATION_SCOPES`: the scopes registered and metadata-document clients may ask for.
     pub registration_scopes: Vec<String>,
+    /// `MAX_PROJECTS`: projects per person (the console, the Account API); 1 to 1000.
+    pub max_projects: u32,
+    /// `SIGNUP=open`: anyone may create an account at `/signup` (else it is 404).
+    pub signup: bool,
 }
 
 /// `CIMD`: off (default), `on` (`https` documents only) or `dev` (also `http` on loopback).
@@ -113,6 +117,8 @@ impl Default for Config {
             cimd: Cimd::Off,
             registration: Registration::Off,
             registration_scopes: Vec::new(),
+            max_projects: 20,
+            signup: false,
         }
     }
 }
@@ -124,6 +130,11 @@ pub const RATE: &str = "rate";
 pub const USER_CODE_FAILURES: &str = "user_code_failures";
 /// At most this many wrong user codes per address per failure window (then 429).
 pub const USER_CODE_FAILURES_PER_IP: u64 = 20;
+/// Sign-ups, per address (`/signup`).
+pub const SIGNUPS: &str = "signups";
+/// At most this many sign-ups per address per [`SIGNUP_WINDOW_MS`] (then 429).
+pub const SIGNUPS_PER_IP: u64 = 5;
+pub const SIGNUP_WINDOW_MS: u64 = 3_600_000;
 
 /// What one request brings besides itself: the time, and randomness.
 pub struct Cx<'a> {

@@ -29,6 +29,7 @@
 //! | `testing` | fakes, deterministic randomness and native crypto, shared by tests, benches and fuzz targets |
 //! | `edge` | the shell (wasm32 only): the entry module, KV, Durable Objects, WebCrypto, fetch, and the executor that runs the core's futures as promises |
 
+pub mod account;
 pub mod admin;
 pub mod app;
 pub mod auth;

@@ -53,6 +53,9 @@ pub struct Client {
     /// A project's APIs (catalogue ids): its scopes and resources come from them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub apis: Vec<String>,
+    /// When the secret was last rotated (ms), if ever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_at: Option<u64>,
 }
 
 /// Where a client comes from. Only admin-made clients have their own `resources`; the others
@@ -87,6 +90,7 @@ impl Client {
             origin: Origin::Admin,
             owner: None,
             apis: Vec::new(),
+            rotated_at: None,
         }
     }
 
@@ -102,6 +106,7 @@ impl Client {
             origin: Origin::Admin,
             owner: None,
             apis: Vec::new(),
+            rotated_at: None,
         }
     }
 
@@ -162,6 +167,7 @@ impl Client {
         let generation = old.map_or(0, |o| o.generation + 1);
         self.secret = Some(StoredSecret { hash: new_secret.hash(), generation, valid_until_ms: None });
         self.updated_at = now_ms;
+        self.rotated_at = Some(now_ms);
     }
 
     /// The view the admin API returns: everything but secrets and their hashes; a project's

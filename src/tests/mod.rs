@@ -2,6 +2,7 @@
 //! consistency rules, natively and fast.
 
 mod abuse;
+mod account;
 mod admin;
 mod browser;
 mod cimd;

@@ -47,7 +47,7 @@ impl Op for AddProject {
     }
     fn decide(self, loaded: &Loaded, now_ms: u64) -> Result<(Added, Effects), StoreError> {
         let mut fx = Effects::default();
-        if !live_user(loaded)?.is_some_and(|u: User| !u.disabled) {
+        if live_user(loaded)?.is_none_or(|u: User| u.disabled) {
             return Ok((Added::NoOwner, fx));
         }
         let owned = loaded.under::<Owned>(PROJECT_PREFIX)?;

@@ -238,7 +238,8 @@ fn the_owner_index_is_bounded_and_only_for_a_live_enabled_person() {
         l
     };
     // (person, already owned, project, outcome, written)
-    let cases: Vec<(Option<User>, Vec<&str>, &str, Added, bool)> = vec![
+    type Case<'a> = (Option<User>, Vec<&'a str>, &'a str, Added, bool);
+    let cases: Vec<Case> = vec![
         (Some(user()), vec![], "p1", Added::Added, true),
         (Some(user()), vec!["p1"], "p2", Added::Added, true),
         (Some(user()), vec!["p1", "p2"], "p3", Added::TooMany, false),
