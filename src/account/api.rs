@@ -52,7 +52,7 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         }
         ("POST", ["projects"]) => {
             let new = parse_new(body(req)?)?;
-            let (client, secret) = projects::create(app, &user_id, &new, cx.now_ms, cx.rng).await?;
+            let (client, secret) = projects::create(app, &user_id, &new, None, cx.now_ms, cx.rng).await?;
             let mut v = view(&client, &catalogue(app).await?);
             v["client_secret"] = json!(secret.expose());
             ok(201, v)

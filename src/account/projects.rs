@@ -57,17 +57,28 @@ async fn attach<P: Platform>(app: &App<P>, client_id: &str, ids: &[String], keep
 
 /// A new project and its secret (shown once). The owner's index first (the bound, and the
 /// disable fan-out, see it before the key exists), then the APIs' indexes, then KV.
+///
+/// `nonce`: the console's form nonce, from which the id is derived, so that a replayed form
+/// finds its project made already (`409`, nothing changes); `None` (the Account API): a
+/// random id.
 pub async fn create<P: Platform>(
     app: &App<P>,
     user_id: &str,
     new: &NewProject,
+    nonce: Option<&str>,
     now_ms: u64,
     rng: &mut dyn Random,
 ) -> Result<(Client, ClientSecret), OAuthError> {
-    let client_id = generate_client_id(rng);
+    let client_id = match nonce {
+        Some(n) => form_project_id(user_id, n),
+        None => generate_client_id(rng),
+    };
     let owner = user::object_name(user_id);
     match app.call(&owner, AddProject { client_id: client_id.clone(), max: app.config.max_projects }).await? {
         Added::Added => {}
+        Added::Exists => {
+            return Err(OAuthError::Conflict { field: "nonce", description: "this form was already sent: the project exists".into() });
+        }
         Added::TooMany => {
             let n = app.config.max_projects;
             return Err(OAuthError::Refused { error: "too_many_projects", description: format!("a person may have at most {n} projects") });
@@ -87,6 +98,12 @@ pub async fn create<P: Platform>(
     client.apis = new.apis.clone();
     save(app, &client, now_ms).await?;
     Ok((client, secret))
+}
+
+/// The id of the project a console form with this nonce makes: 22 base64url characters (132
+/// bits) of SHA-256 over the person and the nonce.
+pub fn form_project_id(user_id: &str, nonce: &str) -> String {
+    crate::secret::SecretHash::of(&format!("edge-oauth project {user_id} {nonce}")).as_str()[..22].to_string()
 }
 
 /// Change a project. New APIs are attached before the record changes, and dropped ones

@@ -13,11 +13,10 @@ use crate::client::lifecycle;
 use crate::endpoints::Outcome;
 use crate::error::OAuthError;
 use crate::http::{HttpRequest, HttpResponse};
-use crate::secret::generate_client_id;
 use crate::shard::families::KillUser;
-use crate::shard::names::{Claim, Release};
+use crate::shard::names::Release;
 use crate::shard::route::{shard_name, user_shard};
-use crate::shard::users::{CreateUser, DeleteUser, ForgetGrant, GetUser, Grants, Kill, PurgeUser, RevokeGrant, UpdateUser};
+use crate::shard::users::{DeleteUser, ForgetGrant, GetUser, Grants, Kill, PurgeUser, RevokeGrant, UpdateUser};
 use crate::store::Platform;
 use crate::user::{self, User};
 use serde_json::json;
@@ -54,44 +53,8 @@ async fn load<P: Platform>(app: &App<P>, id: &str) -> Result<User, OAuthError> {
 
 async fn create<P: Platform>(app: &App<P>, body: &[u8], cx: &mut Cx<'_>) -> Outcome {
     let new = user::parse_new(body)?;
-    let user_id = generate_client_id(cx.rng);
-    let claim = user::name_object(&new.username);
-    // The name first: one object per lower-cased name makes the check and the claim one step.
-    if app.call(&claim, Claim { user_id: user_id.clone() }).await?.is_some() {
-        return Err(OAuthError::Conflict { field: "username", description: "this username is taken (usernames are compared ignoring case)".into() });
-    }
-    let created = async {
-        let hash = password::hash(&app.crypto, &new.password, app.config.pbkdf2_iterations, cx.rng)
-            .await
-            .map_err(|e| OAuthError::ServerError(format!("password hashing: {}", e.0)))?;
-        let user = User {
-            user_id: user_id.clone(),
-            username: new.username.clone(),
-            name: new.name.clone(),
-            created_at: cx.now_ms,
-            updated_at: cx.now_ms,
-            disabled: false,
-            password: hash,
-            epoch: 0,
-            clients: Vec::new(),
-            deleted: false,
-        };
-        if !app.call(&user::object_name(&user_id), CreateUser { user: user.clone() }).await? {
-            return Err(OAuthError::ServerError("a fresh user id was taken".into()));
-        }
-        user::store::put(&app.kv, &user).await?;
-        Ok(user)
-    }
-    .await;
-    match created {
-        Ok(user) => Ok(HttpResponse::json(201, &user.view()).no_store()),
-        Err(e) => {
-            // Give the name back, so that a retry can have it (best effort: the error is what
-            // the caller needs to see).
-            let _ = app.call(&claim, Release { user_id }).await;
-            Err(e)
-        }
-    }
+    let user = user::lifecycle::create(app, &new, cx.now_ms, cx.rng).await?;
+    Ok(HttpResponse::json(201, &user.view()).no_store())
 }
 
 async fn patch<P: Platform>(app: &App<P>, id: &str, body: &[u8], cx: &mut Cx<'_>) -> Outcome {

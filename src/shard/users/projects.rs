@@ -25,6 +25,9 @@ pub struct Owned {
 #[serde(rename_all = "snake_case")]
 pub enum Added {
     Added,
+    /// The id is already one of this person's projects (a replayed console form, whose id
+    /// is derived from the form's nonce): nothing changed.
+    Exists,
     TooMany,
     /// No such person, or disabled or deleted.
     NoOwner,
@@ -52,7 +55,7 @@ impl Op for AddProject {
         }
         let owned = loaded.under::<Owned>(PROJECT_PREFIX)?;
         if owned.iter().any(|(k, _)| *k == project_key(&self.client_id)) {
-            return Ok((Added::Added, fx));
+            return Ok((Added::Exists, fx));
         }
         if owned.len() >= self.max as usize {
             return Ok((Added::TooMany, fx));
