@@ -178,3 +178,52 @@ pub fn too_many_signups(retry_after: u64) -> crate::http::HttpResponse {
     r.headers.push(("retry-after", retry_after.max(1).to_string()));
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        for (s, want) in [
+            (0, "1970-01-01 00:00 UTC"),
+            (951_782_400, "2000-02-29 00:00 UTC"),
+            (1_796_635_800, "2026-12-07 09:30 UTC"),
+            (4_107_542_399, "2100-02-28 23:59 UTC"),
+            (4_107_542_400, "2100-03-01 00:00 UTC"),
+        ] {
+            assert_eq!(when(s), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn pages_escape_and_carry_the_page_headers() {
+        let person = Person { username: "<u>", name: "" };
+        let rows = [ProjectRow { id: "id1".into(), name: "<b>x".into(), apis: "A & B".into(), created: "c".into(), last_used: "l".into(), disabled: true }];
+        let r = project_list(person, &rows, 20);
+        let html = String::from_utf8(r.body.clone()).unwrap();
+        assert!(html.contains("&#60;b&#62;x") && html.contains("A &#38; B") && html.contains("Disabled") && !html.contains("<u>"));
+        assert_eq!(r.header("content-security-policy").map(|c| c.contains("frame-ancestors 'none'")), Some(true));
+        let p = ProjectShown {
+            id: "id1".into(),
+            name: "\"quoted\"".into(),
+            apis: vec![],
+            scope: String::new(),
+            api_key: true,
+            disabled: false,
+            created: String::new(),
+            rotated: String::new(),
+            last_used: String::new(),
+            generation: 3,
+        };
+        let s = NewSecret { title: "t".into(), value: "s3cr3t".into(), old_until: Some("later".into()) };
+        let r = project(200, Csrf("tok"), person, &p, &[], Some(&s), None, "https://a/token");
+        let html = String::from_utf8(r.body).unwrap();
+        assert!(html.contains("s3cr3t") && html.contains("until later") && html.contains(r#"name="generation" value="3""#));
+        assert!(html.contains("value=\"&#34;quoted&#34;\""), "attribute values are escaped");
+        let r = project(200, Csrf("tok"), person, &p, &[], None, None, "https://a/token");
+        assert!(!String::from_utf8(r.body).unwrap().contains("id=\"secret\""), "no secret unless given");
+        assert_eq!(too_many_signups(90).header("retry-after"), Some("90"));
+        assert_eq!(too_many_signups(90).status, 429);
+    }
+}

@@ -6,6 +6,7 @@ mod account;
 mod admin;
 mod browser;
 mod cimd;
+mod console;
 mod device;
 mod exchange;
 mod person;
