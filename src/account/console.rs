@@ -165,7 +165,7 @@ impl<P: Platform> Page<'_, P> {
                 name: c.settings.name.clone(),
                 apis: names(c, &cat).join(", "),
                 created: when(c.created_at / 1000),
-                last_used: "Not tracked yet".into(),
+                last_used: "—".into(),
                 disabled: c.settings.disabled,
             })
             .collect();

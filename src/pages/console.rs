@@ -101,7 +101,8 @@ struct ProjectPage<'a> {
     api_key: bool,
     secret: Option<&'a NewSecret>,
     problem: Option<&'a str>,
-    token_url: &'a str,
+    /// How to get a token with the key, as a shell command.
+    curl: String,
 }
 
 /// `GET /` (200): what this server is, with links to sign in, sign up (when open) and the
@@ -151,7 +152,8 @@ pub fn project(
     problem: Option<&str>,
     token_url: &str,
 ) -> crate::http::HttpResponse {
-    respond(status, &ProjectPage { csrf: csrf.0, person, p, apis, api_key: p.api_key, secret, problem, token_url })
+    let curl = format!("curl -u '{}:<secret>' \\\n  -d grant_type=client_credentials \\\n  {token_url}", p.id);
+    respond(status, &ProjectPage { csrf: csrf.0, person, p, apis, api_key: p.api_key, secret, problem, curl })
 }
 
 /// Unix seconds as people read them: `2026-12-07 09:30 UTC`.

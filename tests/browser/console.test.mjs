@@ -55,7 +55,7 @@ async function shoot(context, path, name) {
   for (const [viewport, suffix] of [[PHONE, "390"], [DESKTOP, "1280"]]) {
     await page.setViewportSize(viewport);
     await page.goto(worker.url + path);
-    await page.screenshot({ path: join(DOCS, `console-${name}-${suffix}.png`), fullPage: true });
+    await page.screenshot({ path: join(DOCS, `console-${name}-${suffix}.png`), fullPage: true, scale: viewport === PHONE ? "device" : "css" });
   }
   await page.close();
 }
@@ -95,7 +95,7 @@ test("sign up, make a project, copy its secret, use it, rotate, delete", async (
   const keyId = (await page.locator(".facts code.id").first().textContent()).trim();
   await page.screenshot({ path: join(DOCS, "console-secret-390.png"), fullPage: true });
   await page.setViewportSize(DESKTOP);
-  await page.screenshot({ path: join(DOCS, "console-secret-1280.png"), fullPage: true });
+  await page.screenshot({ path: join(DOCS, "console-secret-1280.png"), fullPage: true, scale: "css" });
   await page.setViewportSize(PHONE);
 
   // The key, from node (outside the browser), as curl would.
