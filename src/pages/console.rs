@@ -153,7 +153,14 @@ pub fn project(
     token_url: &str,
 ) -> crate::http::HttpResponse {
     let curl = format!("curl -u '{}:<secret>' \\\n  -d grant_type=client_credentials \\\n  {token_url}", p.id);
-    respond(status, &ProjectPage { csrf: csrf.0, person, p, apis, api_key: p.api_key, secret, problem, curl })
+    let mut r = respond(status, &ProjectPage { csrf: csrf.0, person, p, apis, api_key: p.api_key, secret, problem, curl });
+    // The copy button's one script, allowed by its hash (the page works without it).
+    for (name, value) in r.headers.iter_mut() {
+        if *name == "content-security-policy" {
+            value.push_str(&format!("; script-src '{}'", super::templates::COPY_SCRIPT_HASH));
+        }
+    }
+    r
 }
 
 /// Unix seconds as people read them: `2026-12-07 09:30 UTC`.
@@ -184,6 +191,15 @@ pub fn too_many_signups(retry_after: u64) -> crate::http::HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_copy_script_is_the_one_the_csp_allows() {
+        use base64::Engine;
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(super::super::templates::COPY_SCRIPT.as_bytes());
+        let want = format!("sha256-{}", base64::engine::general_purpose::STANDARD.encode(digest));
+        assert_eq!(super::super::templates::COPY_SCRIPT_HASH, want, "templates/copy.js changed: put its hash in COPY_SCRIPT_HASH");
+    }
 
     #[test]
     fn dates() {
@@ -224,7 +240,9 @@ mod tests {
         assert!(html.contains("s3cr3t") && html.contains("until later") && html.contains(r#"name="generation" value="3""#));
         assert!(html.contains("value=\"&#34;quoted&#34;\""), "attribute values are escaped");
         let r = project(200, Csrf("tok"), person, &p, &[], None, None, "https://a/token");
-        assert!(!String::from_utf8(r.body).unwrap().contains("id=\"secret\""), "no secret unless given");
+        assert!(!String::from_utf8(r.body.clone()).unwrap().contains("id=\"secret\""), "no secret unless given");
+        let csp = r.header("content-security-policy").unwrap();
+        assert!(csp.ends_with(&format!("; script-src '{}'", super::super::templates::COPY_SCRIPT_HASH)), "{csp}");
         assert_eq!(too_many_signups(90).header("retry-after"), Some("90"));
         assert_eq!(too_many_signups(90).status, 429);
     }

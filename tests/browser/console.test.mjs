@@ -87,12 +87,18 @@ test("sign up, make a project, copy its secret, use it, rotate, delete", async (
   await submitAndWait(page, page.getByRole("button", { name: "Create project" }));
   const secretEl = page.locator("#secret");
   await secretEl.waitFor();
-  // "Copy": one click selects the whole secret (no script needed); that is what a person copies.
-  await secretEl.click();
-  const secret = await page.evaluate(() => window.getSelection().toString().trim());
+  // "Copy": the button (one script, allowed by its hash in the CSP) puts it on the clipboard...
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: worker.url });
+  await page.getByRole("button", { name: "Copy" }).click();
+  await page.getByRole("button", { name: "Copied" }).waitFor();
+  const secret = (await page.evaluate(() => navigator.clipboard.readText())).trim();
   assert.equal(secret, (await secretEl.textContent()).trim());
   assert.ok(secret.length >= 40, secret);
+  // ...and without it, one click selects the whole secret (selectable text).
+  await secretEl.click();
+  assert.equal(await page.evaluate(() => window.getSelection().toString().trim()), secret);
   const keyId = (await page.locator(".facts code.id").first().textContent()).trim();
+  assert.deepEqual(page.dialogs, []);
   await page.screenshot({ path: join(DOCS, "console-secret-390.png"), fullPage: true });
   await page.setViewportSize(DESKTOP);
   await page.screenshot({ path: join(DOCS, "console-secret-1280.png"), fullPage: true, scale: "css" });
@@ -167,6 +173,24 @@ test("a forged form is refused and changes nothing; a <script> name is text", as
   assert.match(await page.textContent("h1"), /This form has expired/);
   const p = await api.admin("GET", `/admin/clients/${id}`);
   assert.equal(p.json.disabled, false);
+  await context.close();
+});
+
+test("without JavaScript the copy button stays hidden and the secret is text", async () => {
+  await createUser(api, { username: "nojs", password: "plain html only" });
+  const context = await browser.newContext({ viewport: PHONE, javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto(worker.url + "/login?return_to=%2Fconsole%2Fprojects%2Fnew");
+  await page.fill("#username", "nojs");
+  await page.fill("#password", "plain html only");
+  await submitAndWait(page, page.getByRole("button", { name: "Sign in" }));
+  await page.fill("#name", "No script");
+  await page.getByLabel(/Maps API/).check();
+  await submitAndWait(page, page.getByRole("button", { name: "Create project" }));
+  assert.equal(await page.locator("button.copy").isVisible(), false);
+  const secret = (await page.locator("#secret").textContent()).trim();
+  const keyId = (await page.locator(".facts code.id").first().textContent()).trim();
+  assert.equal((await api.token(keyId, secret)).status, 200);
   await context.close();
 });
 
