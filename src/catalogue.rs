@@ -134,7 +134,7 @@ pub fn parse_patch(body: &[u8]) -> Result<ApiPatch, OAuthError> {
 }
 
 pub async fn put<K: Kv>(kv: &K, api: &Api) -> Result<(), StoreError> {
-    kv.put(&format!("{PREFIX}{}", api.api_id), &crate::shard::to_json(api)).await
+    kv.put(&format!("{PREFIX}{}", api.api_id), &serde_json::to_string(api).unwrap_or_default()).await
 }
 
 pub async fn delete<K: Kv>(kv: &K, api_id: &str) -> Result<(), StoreError> {
