@@ -20,7 +20,7 @@ use crate::http::{HttpRequest, HttpResponse};
 use crate::pages::console::{self as page, when, ApiChoice, NewSecret, ProjectRow, ProjectShown};
 use crate::pages::{Csrf, Person};
 use crate::secret::{random_string, Random};
-use crate::shard::users::SessionUser;
+use crate::shard::users::sessions::SessionUser;
 use crate::store::Platform;
 
 pub const PATH: &str = "/console";

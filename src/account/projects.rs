@@ -10,7 +10,7 @@ use crate::client::{store, Client};
 use crate::error::OAuthError;
 use crate::secret::{generate_client_id, generate_client_secret, ClientSecret, Random};
 use crate::shard::apis::{Attach, Detach};
-use crate::shard::users::{AddProject, Added, RemoveProject};
+use crate::shard::users::projects::{AddProject, Added, RemoveProject};
 use crate::store::Platform;
 use crate::user;
 

@@ -12,7 +12,7 @@ use crate::error::OAuthError;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::pages::console as page;
 use crate::pages::Csrf;
-use crate::shard::users::StartSession;
+use crate::shard::users::sessions::StartSession;
 use crate::store::Platform;
 use crate::user;
 

@@ -16,7 +16,7 @@ use crate::secret::{self, ClientSecret, Random};
 use crate::shard::apis::Detach;
 use crate::shard::gate::{ChangeGate, GateChange};
 use crate::shard::route::{shard_name, SHARDS};
-use crate::shard::users::{Projects, RemoveProject};
+use crate::shard::users::projects::{Projects, RemoveProject};
 use crate::store::Platform;
 use crate::user;
 

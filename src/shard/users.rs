@@ -15,7 +15,6 @@ pub mod grants;
 pub mod projects;
 pub mod sessions;
 pub use grants::*;
-pub use projects::*;
 pub use sessions::*;
 
 pub const USER_KEY: &str = "user";

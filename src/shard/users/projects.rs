@@ -106,3 +106,76 @@ impl Op for Projects {
         Ok((Some(owned.into_iter().map(|(_, id)| id).collect()), Effects::default()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::password::PasswordHash;
+    use crate::shard::users::{DeleteUser, SESSION_PREFIX};
+    use crate::shard::Checked;
+
+    const NOW: u64 = 1_000_000;
+
+    fn user() -> User {
+        User {
+            user_id: "u1".into(),
+            username: "Alice".into(),
+            name: "Alice A".into(),
+            created_at: 1,
+            updated_at: 1,
+            disabled: false,
+            password: PasswordHash { iterations: 1, salt: "c2FsdA".into(), hash: "h".into() },
+            epoch: 3,
+            clients: vec!["c1".into()],
+            deleted: false,
+        }
+    }
+    #[test]
+    fn the_owner_index_is_bounded_and_only_for_a_live_enabled_person() {
+        let add = |id: &str| AddProject { client_id: id.into(), max: 2 };
+        let with = |u: Option<User>, owned: &[&str]| {
+            let mut l = Loaded::default();
+            if let Some(u) = u {
+                l = l.with(USER_KEY, &u);
+            }
+            for (i, id) in owned.iter().enumerate() {
+                l = l.with(format!("{PROJECT_PREFIX}{id}"), &Owned { created_ms: 10 - i as u64 });
+            }
+            l
+        };
+        // (person, already owned, project, outcome, written)
+        type Case<'a> = (Option<User>, Vec<&'a str>, &'a str, Added, bool);
+        let cases: Vec<Case> = vec![
+            (Some(user()), vec![], "p1", Added::Added, true),
+            (Some(user()), vec!["p1"], "p2", Added::Added, true),
+            (Some(user()), vec!["p1", "p2"], "p3", Added::TooMany, false),
+            (Some(user()), vec!["p1", "p2"], "p2", Added::Exists, false),
+            (Some(user()), vec!["p1"], "p1", Added::Exists, false),
+            (None, vec![], "p1", Added::NoOwner, false),
+            (Some(User { disabled: true, ..user() }), vec![], "p1", Added::NoOwner, false),
+            (Some(User { deleted: true, ..user() }), vec![], "p1", Added::NoOwner, false),
+        ];
+        for (u, owned, id, want, written) in cases {
+            let (got, fx) = add(id).checked(&with(u.clone(), &owned), NOW).unwrap();
+            assert_eq!((got, !fx.puts.is_empty()), (want.clone(), written), "{u:?} {owned:?} {id}");
+        }
+        // Listed oldest first; a deleted person's list is still there for the retry.
+        let (list, _) = Projects {}.checked(&with(Some(user()), &["new", "old"]), NOW).unwrap();
+        assert_eq!(list, Some(vec!["old".to_string(), "new".to_string()]));
+        let (list, _) = Projects {}.checked(&with(Some(User { deleted: true, ..user() }), &["p"]), NOW).unwrap();
+        assert_eq!(list, Some(vec!["p".to_string()]));
+        assert_eq!(Projects {}.checked(&with(None, &[]), NOW).unwrap().0, None);
+        let (_, fx) = RemoveProject { client_id: "p".into() }.checked(&with(Some(user()), &["p"]), NOW).unwrap();
+        assert_eq!(fx.deletes, vec![format!("{PROJECT_PREFIX}p")]);
+        // Deleting the person keeps the index for the retry (the last step purges it all).
+        let (_, fx) = DeleteUser {}.checked(&with(Some(user()), &["p"]), NOW).unwrap();
+        assert!(!fx.purge.contains(&PROJECT_PREFIX));
+    }
+
+    #[test]
+    fn deleting_the_person_keeps_the_index_until_the_purge() {
+        let l = Loaded::default().with(USER_KEY, &user()).with(format!("{PROJECT_PREFIX}p"), &Owned { created_ms: 1 });
+        let (_, fx) = DeleteUser {}.checked(&l, NOW).unwrap();
+        assert!(!fx.purge.contains(&PROJECT_PREFIX) && fx.purge.contains(&SESSION_PREFIX));
+    }
+}
