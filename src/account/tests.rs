@@ -34,6 +34,7 @@ fn new_project_rules() {
     let hundred = "n".repeat(100);
     assert_eq!(parse_new(format!(r#"{{"name":"{hundred}","apis":["{A1}"]}}"#).as_bytes()).unwrap().name.len(), 100);
     let eleven: Vec<String> = (0..11).map(|i| format!("AAAAAAAAAAAAAAAAAAAA{i:02}")).collect();
+    assert_eq!(api_ids(&eleven[..10]).unwrap().len(), 10, "ten APIs are allowed");
     let cases = [
         ("not json".to_string(), "body"),
         (format!(r#"{{"apis":["{A1}"]}}"#), "name"),

@@ -325,3 +325,29 @@ fn an_interrupted_owner_disable_is_completed_by_repeating_it() {
     }
     assert_eq!(key_ok(&mut h, &pid), 401);
 }
+
+#[test]
+fn an_interrupted_project_delete_is_completed_by_repeating_it() {
+    let mut h = Harness::new();
+    let maps = h.api("Maps API", r#"["maps:read"]"#, None);
+    let (_, token) = h.account("alice");
+    let (pid, secret) = project(&mut h, &token, "Shop", &[&maps]);
+    let t = h.token(&pid, &secret);
+    // Fail each object call in turn (the token's check, the owner index, the eight gates, the
+    // API index, the owner index): each failure is 503, and a repeat finishes the delete.
+    for nth in 1..=12 {
+        let (pid, secret) = project(&mut h, &token, &format!("P{nth}"), &[&maps]);
+        let t = h.token(&pid, &secret);
+        h.app.objects.faults.fail_nth(nth);
+        let first = h.acct("DELETE", &format!("/account/projects/{pid}"), &token, "");
+        h.app.objects.faults.fail_next(0);
+        let again = h.acct("DELETE", &format!("/account/projects/{pid}"), &token, "");
+        assert!(matches!((first.status, again.status), (503, 204) | (204, 404)), "step {nth}: {} then {}", first.status, again.status);
+        assert_eq!(h.validate(&t, "10.0.0.1").status, 401, "step {nth}");
+        assert_eq!(h.send(Req::new("GET", &format!("/admin/clients/{pid}")).bearer(ADMIN)).status, 404);
+    }
+    assert_eq!(h.acct("GET", "/account/projects", &token, "").body_json()["projects"].as_array().unwrap().len(), 1, "only the first is left");
+    assert_eq!(h.acct("DELETE", &format!("/account/projects/{pid}"), &token, "").status, 204);
+    assert_eq!(h.validate(&t, "10.0.0.1").status, 401);
+    assert_eq!(h.send(Req::new("DELETE", &format!("/admin/apis/{maps}")).bearer(ADMIN)).status, 204, "no index entry left behind");
+}
