@@ -68,7 +68,6 @@ test("sign up, make a project, copy its secret, use it, rotate, delete", async (
   const { context, page } = await newPage();
   const home = await page.goto(worker.url + "/");
   assert.equal(home.status(), 200);
-  await page.screenshot({ path: join(DOCS, "console-home-390.png"), fullPage: true });
   await page.getByRole("link", { name: "Create an account" }).click();
   await page.waitForURL(/\/signup$/);
   await page.screenshot({ path: join(DOCS, "console-signup-390.png"), fullPage: true });
@@ -120,7 +119,10 @@ test("sign up, make a project, copy its secret, use it, rotate, delete", async (
   await shoot(context, "/console", "list");
   await shoot(context, "/console/projects/new", "new");
   await shoot(context, `/console/projects/${keyId}`, "project");
-  await shoot(context, "/", "home");
+  // The home page as a visitor sees it (signed out).
+  const visitor = await browser.newContext({ deviceScaleFactor: 2, locale: "en-US" });
+  await shoot(visitor, "/", "home");
+  await visitor.close();
 
   // Rotate with no grace: the old secret stops at once, and so does its token.
   await page.goto(`${worker.url}/console/projects/${keyId}`);
