@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command from a fresh clone to a running edge-oauth on http://127.0.0.1:$PORT (8787):
 # installs what is missing, builds, starts `wrangler dev` with local KV and Durable Objects
-# (state kept in .wrangler/state), creates a demo client once, and prints how to use it.
+# (state kept in .wrangler/state), creates a demo client and a demo API once, and prints how
+# to use them and where the developer console is (sign-up is open locally: SIGNUP=open).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT="${PORT:-8787}"
@@ -16,9 +17,15 @@ fi
 ADMIN_TOKEN=$(grep '^ADMIN_TOKEN=' .dev.vars | head -1 | cut -d= -f2-)
 
 # wrangler itself (not through npx), so that stopping it stops workerd too.
-./node_modules/.bin/wrangler dev --ip 127.0.0.1 --port "$PORT" --show-interactive-dev-session=false &
+./node_modules/.bin/wrangler dev --ip 127.0.0.1 --port "$PORT" --show-interactive-dev-session=false --var SIGNUP:open &
 wrangler_pid=$!
-trap 'kill $wrangler_pid 2>/dev/null || true; wait $wrangler_pid 2>/dev/null || true' EXIT
+trap 'kill $wrangler_pid 2>/dev/null || true; cat <<MSG
+The developer console (projects and their API keys):
+  $base/console
+  create an account at $base/signup (or sign in as "demo"), then "New project" with the Demo API.
+
+MSG
+wait $wrangler_pid 2>/dev/null || true' EXIT
 trap 'exit 130' INT TERM
 
 base="http://127.0.0.1:$PORT"
@@ -50,7 +57,7 @@ keep() { # keep FILE PATH CHECK_PATH JSON: create once with the admin API, recre
   fi
   if [ ! -f "$file" ]; then
     curl -fs -X POST "$base$path" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' -d "$body" \
-      | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s);v.id=v.user_id??v.client_id;v.password=process.argv[1]||undefined;console.log(JSON.stringify(v))})' "${5:-}" > "$file.tmp" \
+      | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s);v.id=v.user_id??v.client_id??v.api_id;v.password=process.argv[1]||undefined;console.log(JSON.stringify(v))})' "${5:-}" > "$file.tmp" \
       && mv "$file.tmp" "$file" || { rm -f "$file.tmp"; echo "dev: could not create $file (POST $path failed)" >&2; }
   fi
 }
@@ -58,6 +65,9 @@ password=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 keep .wrangler/demo-user.json /admin/users /admin/users/ "{\"username\":\"demo\",\"password\":\"$password\",\"name\":\"Demo Person\"}" "$password"
 keep .wrangler/demo-device.json /admin/clients /admin/clients/ \
   '{"name":"Demo TV","client_type":"public","scopes":["read"],"grant_types":["urn:ietf:params:oauth:grant-type:device_code","refresh_token"]}'
+# A demo API in the catalogue, so that a project can be made in the console at once.
+keep .wrangler/demo-api.json /admin/apis /admin/apis/ \
+  '{"name":"Demo API","description":"The demo API of this local server.","scopes":["demo:read","demo:write"]}'
 id=$(node -p "require('./$demo').client_id")
 secret=$(node -p "require('./$demo').client_secret")
 
@@ -83,4 +93,10 @@ Sign in as a person (user "demo", password $(node -p "require('./.wrangler/demo-
 
 MSG
 fi
+cat <<MSG
+The developer console (projects and their API keys):
+  $base/console
+  create an account at $base/signup (or sign in as "demo"), then "New project" with the Demo API.
+
+MSG
 wait $wrangler_pid

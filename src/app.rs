@@ -21,6 +21,11 @@ pub const RATE: &str = "rate";
 pub const USER_CODE_FAILURES: &str = "user_code_failures";
 /// At most this many wrong user codes per address per failure window (then 429).
 pub const USER_CODE_FAILURES_PER_IP: u64 = 20;
+/// Sign-ups, per address (`/signup`).
+pub const SIGNUPS: &str = "signups";
+/// At most this many sign-ups per address per [`SIGNUP_WINDOW_MS`] (then 429).
+pub const SIGNUPS_PER_IP: u64 = 5;
+pub const SIGNUP_WINDOW_MS: u64 = 3_600_000;
 
 /// What one request brings besides itself: the time, and randomness.
 pub struct Cx<'a> {

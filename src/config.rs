@@ -49,6 +49,10 @@ pub struct Config {
     pub registration: Registration,
     /// `REGISTRATION_SCOPES`: the scopes registered and metadata-document clients may ask for.
     pub registration_scopes: Vec<String>,
+    /// `MAX_PROJECTS`: projects per person (the console, the Account API); 1 to 1000.
+    pub max_projects: u32,
+    /// `SIGNUP=open`: anyone may create an account at `/signup` (else it is 404).
+    pub signup: bool,
 }
 
 /// `CIMD`: off (default), `on` (`https` documents only) or `dev` (also `http` on loopback).
@@ -105,6 +109,8 @@ impl Default for Config {
             cimd: Cimd::Off,
             registration: Registration::Off,
             registration_scopes: Vec::new(),
+            max_projects: 20,
+            signup: false,
         }
     }
 }

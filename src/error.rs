@@ -82,6 +82,11 @@ pub enum OAuthError {
         field: &'static str,
         description: String,
     },
+    /// A `409` with its own error code: `api_in_use`, `too_many_projects`.
+    Refused {
+        error: &'static str,
+        description: String,
+    },
     /// A form posted without a valid CSRF token.
     Forbidden(String),
     /// RFC 7591 §3.2.2: a redirect URI of a registration request is missing or invalid.
@@ -119,6 +124,7 @@ impl OAuthError {
             OAuthError::AccessDenied => "access_denied",
             OAuthError::ExpiredToken => "expired_token",
             OAuthError::Conflict { .. } => "conflict",
+            OAuthError::Refused { error, .. } => error,
             OAuthError::Forbidden(_) => "forbidden",
             // RFC 6750 §3.1: a request with no credential at all is missing a required part.
             OAuthError::MissingToken => "invalid_request",
@@ -155,7 +161,7 @@ impl OAuthError {
             | OAuthError::MissingToken
             | OAuthError::AdminUnauthorized => 401,
             OAuthError::InsufficientScope(_) | OAuthError::Forbidden(_) => 403,
-            OAuthError::Conflict { .. } => 409,
+            OAuthError::Conflict { .. } | OAuthError::Refused { .. } => 409,
             OAuthError::NotFound => 404,
             OAuthError::MethodNotAllowed(_) => 405,
             OAuthError::TooManyRequests { .. } => 429,
@@ -174,7 +180,7 @@ impl OAuthError {
             | OAuthError::InvalidRedirectUri(d)
             | OAuthError::InvalidClientMetadata(d) => d.clone(),
             OAuthError::InvalidClientToken => "client authentication failed: the access token is not a live token of a client".into(),
-            OAuthError::Conflict { description, .. } => description.clone(),
+            OAuthError::Conflict { description, .. } | OAuthError::Refused { description, .. } => description.clone(),
             OAuthError::InvalidField { description, .. } => description.clone(),
             OAuthError::InvalidClient { .. } => "client authentication failed".into(),
             OAuthError::UnauthorizedClient => "the client is not allowed to use this grant type".into(),
@@ -345,6 +351,7 @@ mod tests {
             OAuthError::Unavailable("x".into()),
             OAuthError::InvalidGrant("x".into()),
             OAuthError::Conflict { field: "username", description: "x".into() },
+            OAuthError::Refused { error: "api_in_use", description: "x".into() },
             OAuthError::Forbidden("x".into()),
             OAuthError::InvalidTarget("x".into()),
             OAuthError::InvalidClientToken,

@@ -30,10 +30,12 @@
 //! | `testing` | fakes, deterministic randomness and native crypto, shared by tests, benches and fuzz targets |
 //! | `edge` | the shell (wasm32 only): the entry module, KV, Durable Objects, WebCrypto, fetch, and the executor that runs the core's futures as promises |
 
+pub mod account;
 pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod cache;
+pub mod catalogue;
 pub mod client;
 pub mod config;
 pub mod endpoints;

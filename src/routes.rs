@@ -1,6 +1,7 @@
 //! The route table: which handler answers which path, and which error conventions it follows.
 //! Handlers never see this table.
 
+use crate::account;
 use crate::admin;
 use crate::app::{App, Cx};
 use crate::endpoints::register;
@@ -25,8 +26,13 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         "/device_authorization" | "/device_authorization/" => (Surface::TokenEndpoint, device::authorization(app, req, cx).await),
         "/device" => (Surface::Page, device::page(app, req, cx).await),
         "/register" | "/register/" => (Surface::TokenEndpoint, register::handle(app, req, cx).await),
+        "/" => (Surface::Page, account::console::home(app, req).await),
+        p if under(p, account::console::PATH) => (Surface::Page, account::console::handle(app, req, cx).await),
+        account::signup::PATH => (Surface::Page, account::signup::handle(app, req, cx).await),
+        p if under(p, account::api::PATH) => (Surface::Resource, account::api::handle(app, req, cx).await),
         p if under(p, admin::clients::PATH) => (Surface::Admin, admin::clients::handle(app, req, cx).await),
         p if under(p, admin::users::PATH) => (Surface::Admin, admin::users::handle(app, req, cx).await),
+        p if under(p, admin::apis::PATH) => (Surface::Admin, admin::apis::handle(app, req, cx).await),
         p if under(p, admin::issuers::PATH) => (Surface::Admin, admin::issuers::handle(app, req, cx).await),
         p if under(p, admin::cimd_blocklist::PATH) => (Surface::Admin, admin::cimd_blocklist::handle(app, req, cx).await),
         p if under(p, admin::registration_tokens::PATH) => (Surface::Admin, admin::registration_tokens::handle(app, req, cx).await),

@@ -53,6 +53,8 @@ pub fn describe(scope: &str, configured: &[(String, String)]) -> String {
         "email" => "See your email address",
         "offline_access" => "Keep access while you are away",
         "openid" => "Confirm who you are",
+        // The Account API (the console's operations for scripts).
+        "account" => "Manage your projects and API keys",
         _ => return format!("Use the \u{201c}{scope}\u{201d} permission"),
     };
     known.to_string()
@@ -109,6 +111,7 @@ mod tests {
         assert_eq!(describe("read", &configured), "See your photos");
         assert_eq!(describe("write", &configured), "Create, change and delete your data");
         assert_eq!(describe("billing:view", &[]), "Use the \u{201c}billing:view\u{201d} permission");
+        assert_eq!(describe("account", &[]), "Manage your projects and API keys", "the contract names it so");
         assert!(parse_descriptions("[1]").is_empty() && parse_descriptions("nope").is_empty());
         assert!(covers(&v(&["a", "b"]), &v(&["b"])) && covers(&v(&["a"]), &[]) && !covers(&v(&["a"]), &v(&["a", "c"])));
     }

@@ -4,14 +4,13 @@
 
 use super::{authorize, body, segments};
 use crate::app::{App, Cx};
+use crate::client::lifecycle::{self, save};
 use crate::client::settings::{grace_for_rotation, settings_for_create, settings_for_patch};
 use crate::client::{self, Client, ClientType};
 use crate::endpoints::Outcome;
 use crate::error::OAuthError;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::secret;
-use crate::shard::gate::{ChangeGate, GateChange};
-use crate::shard::route::{shard_name, SHARDS};
 use crate::store::Platform;
 use serde_json::{json, Value};
 
@@ -83,38 +82,25 @@ async fn patch<P: Platform>(app: &App<P>, id: &str, body: &[u8], now_ms: u64) ->
     // The shards' gates first: once they say "disabled", no stale KV read helps a token.
     // Told whenever the body names `disabled`: the KV record we compared with may be stale.
     if sets_disabled {
-        let change = if settings.disabled { GateChange::Disable } else { GateChange::Enable };
-        update_gates(app, id, change).await?;
+        lifecycle::set_disabled(app, id, settings.disabled).await?;
     }
     client.settings = settings;
     client.updated_at = now_ms;
-    client::store::put(&app.kv, &client).await?;
-    app.remember(&client.client_id, Some(&client), now_ms);
+    save(app, &client, now_ms).await?;
     Ok(HttpResponse::json(200, &client.view()).no_store())
 }
 
+/// A project (a client with an owner) leaves its owner's and its APIs' indexes too.
 async fn delete<P: Platform>(app: &App<P>, id: &str, now_ms: u64) -> Outcome {
-    load(app, id).await?;
-    update_gates(app, id, GateChange::Delete).await?;
-    app.cache.forget_client(id);
-    client::store::delete(&app.kv, id).await?;
-    app.remember(id, None, now_ms);
+    let client = load(app, id).await?;
+    lifecycle::delete(app, &client, now_ms).await?;
     Ok(HttpResponse::new(204))
 }
 
 async fn rotate<P: Platform>(app: &App<P>, id: &str, body: &[u8], cx: &mut Cx<'_>) -> Outcome {
     let mut client = load(app, id).await?;
     let grace = grace_for_rotation(body)?;
-    if client.is_public() {
-        return Err(OAuthError::field("client_type", "a public client has no secret to rotate"));
-    }
-    let new_secret = secret::generate_client_secret(cx.rng);
-    client.rotate(&new_secret, grace, cx.now_ms);
-    let grace_until_ms = client.previous_secret.as_ref().and_then(|p| p.valid_until_ms).unwrap_or(0);
-    let change = GateChange::Rotate { generation: client.generation(), grace_until_ms };
-    update_gates(app, id, change).await?;
-    client::store::put(&app.kv, &client).await?;
-    app.remember(&client.client_id, Some(&client), cx.now_ms);
+    let (new_secret, grace_until_ms) = lifecycle::rotate(app, &mut client, grace, cx.now_ms, cx.rng).await?;
     let body = json!({
         "client_id": client.client_id,
         "client_secret": new_secret.expose(),
@@ -122,13 +108,4 @@ async fn rotate<P: Platform>(app: &App<P>, id: &str, body: &[u8], cx: &mut Cx<'_
         "previous_secret_valid_until": (grace > 0).then_some(grace_until_ms),
     });
     Ok(HttpResponse::json(201, &body).no_store())
-}
-
-/// Apply a client-wide change to every shard of the client. Idempotent, so a failure part way
-/// (answered 503) is repaired by repeating the admin call.
-async fn update_gates<P: Platform>(app: &App<P>, client_id: &str, change: GateChange) -> Result<(), OAuthError> {
-    for shard in 0..SHARDS {
-        app.call(&shard_name(client_id, shard), ChangeGate { change: change.clone() }).await?;
-    }
-    Ok(())
 }

@@ -2,12 +2,14 @@
 //! `ADMIN_TOKEN` (404). Every collection shares the statuses and the error shape: `400` naming
 //! the field, `401` without the admin token, `404` for an unknown id.
 //!
+//! - [`apis`]: `/admin/apis`, the catalogue projects pick from.
 //! - [`clients`]: `/admin/clients`, registered applications.
 //! - [`users`]: `/admin/users`, their grants.
 //! - [`issuers`]: `/admin/issuers`, trusted identity providers for token exchange.
 //! - [`cimd_blocklist`]: `/admin/cimd-blocklist`, hosts whose metadata documents are refused.
 //! - [`registration_tokens`]: `/admin/registration-tokens`, initial access tokens for RFC 7591.
 
+pub mod apis;
 pub mod cimd_blocklist;
 pub mod clients;
 pub mod issuers;

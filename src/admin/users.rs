@@ -3,19 +3,21 @@
 //! its epoch in one step, then the kill reaches the one shard of each client holding tokens for
 //! the user (`{client}/{hash(user) mod 8}`), which kills those families and tokens at once.
 //! Every step is idempotent: a call that failed part way (503) is completed by repeating it.
+//! A person's projects follow them (invariant 10): disabling closes every project's gates
+//! (purging their tokens), enabling reopens them for new tokens, deleting deletes them.
 
 use super::{authorize, body, segments};
 use crate::app::{App, Cx};
 use crate::auth::password;
+use crate::client::lifecycle;
 use crate::endpoints::Outcome;
 use crate::error::OAuthError;
 use crate::http::{HttpRequest, HttpResponse};
-use crate::secret::generate_client_id;
 use crate::shard::families::KillUser;
-use crate::shard::names::{Claim, Release};
+use crate::shard::names::Release;
 use crate::shard::route::{shard_name, user_shard};
 use crate::shard::users::grants::{ForgetGrant, Grants, RevokeGrant};
-use crate::shard::users::{CreateUser, DeleteUser, GetUser, Kill, PurgeUser, UpdateUser};
+use crate::shard::users::{DeleteUser, GetUser, Kill, PurgeUser, UpdateUser};
 use crate::store::Platform;
 use crate::user::{self, User};
 use serde_json::json;
@@ -30,7 +32,7 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         (_, []) => Err(OAuthError::MethodNotAllowed("GET, POST")),
         ("GET", [id]) => Ok(HttpResponse::json(200, &load(app, id).await?.view()).no_store()),
         ("PATCH", [id]) => patch(app, id, body(req)?, cx).await,
-        ("DELETE", [id]) => delete(app, id).await,
+        ("DELETE", [id]) => delete(app, id, cx.now_ms).await,
         (_, [_]) => Err(OAuthError::MethodNotAllowed("GET, PATCH, DELETE")),
         ("GET", [id, "grants"]) => grants(app, id).await,
         (_, [_, "grants"]) => Err(OAuthError::MethodNotAllowed("GET")),
@@ -52,44 +54,8 @@ async fn load<P: Platform>(app: &App<P>, id: &str) -> Result<User, OAuthError> {
 
 async fn create<P: Platform>(app: &App<P>, body: &[u8], cx: &mut Cx<'_>) -> Outcome {
     let new = user::parse_new(body)?;
-    let user_id = generate_client_id(cx.rng);
-    let claim = user::name_object(&new.username);
-    // The name first: one object per lower-cased name makes the check and the claim one step.
-    if app.call(&claim, Claim { user_id: user_id.clone() }).await?.is_some() {
-        return Err(OAuthError::Conflict { field: "username", description: "this username is taken (usernames are compared ignoring case)".into() });
-    }
-    let created = async {
-        let hash = password::hash(&app.crypto, &new.password, app.config.pbkdf2_iterations, cx.rng)
-            .await
-            .map_err(|e| OAuthError::ServerError(format!("password hashing: {}", e.0)))?;
-        let user = User {
-            user_id: user_id.clone(),
-            username: new.username.clone(),
-            name: new.name.clone(),
-            created_at: cx.now_ms,
-            updated_at: cx.now_ms,
-            disabled: false,
-            password: hash,
-            epoch: 0,
-            clients: Vec::new(),
-            deleted: false,
-        };
-        if !app.call(&user::object_name(&user_id), CreateUser { user: user.clone() }).await? {
-            return Err(OAuthError::ServerError("a fresh user id was taken".into()));
-        }
-        user::store::put(&app.kv, &user).await?;
-        Ok(user)
-    }
-    .await;
-    match created {
-        Ok(user) => Ok(HttpResponse::json(201, &user.view()).no_store()),
-        Err(e) => {
-            // Give the name back, so that a retry can have it (best effort: the error is what
-            // the caller needs to see).
-            let _ = app.call(&claim, Release { user_id }).await;
-            Err(e)
-        }
-    }
+    let user = user::lifecycle::create(app, &new, cx.now_ms, cx.rng).await?;
+    Ok(HttpResponse::json(201, &user.view()).no_store())
 }
 
 async fn patch<P: Platform>(app: &App<P>, id: &str, body: &[u8], cx: &mut Cx<'_>) -> Outcome {
@@ -108,14 +74,21 @@ async fn patch<P: Platform>(app: &App<P>, id: &str, body: &[u8], cx: &mut Cx<'_>
     if let Some(kill) = &updated.kill {
         kill_everywhere(app, id, kill).await?;
     }
+    // Invariant 10: the person's projects follow them, before this call answers. Told
+    // whenever the body names `disabled` (a repeat repairs a fan-out that failed part way).
+    if let Some(disabled) = patch.disabled {
+        lifecycle::owner_changed(app, id, disabled).await?;
+    }
     user::store::put(&app.kv, &updated.user).await?;
     Ok(HttpResponse::json(200, &updated.user.view()).no_store())
 }
 
-async fn delete<P: Platform>(app: &App<P>, id: &str) -> Outcome {
+async fn delete<P: Platform>(app: &App<P>, id: &str, now_ms: u64) -> Outcome {
     let object = object(id)?;
     let (user, kill) = app.call(&object, DeleteUser {}).await?.ok_or(OAuthError::NotFound)?;
     kill_everywhere(app, id, &kill).await?;
+    // Deleting a person deletes their projects (their keys stop first, all of them).
+    lifecycle::delete_owned(app, id, now_ms).await?;
     app.call(&user::name_object(&user.username), Release { user_id: user.user_id.clone() }).await?;
     user::store::delete(&app.kv, id).await?;
     app.call(&object, PurgeUser {}).await?;

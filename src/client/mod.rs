@@ -6,6 +6,7 @@
 //! - [`metadata_document`]: clients whose id is the URL of their own metadata document.
 //! - [`registration`]: the metadata of RFC 7591 registration requests.
 
+pub mod lifecycle;
 pub mod metadata_document;
 pub mod redirect;
 pub mod registration;
@@ -46,6 +47,15 @@ pub struct Client {
     /// Who made it: the admin API, RFC 7591 registration, or its own metadata document.
     #[serde(default, skip_serializing_if = "Origin::is_admin")]
     pub origin: Origin,
+    /// A project (the console, the Account API): the person who owns it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// A project's APIs (catalogue ids): its scopes and resources come from them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub apis: Vec<String>,
+    /// When the secret was last rotated (ms), if ever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_at: Option<u64>,
 }
 
 /// Where a client comes from. Only admin-made clients have their own `resources`; the others
@@ -78,12 +88,26 @@ impl Client {
             created_at: now_ms,
             updated_at: now_ms,
             origin: Origin::Admin,
+            owner: None,
+            apis: Vec::new(),
+            rotated_at: None,
         }
     }
 
     /// A public client: no secret at all.
     pub fn public(client_id: String, settings: Settings, now_ms: u64) -> Client {
-        Client { client_id, settings, secret: None, previous_secret: None, created_at: now_ms, updated_at: now_ms, origin: Origin::Admin }
+        Client {
+            client_id,
+            settings,
+            secret: None,
+            previous_secret: None,
+            created_at: now_ms,
+            updated_at: now_ms,
+            origin: Origin::Admin,
+            owner: None,
+            apis: Vec::new(),
+            rotated_at: None,
+        }
     }
 
     /// The resources this client's tokens may be for (RFC 8707): its own when the admin API
@@ -143,10 +167,21 @@ impl Client {
         let generation = old.map_or(0, |o| o.generation + 1);
         self.secret = Some(StoredSecret { hash: new_secret.hash(), generation, valid_until_ms: None });
         self.updated_at = now_ms;
+        self.rotated_at = Some(now_ms);
     }
 
-    /// The view the admin API returns: everything but secrets and their hashes.
+    /// The view the admin API returns: everything but secrets and their hashes; a project's
+    /// also names its `owner` and `apis`.
     pub fn view(&self) -> Value {
+        let mut v = self.settings_view();
+        if let Some(owner) = &self.owner {
+            v["owner"] = json!(owner);
+            v["apis"] = json!(self.apis);
+        }
+        v
+    }
+
+    fn settings_view(&self) -> Value {
         let s = &self.settings;
         json!({
             "client_id": self.client_id,
@@ -223,6 +258,9 @@ mod tests {
         let text = c.view().to_string();
         assert!(!text.contains(c.secret.as_ref().unwrap().hash.as_str()));
         assert!(!text.contains("secret"));
+        assert!(c.view().get("owner").is_none(), "only projects have an owner");
+        let p = Client { owner: Some("u1".into()), apis: vec!["a1".into()], ..c };
+        assert_eq!((p.view()["owner"].as_str(), p.view()["apis"][0].as_str()), (Some("u1"), Some("a1")));
     }
 
     #[test]

@@ -91,6 +91,8 @@ fn config(env: &JsValue) -> Config {
         cimd: var(env, "CIMD").map_or(Cimd::Off, |v| Cimd::parse(&v)),
         registration: var(env, "REGISTRATION").map_or(Registration::Off, |v| Registration::parse(&v)),
         registration_scopes: words("REGISTRATION_SCOPES").into_iter().filter(|s| crate::scope::is_scope_token(s)).collect(),
+        max_projects: number("MAX_PROJECTS", u64::from(d.max_projects)).clamp(1, 1000) as u32,
+        signup: var(env, "SIGNUP").is_some_and(|v| v.trim() == "open"),
     }
 }
 

@@ -24,7 +24,8 @@ use crate::user::{self, valid_username, User};
 /// Where a sign-in may send the person afterwards: one of our own pages, never another site.
 pub fn safe_return(to: Option<&str>) -> Option<&str> {
     let to = to?;
-    let ours = to.starts_with("/authorize?") || to == "/device" || to.starts_with("/device?");
+    let console = to == "/console" || to.starts_with("/console/") || to.starts_with("/console?");
+    let ours = to.starts_with("/authorize?") || to == "/device" || to.starts_with("/device?") || console;
     let plain = !to.contains(['\\', '\r', '\n', '\t']) && !to.starts_with("//");
     (ours && plain).then_some(to)
 }
@@ -136,11 +137,20 @@ mod tests {
 
     #[test]
     fn only_our_own_pages_are_return_targets() {
-        for ok in ["/authorize?client_id=x", "/device", "/device?user_code=ABCD-EFGH"] {
+        for ok in ["/authorize?client_id=x", "/device", "/device?user_code=ABCD-EFGH", "/console", "/console/projects/x"] {
             assert_eq!(safe_return(Some(ok)), Some(ok));
         }
-        for bad in ["https://evil.example/", "//evil.example/authorize?", "/authorize", "/\\evil.example", "/authorize?\r\nx", "/admin/clients", "", "/devices"]
-        {
+        for bad in [
+            "https://evil.example/",
+            "//evil.example/authorize?",
+            "/authorize",
+            "/\\evil.example",
+            "/authorize?\r\nx",
+            "/admin/clients",
+            "",
+            "/devices",
+            "/consoles",
+        ] {
             assert_eq!(safe_return(Some(bad)), None, "{bad:?}");
         }
         assert_eq!(safe_return(None), None);

@@ -67,6 +67,16 @@ pub async fn rpc<P: Platform>(app: &App<P>, token: &AccessToken, ip: Option<Stri
     }
 }
 
+/// The bearer token of a request validated as `/validate` validates it (a use), needing the
+/// `required` scopes: for endpoints of ours that take a token (the Account API). No token
+/// (or another scheme): [`OAuthError::MissingToken`].
+pub async fn bearer<P: Platform>(app: &App<P>, req: &HttpRequest, required: Vec<String>, now_ms: u64) -> Result<TokenView, OAuthError> {
+    match parse_authorization(req.header("authorization"))? {
+        Some(Authorization::Bearer(token)) => bearer_token(app, &token, req.client_ip.as_deref(), required, None, now_ms).await,
+        _ => Err(OAuthError::MissingToken),
+    }
+}
+
 async fn bearer_token<P: Platform>(
     app: &App<P>,
     token: &AccessToken,

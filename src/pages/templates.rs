@@ -106,3 +106,9 @@ pub(crate) const STYLE: &str = include_str!("../../templates/style.css");
 
 /// The shield mark at the top of every card (inline SVG: no request, allowed by the CSP).
 pub(crate) const MARK: &str = include_str!("../../templates/mark.svg");
+
+/// The copy button's script (the console's secret): it shows the button and copies on click.
+/// Without JavaScript the button stays hidden and the secret is selectable text.
+pub(crate) const COPY_SCRIPT: &str = include_str!("../../templates/copy.js");
+/// Its hash, which the CSP of the pages that carry it allows (and nothing else).
+pub(crate) const COPY_SCRIPT_HASH: &str = "sha256-beJhSEmJbTuqIhKHen3ki6ErGHcepBlsRyR21UhCJEQ=";

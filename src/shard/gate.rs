@@ -18,16 +18,21 @@ pub struct Gate {
     #[serde(default)]
     pub grace_generation: Option<u32>,
     pub grace_until_ms: u64,
+    /// A project whose owner (a person) is disabled or deleted: closed like `disabled`, but
+    /// set and cleared only by the owner's changes, so that the project's own `disabled`
+    /// stays the project's (invariant 10).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub owner_disabled: bool,
 }
 
 impl Gate {
     pub fn admits(&self, generation: u32, now_ms: u64) -> bool {
-        !self.deleted && !self.disabled && (generation >= self.min_generation || (self.grace_generation == Some(generation) && now_ms < self.grace_until_ms))
+        self.open() && (generation >= self.min_generation || (self.grace_generation == Some(generation) && now_ms < self.grace_until_ms))
     }
 
     /// Is the client alive at all (for API keys, which have no generation)?
     pub fn open(&self) -> bool {
-        !self.deleted && !self.disabled
+        !self.deleted && !self.disabled && !self.owner_disabled
     }
 
     /// When a token of `generation`, live until `expires_at_ms`, dies: during a grace period
@@ -47,6 +52,10 @@ pub enum GateChange {
     Disable,
     Enable,
     Delete,
+    /// The project's owner was disabled (or is being deleted): close, and purge like `Disable`.
+    OwnerDisable,
+    /// The project's owner was enabled again: reopen for new tokens (nothing old revives).
+    OwnerEnable,
     /// The secret is now `generation`; the one before it works until `grace_until_ms` (or not
     /// at all when that is 0).
     Rotate {
@@ -78,6 +87,11 @@ impl Op for ChangeGate {
                 fx.purge.extend(CLIENT_HOLDINGS);
             }
             GateChange::Enable => gate.disabled = false,
+            GateChange::OwnerDisable => {
+                gate.owner_disabled = true;
+                fx.purge.extend(CLIENT_HOLDINGS);
+            }
+            GateChange::OwnerEnable => gate.owner_disabled = false,
             GateChange::Delete => {
                 gate.deleted = true;
                 fx.purge.extend(CLIENT_HOLDINGS);
@@ -136,6 +150,27 @@ mod tests {
         }
         assert!(!Gate { disabled: true, ..Gate::default() }.admits(0, 0));
         assert!(!Gate { deleted: true, ..Gate::default() }.admits(0, 0));
+        assert!(!Gate { owner_disabled: true, ..Gate::default() }.admits(0, 0));
+    }
+
+    #[test]
+    fn an_owner_change_is_independent_of_the_project_own_disable() {
+        // (before, change) -> (disabled, owner_disabled, purged)
+        let cases = [
+            (Gate::default(), GateChange::OwnerDisable, (false, true, true)),
+            (Gate { owner_disabled: true, ..Gate::default() }, GateChange::OwnerEnable, (false, false, false)),
+            (Gate { disabled: true, owner_disabled: true, ..Gate::default() }, GateChange::OwnerEnable, (true, false, false)),
+            (Gate { disabled: true, owner_disabled: true, ..Gate::default() }, GateChange::Enable, (false, true, false)),
+            (Gate { disabled: true, ..Gate::default() }, GateChange::OwnerDisable, (true, true, true)),
+        ];
+        for (before, c, (disabled, owner_disabled, purged)) in cases {
+            let (after, fx) = change(&before, c.clone(), 0);
+            assert_eq!((after.disabled, after.owner_disabled, !fx.purge.is_empty()), (disabled, owner_disabled, purged), "{before:?} {c:?}");
+            assert_eq!(after.open(), !disabled && !owner_disabled);
+        }
+        // A gate written before the field existed reads as not owner-disabled.
+        let old: Gate = serde_json::from_str(r#"{"deleted":false,"disabled":false,"min_generation":0,"grace_until_ms":0}"#).unwrap();
+        assert!(old.open());
     }
 
     #[test]
@@ -178,6 +213,7 @@ mod tests {
         assert!(alive(&Gate { min_generation: 3, ..Gate::default() }), "a rotation does not close API keys");
         assert!(!alive(&Gate { disabled: true, ..Gate::default() }));
         assert!(!alive(&Gate { deleted: true, ..Gate::default() }));
+        assert!(!alive(&Gate { owner_disabled: true, ..Gate::default() }), "an owner's disable closes API keys");
         assert!(Check {}.checked(&Loaded::default(), 0).unwrap().0, "no gate yet: open");
     }
 }

@@ -29,12 +29,15 @@
 //! The same machinery runs the second class of object, `UserObject` (`USERS`):
 //! - [`users`]: the user object `id:{user_id}`: record, sessions, grants.
 //! - [`names`]: the username claim `name:{username}`.
+//! - [`users::projects`]: a person's owner index of projects, in the user object.
+//! - [`apis`]: an API of the catalogue `api:{api_id}` and the index of the projects using it.
 //!
 //! [`requests`] lists every operation of both classes on the wire and is each class's entry
 //! point. The layers, each naming only those before it: this module's machinery and
 //! [`keys`]; [`gate`] and [`families`]; [`tokens`]; [`start`]; [`codes`] and [`refresh`];
 //! [`devices`]; [`sweep`] and [`requests`] (checked: `src/tests/import_graph.rs`).
 
+pub mod apis;
 pub mod blocklist;
 pub mod codes;
 pub mod counters;

@@ -3,7 +3,7 @@
 //! reply out. The operations are the record modules'; the machinery that runs them is
 //! [`super`]'s. Nothing below names this module: it is the top of the shard.
 
-use super::{blocklist, codes, counters, devices, families, gate, names, refresh, registration, start, tokens, users};
+use super::{apis, blocklist, codes, counters, devices, families, gate, names, refresh, registration, start, tokens, users};
 use super::{parse, run, AnyOp, ShardStorage};
 use crate::error::StoreError;
 use crate::store::Namespace;
@@ -86,6 +86,15 @@ requests! { UserRequest in Namespace::Users => {
     RevokeGrant(users::grants::RevokeGrant),
     ForgetGrant(users::grants::ForgetGrant),
     AddClient(users::grants::AddClient),
+    AddProject(users::projects::AddProject),
+    RemoveProject(users::projects::RemoveProject),
+    Projects(users::projects::Projects),
+    CreateApi(apis::CreateApi),
+    GetApi(apis::GetApi),
+    UpdateApi(apis::UpdateApi),
+    Attach(apis::Attach),
+    Detach(apis::Detach),
+    RetireApi(apis::RetireApi),
     Claim(names::Claim),
     Release(names::Release),
     Resolve(names::Resolve),

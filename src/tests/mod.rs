@@ -2,9 +2,11 @@
 //! consistency rules, natively and fast.
 
 mod abuse;
+mod account;
 mod admin;
 mod browser;
 mod cimd;
+mod console;
 mod device;
 mod exchange;
 mod import_graph;

@@ -3,6 +3,7 @@
 //! case-insensitively through a claim object per lower-cased name (`name:{username}`), the
 //! compare-and-set KV cannot do. A copy of each view sits in KV (`user:{user_id}`) for listing.
 
+pub mod lifecycle;
 pub mod store;
 
 use crate::auth::password::{self, Password, PasswordHash};

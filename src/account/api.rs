@@ -1,0 +1,88 @@
+//! The Account API (`/account/...`): a person's projects, as JSON, for scripts. The caller
+//! presents `Authorization: Bearer <access token>` issued to the person with scope `account`;
+//! it is validated exactly as `/validate` does (`401`/`403` alike; a use of the token). A
+//! token that acts for no person of ours (a client's own token, an exchanged token) is `403
+//! insufficient_scope`. Errors follow the admin API (`400` naming the field).
+
+use super::{parse_new, parse_patch, parse_rotate, projects, view, ACCOUNT_SCOPE};
+use crate::app::{App, Cx};
+use crate::catalogue::{self, Api};
+use crate::endpoints::validate;
+use crate::endpoints::Outcome;
+use crate::error::OAuthError;
+use crate::http::{Body, HttpRequest, HttpResponse};
+use crate::store::Platform;
+use serde_json::{json, Value};
+
+pub const PATH: &str = "/account";
+
+/// The person a request's token acts for.
+pub async fn person<P: Platform>(app: &App<P>, req: &HttpRequest, now_ms: u64) -> Result<String, OAuthError> {
+    let view = validate::bearer(app, req, vec![ACCOUNT_SCOPE.to_string()], now_ms).await?;
+    match (view.sub, view.username, view.subject_issuer) {
+        (Some(sub), Some(_), None) => Ok(sub),
+        _ => Err(OAuthError::InsufficientScope(ACCOUNT_SCOPE.into())),
+    }
+}
+
+fn body(req: &HttpRequest) -> Result<&[u8], OAuthError> {
+    match &req.body {
+        Body::Bytes(b) => Ok(b.as_slice()),
+        Body::TooLarge => Err(OAuthError::field("body", "the body exceeds 8 KiB")),
+    }
+}
+
+pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_>) -> Outcome {
+    let segments: Vec<&str> = req.path[PATH.len()..].split('/').filter(|s| !s.is_empty()).collect();
+    // Unknown paths are 404 before any token is looked at; known ones need the token first.
+    let allow = match segments.as_slice() {
+        ["apis"] => "GET",
+        ["projects"] => "GET, POST",
+        ["projects", _] => "GET, PATCH, DELETE",
+        ["projects", _, "rotate"] => "POST",
+        _ => return Err(OAuthError::NotFound),
+    };
+    let user_id = person(app, req, cx.now_ms).await?;
+    match (req.method.as_str(), segments.as_slice()) {
+        ("GET", ["apis"]) => ok(200, json!({ "apis": catalogue(app).await?.iter().map(Api::view).collect::<Vec<_>>() })),
+        ("GET", ["projects"]) => {
+            let cat = catalogue(app).await?;
+            let list: Vec<Value> = projects::list(app, &user_id).await?.iter().map(|c| view(c, &cat)).collect();
+            ok(200, json!({ "projects": list }))
+        }
+        ("POST", ["projects"]) => {
+            let new = parse_new(body(req)?)?;
+            let (client, secret) = projects::create(app, &user_id, &new, None, cx.now_ms, cx.rng).await?;
+            let mut v = view(&client, &catalogue(app).await?);
+            v["client_secret"] = json!(secret.expose());
+            ok(201, v)
+        }
+        ("GET", ["projects", id]) => ok(200, view(&projects::load(app, &user_id, id).await?, &catalogue(app).await?)),
+        ("PATCH", ["projects", id]) => {
+            // Whose it is first: someone else's project is 404 whatever the body says.
+            projects::load(app, &user_id, id).await?;
+            let patch = parse_patch(body(req)?)?;
+            let client = projects::patch(app, &user_id, id, &patch, cx.now_ms).await?;
+            ok(200, view(&client, &catalogue(app).await?))
+        }
+        ("DELETE", ["projects", id]) => {
+            projects::delete(app, &user_id, id, cx.now_ms).await?;
+            Ok(HttpResponse::new(204))
+        }
+        ("POST", ["projects", id, "rotate"]) => {
+            projects::load(app, &user_id, id).await?;
+            let grace = parse_rotate(body(req)?)?;
+            let (secret, until) = projects::rotate(app, &user_id, id, grace, cx.now_ms, cx.rng).await?;
+            ok(201, json!({ "client_secret": secret.expose(), "old_secret_expires_at": until.map(|t| t / 1000) }))
+        }
+        _ => Err(OAuthError::MethodNotAllowed(allow)),
+    }
+}
+
+async fn catalogue<P: Platform>(app: &App<P>) -> Result<Vec<Api>, OAuthError> {
+    Ok(catalogue::list(&app.kv).await?)
+}
+
+fn ok(status: u16, v: Value) -> Outcome {
+    Ok(HttpResponse::json(status, &v).no_store())
+}

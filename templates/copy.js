@@ -1,0 +1,1 @@
+for(const b of document.querySelectorAll("button[data-copy]")){b.hidden=false;b.addEventListener("click",()=>{const t=document.getElementById(b.dataset.copy).textContent.trim();navigator.clipboard.writeText(t).then(()=>{b.textContent="Copied"},()=>{b.textContent="Select and copy"})})}
