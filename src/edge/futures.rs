@@ -9,11 +9,11 @@
 //! A late result of the old instance cannot reach the new one: its closures carry the old
 //! instance's id, and the glue refuses to call them.
 //!
-//! Not `wasm_bindgen::handler`: its `set_on_abort` never fires in a `panic = "abort"` build, and
-//! the reset `schedule_reinit` asks for happens in the glue's call guard, after the call's
-//! arguments were already copied into the old instance's memory: the first call after a panic
-//! then reads the new instance's memory at the old pointers (tests/e2e/trap.test.mjs saw
-//! `GET /.well-known/…` answered 404).
+//! Not `wasm_bindgen::handler`: its `set_on_abort` fires in a `panic = "abort"` build only with
+//! wasm-bindgen's experimental `--force-enable-abort-handler`, and the reset `schedule_reinit`
+//! asks for happens in the glue's call guard, after the call's arguments were already copied
+//! into the old instance's memory: the first call after a panic then reads the new instance's
+//! memory at the old pointers (tests/e2e/trap.test.mjs saw `GET /.well-known/…` answered 404).
 
 use js_sys::futures::JsFuture;
 use js_sys::{Array, Function, Promise, Reflect};
