@@ -52,6 +52,9 @@
 #   PRIME        seconds of unmeasured load on each worker once, before everything (default 5;
 #                edge-oauth gets it on /validate and on /token)
 #   BUILD        0: do not run scripts/setup.sh; use build/ as it is (default 1)
+#   EDGE_DIR     a folder holding a prebuilt build/ and src/edge/entry.mjs to measure instead of
+#                the repo's (implies BUILD=0; e.g. a copy kept to compare two variants in
+#                alternating runs)
 #   STRICT       1: exit 3 when a goal is missed        (default 0: the table says BELOW)
 #   WRANGLER_LOG_LEVEL  passed as --log-level when set (e.g. "warn" drops wrangler's per-request
 #                log line; default: wrangler's own default, as a developer would run it)
@@ -73,6 +76,12 @@ WARMUP=${WARMUP:-2}
 ROUNDS=${ROUNDS:-3}
 PRIME=${PRIME:-5}
 BUILD=${BUILD:-1}
+EDGE_DIR=${EDGE_DIR:-}
+if [ -n "$EDGE_DIR" ]; then
+  EDGE_DIR=$(cd "$EDGE_DIR" && pwd) || { echo "bench: EDGE_DIR $EDGE_DIR is not a folder" >&2; exit 2; }
+  [ -f "$EDGE_DIR/build/index.js" ] && [ -f "$EDGE_DIR/src/edge/entry.mjs" ] || { echo "bench: EDGE_DIR needs build/index.js and src/edge/entry.mjs" >&2; exit 2; }
+  BUILD=0
+fi
 STRICT=${STRICT:-0}
 WRANGLER_LOG_LEVEL=${WRANGLER_LOG_LEVEL:-}
 for v in CONCURRENCY DURATION THREADS WARMUP ROUNDS PRIME; do
@@ -88,7 +97,7 @@ FAILED=()             # what went wrong, for the end (the run goes on to print t
 failed() { echo "FAILED: $*" >&2; FAILED+=("$*"); }
 
 # ---- header ----------------------------------------------------------------------------------
-COMMAND="CONCURRENCY=$CONCURRENCY DURATION=$DURATION THREADS=$THREADS WARMUP=$WARMUP ROUNDS=$ROUNDS PRIME=$PRIME BUILD=$BUILD${WRANGLER_LOG_LEVEL:+ WRANGLER_LOG_LEVEL=$WRANGLER_LOG_LEVEL} $0${*:+ $*}"
+COMMAND="CONCURRENCY=$CONCURRENCY DURATION=$DURATION THREADS=$THREADS WARMUP=$WARMUP ROUNDS=$ROUNDS PRIME=$PRIME BUILD=$BUILD${EDGE_DIR:+ EDGE_DIR=$EDGE_DIR}${WRANGLER_LOG_LEVEL:+ WRANGLER_LOG_LEVEL=$WRANGLER_LOG_LEVEL} $0${*:+ $*}"
 COMMIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD -- src Cargo.toml Cargo.lock 2>/dev/null || echo ' (+ uncommitted changes in src/Cargo)')"
 MACHINE="nproc=$(nproc), $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ {printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo), kernel $(uname -r)"
 DATE=$(date -u '+%Y-%m-%dT%H:%M:%SZ')
@@ -108,7 +117,9 @@ fi
 command -v wrk >/dev/null 2>&1 || die "wrk is not installed and could not be installed"
 for t in curl node npx setsid; do command -v "$t" >/dev/null 2>&1 || die "$t is required"; done
 
-if [ "$BUILD" = 0 ]; then
+if [ -n "$EDGE_DIR" ]; then
+  say "EDGE_DIR: measuring $EDGE_DIR/build and $EDGE_DIR/src/edge/entry.mjs (not running scripts/setup.sh)"
+elif [ "$BUILD" = 0 ]; then
   say "BUILD=0: using build/ as it is (not running scripts/setup.sh)"
 else
   say "building the release worker (scripts/setup.sh)"
@@ -129,8 +140,9 @@ BUILT_FROM=$(cd "$ROOT" && {
     if [ -n "$found" ]; then echo "the sources of commit $(git rev-parse --short "$found") (not the working tree's)"
     else echo "sources that are neither the working tree's nor any of the last 10 commits' (fingerprint ${stamp:0:12})"; fi
   fi })
+[ -z "$EDGE_DIR" ] || BUILT_FROM="$EDGE_DIR (fingerprint $(cut -c1-12 "$EDGE_DIR/build/.fingerprint" 2>/dev/null || echo none))"
 echo "build/:   built from $BUILT_FROM"
-[ "$BUILD" = 1 ] || [[ $BUILT_FROM == "the working tree's"* ]] || echo "WARNING: BUILD=0 and build/ was not built from the working tree's sources" >&2
+[ -n "$EDGE_DIR" ] || [ "$BUILD" = 1 ] || [[ $BUILT_FROM == "the working tree's"* ]] || echo "WARNING: BUILD=0 and build/ was not built from the working tree's sources" >&2
 WOP_DIR="$ROOT/node_modules/@cloudflare/workers-oauth-provider"
 WOP_VERSION=$(node -p 'require(process.argv[1]).version' "$WOP_DIR/package.json" 2>/dev/null) || die "@cloudflare/workers-oauth-provider is not installed (run scripts/setup.sh)"
 [ "$WOP_VERSION" = 1.2.3 ] || echo "WARNING: @cloudflare/workers-oauth-provider is $WOP_VERSION, not 1.2.3" >&2
@@ -282,10 +294,10 @@ status() { local url=$1; shift; curl -sS --max-time 10 -o /dev/null -w '%{http_c
 # ../../build/index.js); the repo's .dev.vars, looked up next to the config, is not read: the
 # only variable is ADMIN_TOKEN below. wop: bench/wop/ plus a copy of the npm package.
 mkdir -p "$TMP/edge-oauth/src/edge" "$TMP/wop/node_modules/@cloudflare" "$TMP/floor"
-cp -R "$ROOT/build" "$TMP/edge-oauth/build"
+cp -R "${EDGE_DIR:-$ROOT}/build" "$TMP/edge-oauth/build"
 rm -rf "$TMP/edge-oauth/build/.tmp"
 [ -s "$TMP/edge-oauth/build/index.js" ] && ls "$TMP"/edge-oauth/build/*.wasm >/dev/null 2>&1 || die "build/ has no index.js or .wasm (a build in progress?)"
-cp "$ROOT/src/edge/entry.mjs" "$TMP/edge-oauth/src/edge/entry.mjs"
+cp "${EDGE_DIR:-$ROOT}/src/edge/entry.mjs" "$TMP/edge-oauth/src/edge/entry.mjs"
 awk '/^[[:space:]]*\[/ { skip = ($0 ~ /^[[:space:]]*\[build\]/) } !skip' "$ROOT/wrangler.toml" >"$TMP/edge-oauth/wrangler.toml"
 grep -q '^\[build\]' "$TMP/edge-oauth/wrangler.toml" && die "could not strip [build] from wrangler.toml"
 main=$(sed -nE 's/^main *= *"(.*)"/\1/p' "$TMP/edge-oauth/wrangler.toml")

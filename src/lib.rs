@@ -62,10 +62,6 @@ mod tests;
 
 #[cfg(target_arch = "wasm32")]
 mod edge;
-/// The edge's bookkeeping of awaited promises has no JavaScript in it: tested natively.
-#[cfg(all(test, not(target_arch = "wasm32")))]
-#[path = "edge/slots.rs"]
-mod edge_slots;
 
 /// Drive a future whose I/O never waits (the in-memory fakes) to completion, without an
 /// async runtime: enough for native tests and benchmarks.

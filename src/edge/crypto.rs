@@ -28,7 +28,7 @@ fn s(v: &str) -> JsValue {
 async fn subtle(method: &'static str, args: &[JsValue]) -> Result<JsValue, CryptoError> {
     let crypto = Reflect::get(&js_sys::global(), &s("crypto")).map_err(err("crypto"))?;
     let subtle = Reflect::get(&crypto, &s("subtle")).map_err(err("subtle"))?;
-    super::task::invoke(&subtle, method, args).await.map_err(err(method))
+    super::futures::invoke(&subtle, method, args).await.map_err(err(method))
 }
 
 fn bytes(b: &[u8]) -> JsValue {

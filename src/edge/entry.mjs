@@ -15,19 +15,31 @@ const MAX_DRAIN = 1024 * 1024;
 
 // A trap in the wasm (a Rust panic aborts) leaves its memory unusable: the instance is reset
 // and every core made before is made again. `generation` tells the objects theirs is stale.
-// A trap while the wasm is called from here throws out of that call; one while a settled
-// promise's result is handed in (after a request's first `await`) reaches `recover` through
-// `onError`. Requests that were waiting in the old instance never finish: the runtime ends them
-// as hung, and the next requests run in the new one.
+// A trap while the wasm is called from here throws out of that call, and `recover` resets the
+// instance at once. A panic while a future is polled later (after a request's first `await`, in
+// a microtask of wasm-bindgen's executor) throws where no code of ours runs: the core's panic
+// hook tells `onPanic` first, which resets in a microtask of its own (not at once: the wasm is
+// still on the stack). Requests that were waiting in the old instance never finish: the runtime
+// ends them as hung, and the next requests run in the new one.
 let generation = 0;
+let resetDue = false;
+function reset() {
+  resetDue = false;
+  core.__wbg_reset_state();
+  generation += 1;
+}
 function recover(error) {
-  if (error instanceof WebAssembly.RuntimeError) {
-    core.__wbg_reset_state();
-    generation += 1;
-  }
+  if (error instanceof WebAssembly.RuntimeError) reset();
   console.error(`edge-oauth: ${error && error.stack ? error.stack : error}`);
 }
-core.onError(recover);
+core.onPanic((message) => {
+  console.error(`edge-oauth: panicked: ${message}`);
+  if (resetDue) return;
+  resetDue = true;
+  queueMicrotask(() => {
+    if (resetDue) reset();
+  });
+});
 
 async function readBody(request) {
   if (request.method === "GET" || request.method === "HEAD" || request.body === null) return new Uint8Array(0);

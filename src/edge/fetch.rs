@@ -15,7 +15,7 @@ fn get(target: &JsValue, name: &str) -> Result<JsValue, String> {
 
 /// `target[method](...args)`, awaited.
 async fn call(target: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, String> {
-    super::task::invoke(target, method, args).await.map_err(|e| format!("{method}: {e:?}"))
+    super::futures::invoke(target, method, args).await.map_err(|e| format!("{method}: {e:?}"))
 }
 
 impl Fetch for WebFetch {

@@ -24,7 +24,7 @@ impl KvStore {
     }
 
     async fn call(&self, method: &str, args: &[JsValue]) -> Result<JsValue, StoreError> {
-        super::task::invoke(&self.ns, method, args).await.map_err(js_err(method))
+        super::futures::invoke(&self.ns, method, args).await.map_err(js_err(method))
     }
 }
 

@@ -3,20 +3,20 @@
 //! the answer goes back as plain values; the Durable Object classes there forward their RPC
 //! calls to `objects::TokenShardCore` and `objects::UserObjectCore`. This module also provides the platform:
 //! KV ([`kv`]), Durable Objects ([`objects`]), WebCrypto ([`crypto`]), outbound `fetch`
-//! ([`fetch`]); [`task`] runs the core's futures as promises and awaits JavaScript's.
+//! ([`fetch`]); [`futures`] runs the core's futures as promises (wasm-bindgen's executor) and
+//! recovers from a panic.
 //!
 //! Every step here is on the path of every request, so it is kept to few calls between
 //! JavaScript and the wasm (each one a copy and a trip through the runtime): the request's head
-//! comes as one string, a reply the Durable Object has in memory comes back without a promise,
-//! and no promise is awaited through per-call closures or `queueMicrotask` ([`task`]).
+//! comes as one string, and a reply the Durable Object has in memory comes back without a
+//! promise.
 
 mod clock;
 mod crypto;
 mod fetch;
+mod futures;
 mod kv;
 mod objects;
-mod slots;
-mod task;
 
 use crate::app::{App, Cx};
 use crate::cache::IsolateCache;
@@ -118,7 +118,7 @@ fn app(env: &JsValue) -> Result<Rc<App<Edge>>, JsValue> {
 /// `[status, [name, value, …], body bytes, log line or null]`.
 #[wasm_bindgen]
 pub fn handle(env: JsValue, head: String, body: Option<Vec<u8>>) -> Promise {
-    task::promise(async move {
+    futures::promise(async move {
         let (method, origin, path, query, headers) = parse_head(&head);
         let client_ip = headers.iter().find(|(n, _)| n == "cf-connecting-ip").map(|(_, v)| normalise_ip(v));
         let body = match body {
@@ -139,7 +139,7 @@ pub fn handle(env: JsValue, head: String, body: Option<Vec<u8>>) -> Promise {
 /// [`handle`].
 #[wasm_bindgen]
 pub fn validate_rpc(env: JsValue, token: String, ip: Option<String>, scope: Option<String>, resource: Option<String>) -> Promise {
-    task::promise(async move {
+    futures::promise(async move {
         let app = app(&env)?;
         let response = validate::rpc(&app, &AccessToken::new(token), ip.as_deref().map(normalise_ip), scope.as_deref(), resource.as_deref(), now_ms()).await;
         Ok(answer(response, None).into())

@@ -7,7 +7,7 @@
 //! what it has read in memory ([`Memo`]): it is the only writer of its storage.
 
 use super::clock::now_ms;
-use super::task;
+use super::futures;
 use crate::error::StoreError;
 use crate::shard::memo::Memo;
 use crate::shard::{self, ShardStorage};
@@ -26,23 +26,23 @@ fn js_err(what: &str) -> impl Fn(JsValue) -> StoreError + '_ {
 
 /// `target[method](...args)`, awaited.
 async fn invoke(target: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, StoreError> {
-    task::invoke(target, method, args).await.map_err(js_err(method))
+    futures::invoke(target, method, args).await.map_err(js_err(method))
 }
 
 /// The caller's side: `env.TOKENS.getByName(name).request(json)`.
 pub struct DoObjects {
-    tokens: JsValue,
-    users: JsValue,
+    tokens: futures::ObjectNamespace,
+    users: futures::ObjectNamespace,
 }
 
 impl DoObjects {
     pub fn new(env: &JsValue) -> Result<Self, JsValue> {
-        let binding = |name: &str| -> Result<JsValue, JsValue> {
+        let binding = |name: &str| -> Result<futures::ObjectNamespace, JsValue> {
             let ns = Reflect::get(env, &JsValue::from_str(name))?;
             if ns.is_undefined() {
                 return Err(JsValue::from_str(&format!("Durable Object binding {name} is not configured")));
             }
-            Ok(ns)
+            Ok(ns.unchecked_into())
         };
         Ok(DoObjects { tokens: binding("TOKENS")?, users: binding("USERS")? })
     }
@@ -54,7 +54,7 @@ impl Objects for DoObjects {
             Namespace::Tokens => &self.tokens,
             Namespace::Users => &self.users,
         };
-        let reply = task::call_object(ns, name, body).map_err(js_err("request"))?.await.map_err(js_err("request"))?;
+        let reply = futures::call_object(ns, name, body).await.map_err(js_err("request"))?;
         reply.as_string().ok_or_else(|| StoreError("durable object reply: not text".to_string()))
     }
 }
@@ -112,7 +112,7 @@ impl ShardStorage for DoStorage {
         };
         // Both awaited before either result is looked at: a rejection of the other is then
         // still handled (not logged as unhandled).
-        let writes: Vec<task::Settled> = [put, delete].into_iter().flatten().map(|p| task::settle(&p)).collect();
+        let writes: Vec<_> = [put, delete].into_iter().flatten().map(|p| futures::settle(&p)).collect();
         for w in writes {
             w.await.map_err(js_err("write"))?;
         }
@@ -149,7 +149,7 @@ fn reply(r: Result<String, StoreError>) -> Result<JsValue, JsValue> {
 fn answer(mut work: Pin<Box<dyn Future<Output = Result<String, StoreError>>>>) -> Result<JsValue, JsValue> {
     match work.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(r) => reply(r),
-        Poll::Pending => Ok(task::promise(async move { reply(work.await) }).into()),
+        Poll::Pending => Ok(futures::promise(async move { reply(work.await) }).into()),
     }
 }
 
@@ -175,7 +175,7 @@ impl TokenShardCore {
     /// The alarm: flush slides, then delete what has expired.
     pub fn alarm(&self) -> Promise {
         let memo = Rc::clone(&self.memo);
-        task::promise(async move {
+        futures::promise(async move {
             memo.alarm_fired();
             let now = now_ms();
             memo.flush(now).await.map_err(|e| JsValue::from_str(&e.0))?;
@@ -204,7 +204,7 @@ impl UserObjectCore {
 
     pub fn alarm(&self) -> Promise {
         let memo = Rc::clone(&self.memo);
-        task::promise(async move {
+        futures::promise(async move {
             memo.alarm_fired();
             reply(shard::users::sessions::sweep(&*memo, now_ms()).await.map(|n| n.to_string()))
         })

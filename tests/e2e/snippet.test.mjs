@@ -1,6 +1,6 @@
-// The JavaScript half of the edge's executor (src/edge/task.rs, inline in the wasm's glue as
-// build/snippets/*/inline0.js): how a promise's result is handed to the wasm, and where an
-// error thrown while handing it in goes. Plain node: no runtime needed.
+// The JavaScript half of the edge's panic hook (src/edge/futures.rs, inline in the wasm's glue
+// as build/snippets/*/inline0.js): where a panic's message goes. Plain node: no runtime needed.
+// What the entry module then does (reset the instance) is tests/e2e/trap.test.mjs's.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
@@ -11,42 +11,17 @@ import { ROOT } from "./harness.mjs";
 const dir = join(ROOT, "build", "snippets");
 const [pkg] = readdirSync(dir);
 const snippet = await import(pathToFileURL(join(dir, pkg, "inline0.js")).href);
-const tick = () => new Promise((r) => setImmediate(r));
 
-test("settle hands a promise's value or error to done, with its id", async () => {
+test("a panic's message reaches the handler the entry module registered", () => {
   const seen = [];
-  const done = (id, ok, value) => seen.push([id, ok, value]);
-  snippet.settle(Promise.resolve("v"), 7, done);
-  snippet.settle(Promise.reject(new Error("e")), 8, done);
-  await tick();
-  assert.deepEqual(seen.map(([id, ok, v]) => [id, ok, ok ? v : v.message]), [[7, true, "v"], [8, false, "e"]]);
+  snippet.on_panic((message) => seen.push(message));
+  snippet.panicked("panicked at src/x.rs:1:1: boom");
+  assert.deepEqual(seen, ["panicked at src/x.rs:1:1: boom"]);
 });
 
-test("an error thrown while a result is handed in (a trap in the wasm) reaches the onError handler", async () => {
-  const caught = [];
-  const unhandled = [];
-  const onUnhandled = (reason) => unhandled.push(reason);
-  process.on("unhandledRejection", onUnhandled);
-  try {
-    snippet.on_error((error) => caught.push(error));
-    const trap = new Error("unreachable executed");
-    snippet.settle(Promise.resolve(1), 1, () => { throw trap; });
-    snippet.settle(Promise.reject(new Error("x")), 2, () => { throw trap; });
-    await tick();
-    await tick();
-    assert.deepEqual(caught, [trap, trap]);
-    assert.deepEqual(unhandled, [], "nothing is left as an unhandled rejection");
-  } finally {
-    process.off("unhandledRejection", onUnhandled);
-  }
-});
-
-test("call_object calls request on the named object and settles its reply", async () => {
-  const calls = [];
-  const ns = { getByName: (name) => ({ request: (body) => (calls.push([name, body]), Promise.resolve(`reply to ${body}`)) }) };
-  const seen = [];
-  snippet.call_object(ns, "client/3", "{}", 4, (id, ok, value) => seen.push([id, ok, value]));
-  await tick();
-  assert.deepEqual(calls, [["client/3", "{}"]]);
-  assert.deepEqual(seen, [[4, true, "reply to {}"]]);
+test("a handler that throws does not throw into the wasm's panic hook", () => {
+  snippet.on_panic(() => {
+    throw new Error("handler failed");
+  });
+  assert.doesNotThrow(() => snippet.panicked("boom"));
 });
