@@ -221,6 +221,17 @@ mod tests {
     }
 
     #[test]
+    fn each_op_reads_only_what_it_needs() {
+        // The index is read by the operator's delete alone; a detach is a blind write.
+        assert!(Detach { client_id: "c".into() }.keys().is_empty());
+        assert_eq!(RetireApi {}.prefixes(), [USER_PREFIX]);
+        for keys in [Attach { client_id: "c".into() }.keys(), GetApi {}.keys(), RetireApi {}.keys()] {
+            assert_eq!(keys, [API_KEY]);
+        }
+        assert!(Attach { client_id: "c".into() }.prefixes().is_empty(), "attaching never reads the index");
+    }
+
+    #[test]
     fn create_once() {
         assert!(CreateApi { api: api() }.checked(&state(None, &[]), 0).unwrap().0);
         assert!(!CreateApi { api: api() }.checked(&state(Some(true), &[]), 0).unwrap().0);

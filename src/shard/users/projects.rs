@@ -173,6 +173,14 @@ mod tests {
     }
 
     #[test]
+    fn each_op_reads_only_what_it_needs() {
+        // The index (bounded by MAX_PROJECTS) and the record; never the sessions or grants.
+        assert_eq!(AddProject { client_id: "p".into(), max: 1 }.prefixes(), [PROJECT_PREFIX]);
+        assert_eq!(Projects {}.prefixes(), [PROJECT_PREFIX]);
+        assert!(RemoveProject { client_id: "p".into() }.keys().is_empty(), "a blind delete");
+    }
+
+    #[test]
     fn deleting_the_person_keeps_the_index_until_the_purge() {
         let l = Loaded::default().with(USER_KEY, &user()).with(format!("{PROJECT_PREFIX}p"), &Owned { created_ms: 1 });
         let (_, fx) = DeleteUser {}.checked(&l, NOW).unwrap();
