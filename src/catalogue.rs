@@ -175,6 +175,11 @@ mod tests {
         assert_eq!(a.view()["created_at"], 5);
         let b = parse_new(br#"{"name":"B","scopes":["b"]}"#, "id".into(), 0).unwrap();
         assert_eq!((b.description.as_str(), b.resource), ("", None));
+        let c = parse_new(br#"{"name":"C","scopes":["c"],"description":"two\nlines","resource":null}"#, "id".into(), 0).unwrap();
+        assert_eq!((c.description.as_str(), c.resource), ("two\nlines", None), "a newline is allowed, and a null resource is none");
+        let twenty: Vec<String> = (0..MAX_API_SCOPES).map(|i| format!("s{i}")).collect();
+        let twenty = format!(r#"{{"name":"x","scopes":{}}}"#, serde_json::to_string(&twenty).unwrap());
+        assert_eq!(parse_new(twenty.as_bytes(), "id".into(), 0).unwrap().scopes.len(), MAX_API_SCOPES);
         let too_many: Vec<String> = (0..=MAX_API_SCOPES).map(|i| format!("s{i}")).collect();
         let too_many = format!(r#"{{"name":"x","scopes":{}}}"#, serde_json::to_string(&too_many).unwrap());
         let long = format!(r#"{{"name":"x","scopes":["a"],"description":"{}"}}"#, "d".repeat(MAX_DESCRIPTION + 1));
@@ -189,6 +194,7 @@ mod tests {
             (too_many.as_bytes(), "scopes"),
             (long.as_bytes(), "description"),
             (br#"{"name":"x","scopes":["a"],"description":7}"#, "description"),
+            (br#"{"name":"x","scopes":["a"],"description":"a\u0007b"}"#, "description"),
             (br#"{"name":"x","scopes":["a"],"resource":"http://maps.example/"}"#, "resource"),
             (br#"{"name":"x","scopes":["a"],"resource":"https://maps.example/#f"}"#, "resource"),
             (br#"{"name":"x","scopes":["a"],"resource":5}"#, "resource"),

@@ -84,6 +84,8 @@ fn the_catalogue_admin_api() {
     assert_eq!(r.status, 200, "{}", text(&r));
     assert_eq!(h.send(Req::new("DELETE", &format!("/admin/apis/{maps}")).bearer(ADMIN)).status, 204);
     assert_eq!(h.send(Req::new("GET", &format!("/admin/apis/{maps}")).bearer(ADMIN)).status, 404);
+    let listed = h.send(Req::new("GET", "/admin/apis").bearer(ADMIN)).body_json();
+    assert!(!listed.to_string().contains(&maps), "gone from the list too");
     // A deleted API cannot be picked.
     let r = h.acct("PATCH", &format!("/account/projects/{pid}"), &token, &json!({"apis": [maps]}).to_string());
     assert_eq!((r.status, field(&r).as_str()), (400, "apis"));
