@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::error::OAuthError;
 use crate::http::HttpRequest;
 use crate::secret::Random;
-use crate::shard::counters::{Count, Decision, Peek};
+use crate::shard::counters::{Count, Decision, Peek, UsageOf};
 use crate::shard::{self, Addressed};
 use crate::store::Platform;
 use std::rc::Rc;
@@ -61,7 +61,20 @@ impl<P: Platform> App<P> {
 
     /// Count one event on a counter kept in shard 0 of `owner` (a client id, or `ip:{addr}`).
     pub async fn count(&self, owner: &str, name: &str, window_ms: u64, limit: u64, count_refused: bool) -> Result<Decision, OAuthError> {
-        let op = Count { name: name.to_string(), window_ms, limit, count_refused };
+        self.count_usage(owner, name, window_ms, limit, count_refused, None).await
+    }
+
+    /// [`App::count`] on a project's counter, counting the event in its usage too.
+    pub async fn count_usage(
+        &self,
+        owner: &str,
+        name: &str,
+        window_ms: u64,
+        limit: u64,
+        count_refused: bool,
+        usage: Option<UsageOf>,
+    ) -> Result<Decision, OAuthError> {
+        let op = Count { name: name.to_string(), window_ms, limit, count_refused, usage };
         self.call(&shard::shard_name(owner, 0), op).await
     }
 

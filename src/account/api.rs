@@ -10,8 +10,10 @@ use crate::catalogue::{self, Api};
 use crate::endpoints::validate;
 use crate::endpoints::Outcome;
 use crate::error::OAuthError;
+use crate::form::Params;
 use crate::http::{Body, HttpRequest, HttpResponse};
 use crate::store::Platform;
+use crate::usage;
 use serde_json::{json, Value};
 
 pub const PATH: &str = "/account";
@@ -40,6 +42,7 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         ["projects"] => "GET, POST",
         ["projects", _] => "GET, PATCH, DELETE",
         ["projects", _, "rotate"] => "POST",
+        ["projects", _, "usage"] => "GET",
         _ => return Err(OAuthError::NotFound),
     };
     let user_id = person(app, req, cx.now_ms).await?;
@@ -47,23 +50,34 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         ("GET", ["apis"]) => ok(200, json!({ "apis": catalogue(app).await?.iter().map(Api::view).collect::<Vec<_>>() })),
         ("GET", ["projects"]) => {
             let cat = catalogue(app).await?;
-            let list: Vec<Value> = projects::list(app, &user_id).await?.iter().map(|c| view(c, &cat)).collect();
+            let mut list: Vec<Value> = Vec::new();
+            for c in projects::list(app, &user_id).await? {
+                list.push(view(&c, &cat, usage::last_used(app, &c.client_id).await?));
+            }
             ok(200, json!({ "projects": list }))
         }
         ("POST", ["projects"]) => {
             let new = parse_new(body(req)?)?;
             let (client, secret) = projects::create(app, &user_id, &new, None, cx.now_ms, cx.rng).await?;
-            let mut v = view(&client, &catalogue(app).await?);
+            let mut v = view(&client, &catalogue(app).await?, None);
             v["client_secret"] = json!(secret.expose());
             ok(201, v)
         }
-        ("GET", ["projects", id]) => ok(200, view(&projects::load(app, &user_id, id).await?, &catalogue(app).await?)),
+        ("GET", ["projects", id]) => {
+            let client = projects::load(app, &user_id, id).await?;
+            ok(200, view(&client, &catalogue(app).await?, usage::last_used(app, id).await?))
+        }
+        ("GET", ["projects", id, "usage"]) => {
+            projects::load(app, &user_id, id).await?;
+            let days = usage::parse_days(Params::parse(req.query.as_bytes())?.single("days")?)?;
+            ok(200, usage::report(app, id, days, cx.now_ms).await?)
+        }
         ("PATCH", ["projects", id]) => {
             // Whose it is first: someone else's project is 404 whatever the body says.
             projects::load(app, &user_id, id).await?;
             let patch = parse_patch(body(req)?)?;
             let client = projects::patch(app, &user_id, id, &patch, cx.now_ms).await?;
-            ok(200, view(&client, &catalogue(app).await?))
+            ok(200, view(&client, &catalogue(app).await?, usage::last_used(app, id).await?))
         }
         ("DELETE", ["projects", id]) => {
             projects::delete(app, &user_id, id, cx.now_ms).await?;

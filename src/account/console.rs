@@ -22,6 +22,7 @@ use crate::pages::{Csrf, Person};
 use crate::secret::{random_string, Random};
 use crate::shard::users::sessions::SessionUser;
 use crate::store::Platform;
+use crate::usage;
 
 pub const PATH: &str = "/console";
 
@@ -113,7 +114,7 @@ fn names(c: &Client, catalogue: &[Api]) -> Vec<String> {
     c.apis.iter().map(|id| catalogue.iter().find(|a| a.api_id == *id).map_or_else(|| id.clone(), |a| a.name.clone())).collect()
 }
 
-fn shown(c: &Client, catalogue: &[Api]) -> ProjectShown {
+fn shown(c: &Client, catalogue: &[Api], last_used: Option<u64>) -> ProjectShown {
     ProjectShown {
         id: c.client_id.clone(),
         name: c.settings.name.clone(),
@@ -123,7 +124,7 @@ fn shown(c: &Client, catalogue: &[Api]) -> ProjectShown {
         disabled: c.settings.disabled,
         created: when(c.created_at / 1000),
         rotated: c.rotated_at.map_or_else(|| "Never".to_string(), |t| when(t / 1000)),
-        last_used: "Not tracked yet".into(),
+        last_used: last_used.map_or_else(|| "Never".to_string(), when),
         generation: c.generation(),
     }
 }
@@ -157,18 +158,18 @@ impl<P: Platform> Page<'_, P> {
 
     async fn list(&self) -> Outcome {
         let cat = self.catalogue().await?;
-        let rows: Vec<ProjectRow> = projects::list(self.app, &self.who.user_id)
-            .await?
-            .iter()
-            .map(|c| ProjectRow {
+        let mut rows: Vec<ProjectRow> = Vec::new();
+        for c in projects::list(self.app, &self.who.user_id).await? {
+            let last = usage::last_used(self.app, &c.client_id).await?;
+            rows.push(ProjectRow {
                 id: c.client_id.clone(),
                 name: c.settings.name.clone(),
-                apis: names(c, &cat).join(", "),
+                apis: names(&c, &cat).join(", "),
                 created: when(c.created_at / 1000),
-                last_used: "—".into(),
+                last_used: last.map_or_else(|| "Never".to_string(), when),
                 disabled: c.settings.disabled,
-            })
-            .collect();
+            });
+        }
         Ok(page::project_list(self.person(), &rows, self.app.config.max_projects))
     }
 
@@ -180,7 +181,7 @@ impl<P: Platform> Page<'_, P> {
 
     async fn project(&self, status: u16, c: &Client, secret: Option<&NewSecret>, problem: Option<&str>) -> Outcome {
         let cat = self.catalogue().await?;
-        let p = shown(c, &cat);
+        let p = shown(c, &cat, usage::last_used(self.app, &c.client_id).await?);
         Ok(page::project(status, Csrf(self.csrf), self.person(), &p, &choices(&cat, &c.apis), secret, problem, &self.token_url))
     }
 

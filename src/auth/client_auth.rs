@@ -7,6 +7,7 @@ use crate::client::{self, Client};
 use crate::error::OAuthError;
 use crate::http::HttpRequest;
 use crate::secret::AccessToken;
+use crate::shard::counters::UsageOf;
 use crate::shard::route::route;
 use crate::shard::tokens::{Validate, Validation};
 use crate::store::Platform;
@@ -52,7 +53,7 @@ pub async fn authenticate<P: Platform>(app: &App<P>, creds: &ClientCredentials, 
     }
     // Only ids that exist get a counter: arbitrary ids must not create Durable Objects.
     if client.is_some() {
-        let d = app.count(&creds.client_id, FAILURES, limits.failure_window_ms, limits.failures_per_client, true).await?;
+        let d = app.count_usage(&creds.client_id, FAILURES, limits.failure_window_ms, limits.failures_per_client, true, Some(UsageOf::Failure)).await?;
         if !d.allowed {
             retry_after = Some(retry_after.unwrap_or(0).max(d.retry_after_s));
         }

@@ -9,6 +9,7 @@ use crate::form::Params;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::scope;
 use crate::secret::AccessToken;
+use crate::shard::counters::UsageOf;
 use crate::shard::gate::Check;
 use crate::shard::route::{route, shard_name};
 use crate::shard::tokens::{TokenView, Validate, Validation};
@@ -138,10 +139,11 @@ async fn api_key<P: Platform>(app: &App<P>, key: &str, required: &[String], reso
         return Err(OAuthError::InvalidToken);
     }
     // KV may be stale: the shard gate is the authority on deletion and disabling.
-    if !app.call(&shard_name(&client.client_id, 0), Check {}).await? {
+    let scope_ok = required.iter().all(|r| client.settings.scopes.contains(r));
+    if !app.call(&shard_name(&client.client_id, 0), Check { scope_ok: Some(scope_ok) }).await? {
         return Err(OAuthError::InvalidToken);
     }
-    if !required.iter().all(|r| client.settings.scopes.contains(r)) {
+    if !scope_ok {
         return Err(OAuthError::InsufficientScope(scope::join(required)));
     }
     rate_limit(app, &client.client_id, client.settings.rate_limit).await?;
@@ -159,7 +161,7 @@ async fn rate_limit<P: Platform>(app: &App<P>, client_id: &str, limit: Option<u3
     let Some(limit) = limit else {
         return Ok(());
     };
-    let d = app.count(client_id, RATE, app.config.limits.rate_window_ms, u64::from(limit), false).await?;
+    let d = app.count_usage(client_id, RATE, app.config.limits.rate_window_ms, u64::from(limit), false, Some(UsageOf::Rate)).await?;
     if d.allowed {
         Ok(())
     } else {

@@ -54,6 +54,7 @@ pub mod route;
 pub mod start;
 pub mod sweep;
 pub mod tokens;
+pub mod usage;
 pub mod users;
 
 pub use route::{route, shard_name, Route, SHARDS};
