@@ -217,6 +217,10 @@ impl MemObjects {
         for (name, s) in due {
             s.storage().alarm.set(None);
             s.alarm_fired();
+            // As `TokenShardCore::alarm` does: the deferred writes first, then the sweep.
+            if !name.starts_with("users/") {
+                s.flush(now).await.expect("memory flush");
+            }
             deleted += if name.starts_with("users/") { shard::users::sessions::sweep(&*s, now).await } else { shard::sweep::sweep(&*s, now).await }
                 .expect("memory sweep");
         }
