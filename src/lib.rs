@@ -52,6 +52,7 @@ pub mod scope;
 pub mod secret;
 pub mod shard;
 pub mod store;
+pub mod time;
 pub mod usage;
 pub mod user;
 
