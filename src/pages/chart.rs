@@ -9,7 +9,7 @@ use std::fmt::Write;
 
 const HOUR_S: u64 = 3600;
 const W: u64 = 360;
-const H: u64 = 190;
+const H: u64 = 180;
 /// The plot area inside the viewBox.
 const X0: u64 = 34;
 const X1: u64 = 354;
@@ -145,7 +145,7 @@ pub fn svg(bars: &[Bar], range: Range) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        r##"<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-labelledby="chart-title" xmlns="http://www.w3.org/2000/svg" font-family="system-ui, sans-serif" font-size="10"><title id="chart-title">Accepted and rejected requests, the last {}</title>"##,
+        r##"<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-labelledby="chart-title" xmlns="http://www.w3.org/2000/svg" font-family="system-ui, sans-serif" font-size="11"><title id="chart-title">Accepted and rejected requests, the last {}</title>"##,
         range.label()
     );
     // The scale: 0, half, top.
@@ -186,7 +186,7 @@ pub fn svg(bars: &[Bar], range: Range) -> String {
             let _ = write!(s, r##"<text x="{:.1}" y="{}" text-anchor="middle" fill="#555">{}</text>"##, x + slot / 2.0, Y1 + 14, tick(b.hour, range));
         }
     }
-    let _ = write!(s, r##"<text x="{X0}" y="{}" fill="#555">UTC</text>"##, H - 6);
+    let _ = write!(s, r##"<text x="{X1}" y="{}" text-anchor="end" fill="#555">UTC</text>"##, Y1 + 14);
     s.push_str("</svg>");
     s
 }
