@@ -32,6 +32,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod alerts;
 pub mod app;
 pub mod auth;
 pub mod cache;

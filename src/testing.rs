@@ -252,6 +252,13 @@ fn b64url(s: &str) -> Result<Vec<u8>, CryptoError> {
 }
 
 impl Crypto for NativeCrypto {
+    async fn hmac_sha256(&self, key: &[u8], message: &[u8]) -> Result<[u8; 32], CryptoError> {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).map_err(|_| CryptoError("bad HMAC key".into()))?;
+        mac.update(message);
+        Ok(mac.finalize().into_bytes().into())
+    }
+
     async fn pbkdf2_sha256(&self, password: &[u8], salt: &[u8], iterations: u32) -> Result<[u8; 32], CryptoError> {
         if iterations == 0 {
             return Err(CryptoError("zero iterations".into()));
