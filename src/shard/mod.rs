@@ -56,6 +56,7 @@ pub mod sweep;
 pub mod tokens;
 pub mod usage;
 pub mod users;
+pub mod webhooks;
 
 pub use route::{route, shard_name, Route, SHARDS};
 

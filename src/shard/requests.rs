@@ -3,7 +3,7 @@
 //! reply out. The operations are the record modules'; the machinery that runs them is
 //! [`super`]'s. Nothing below names this module: it is the top of the shard.
 
-use super::{apis, blocklist, codes, counters, devices, families, gate, names, refresh, registration, start, tokens, usage, users};
+use super::{apis, blocklist, codes, counters, devices, families, gate, names, refresh, registration, start, tokens, usage, users, webhooks};
 use super::{parse, run, AnyOp, ShardStorage};
 use crate::error::StoreError;
 use crate::store::Namespace;
@@ -72,6 +72,12 @@ requests! { Request in Namespace::Tokens => {
     ReturnRegistrationUse(registration::ReturnUse),
     ReadUsage(usage::ReadUsage),
     LastUsed(usage::LastUsed),
+    SetWebhook(webhooks::SetWebhook),
+    GetWebhook(webhooks::GetWebhook),
+    DeleteWebhook(webhooks::DeleteWebhook),
+    Raise(webhooks::Raise),
+    Attempted(webhooks::Attempted),
+    Deliveries(webhooks::Deliveries),
 }}
 
 requests! { UserRequest in Namespace::Users => {

@@ -176,3 +176,40 @@ fn the_account_api_shows_its_own_projects_usage_and_last_use() {
     assert_eq!(h.acct("GET", &format!("/account/projects/{id}/usage?days=91"), &token, "").status, 400);
     assert_eq!(h.acct("POST", &format!("/account/projects/{id}/usage"), &token, "").status, 405);
 }
+
+#[test]
+fn a_project_webhook_is_set_read_and_deleted_by_its_owner_with_the_secret_shown_once() {
+    let mut h = Harness::new();
+    let api = h.api("Maps", r#"["maps:read"]"#, None);
+    let (_, token) = h.account("ada");
+    let (_, other) = h.account("bob");
+    let r = h.acct("POST", "/account/projects", &token, &json!({"name": "P", "apis": [api]}).to_string());
+    let id = r.body_json()["client_id"].as_str().unwrap().to_string();
+    let path = format!("/account/projects/{id}/webhook");
+    assert_eq!(h.acct("GET", &path, &token, "").status, 404, "none yet");
+    for (body, field) in [
+        (json!({"url": "http://hooks.example/"}), "url"),
+        (json!({"url": "https://10.1.2.3/"}), "url"),
+        (json!({"url": "https://hooks.example/", "events": ["key.exploded"]}), "events"),
+        (json!({"url": "https://hooks.example/", "events": []}), "events"),
+        (json!({"events": ["key.created"]}), "url"),
+    ] {
+        let r = h.acct("PUT", &path, &token, &body.to_string());
+        assert_eq!((r.status, r.body_json()["field"].as_str()), (400, Some(field)), "{body}");
+    }
+    let r = h.acct("PUT", &path, &token, &json!({"url": "https://hooks.example/in", "events": ["token.wrong_ip", "key.rotated"]}).to_string());
+    assert_eq!(r.status, 201, "{}", text(&r));
+    let v = r.body_json();
+    assert!(v["secret"].as_str().unwrap().starts_with("whsec_"));
+    assert_eq!(v["events"], json!(["token.wrong_ip", "key.rotated"]));
+    let got = h.acct("GET", &path, &token, "");
+    assert_eq!(got.status, 200);
+    assert_eq!(got.body_json()["url"], "https://hooks.example/in");
+    assert!(got.body_json().get("secret").is_none(), "the secret is shown only once");
+    assert_eq!(h.acct("GET", &path, &other, "").status, 404, "another person's");
+    assert_eq!(h.acct("PUT", &path, &other, &json!({"url": "https://x.example/"}).to_string()).status, 404);
+    assert_eq!(h.acct("GET", &format!("{path}/deliveries"), &token, "").body_json(), json!({"deliveries": []}));
+    assert_eq!(h.acct("DELETE", &path, &token, "").status, 204);
+    assert_eq!(h.acct("DELETE", &path, &token, "").status, 404);
+    assert_eq!(h.acct("PATCH", &path, &token, "{}").status, 405);
+}
