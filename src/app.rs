@@ -39,13 +39,15 @@ pub struct App<P: Platform> {
     pub objects: P::Objects,
     pub crypto: P::Crypto,
     pub fetch: P::Fetch,
+    /// Alerts to deliver (the Queue `ALERTS`).
+    pub outbox: P::Outbox,
     /// What this isolate remembers between requests.
     pub cache: Rc<IsolateCache>,
 }
 
 impl<P: Platform> App<P> {
-    pub fn new(config: Config, kv: P::Kv, objects: P::Objects, crypto: P::Crypto, fetch: P::Fetch, cache: Rc<IsolateCache>) -> Self {
-        App { config, kv, objects, crypto, fetch, cache }
+    pub fn new(config: Config, kv: P::Kv, objects: P::Objects, crypto: P::Crypto, fetch: P::Fetch, outbox: P::Outbox, cache: Rc<IsolateCache>) -> Self {
+        App { config, kv, objects, crypto, fetch, outbox, cache }
     }
 
     /// The issuer identifier (RFC 8414 §2): `ISSUER`, else the request's origin.

@@ -46,6 +46,7 @@ pub mod grants;
 pub mod http;
 pub mod issuer;
 pub mod json;
+pub mod notify;
 pub mod pages;
 pub mod resource;
 pub mod routes;

@@ -336,6 +336,19 @@ impl Fetch for MemFetch {
     }
 }
 
+/// The Queue in memory: every message sent, in order.
+#[derive(Default)]
+pub struct MemOutbox {
+    pub sent: RefCell<Vec<String>>,
+}
+
+impl crate::store::Outbox for MemOutbox {
+    async fn send(&self, message: &str) -> Result<(), StoreError> {
+        self.sent.borrow_mut().push(message.to_string());
+        Ok(())
+    }
+}
+
 /// The in-memory platform.
 pub struct MemPlatform;
 
@@ -344,11 +357,13 @@ impl Platform for MemPlatform {
     type Objects = MemObjects;
     type Crypto = NativeCrypto;
     type Fetch = MemFetch;
+    type Outbox = MemOutbox;
 }
 
 /// An app on the in-memory platform, its clock at `now_ms`.
 pub fn mem_app(config: Config, now_ms: u64) -> App<MemPlatform> {
-    let app: App<MemPlatform> = App::new(config, MemKv::default(), MemObjects::default(), NativeCrypto, MemFetch::default(), Default::default());
+    let app: App<MemPlatform> =
+        App::new(config, MemKv::default(), MemObjects::default(), NativeCrypto, MemFetch::default(), MemOutbox::default(), Default::default());
     app.objects.now_ms.set(now_ms);
     app
 }

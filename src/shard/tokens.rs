@@ -249,8 +249,12 @@ pub struct Validate {
 pub enum Validation {
     Valid(TokenView),
     InsufficientScope,
-    /// Unknown, expired, revoked, wrong IP: deliberately indistinguishable.
+    /// Unknown, expired or revoked: deliberately indistinguishable from [`Validation::WrongIp`]
+    /// to the caller of `/validate`.
     Invalid,
+    /// A live token used from another address than the one that obtained it: answered as
+    /// [`Validation::Invalid`]; told apart only to raise the `token.wrong_ip` alert.
+    WrongIp,
 }
 
 impl Op for Validate {
@@ -264,7 +268,7 @@ impl Op for Validate {
         let (reply, field) = match live(loaded, &key, now_ms, &mut fx)? {
             None => (Validation::Invalid, usage::known(loaded).then_some(Field::RejectedToken)),
             // A refused validation is not a use: nothing slides.
-            Some(r) if !r.ip_allows(self.ip.as_deref()) => (Validation::Invalid, Some(Field::RejectedIp)),
+            Some(r) if !r.ip_allows(self.ip.as_deref()) => (Validation::WrongIp, Some(Field::RejectedIp)),
             Some(r) if !r.is_for(self.resource.as_deref(), &self.unbound) => (Validation::Invalid, Some(Field::RejectedToken)),
             Some(r) if !r.has_scopes(&self.required) => (Validation::InsufficientScope, Some(Field::RejectedScope)),
             Some(mut r) => {

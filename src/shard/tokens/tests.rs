@@ -128,7 +128,7 @@ fn validate_table() {
         let got = match &reply {
             Validation::Valid(_) => "valid",
             Validation::InsufficientScope => "scope",
-            Validation::Invalid => "invalid",
+            Validation::Invalid | Validation::WrongIp => "invalid",
         };
         assert_eq!(got, want, "{name}");
         assert_eq!(fx.lazy.iter().any(|l| l.key == key), slid, "{name}: slid");
