@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::error::OAuthError;
 use crate::http::HttpRequest;
 use crate::secret::Random;
-use crate::shard::counters::{Count, Decision, Peek};
+use crate::shard::counters::{Count, Decision, Peek, UsageOf};
 use crate::shard::{self, Addressed};
 use crate::store::Platform;
 use std::rc::Rc;
@@ -39,13 +39,15 @@ pub struct App<P: Platform> {
     pub objects: P::Objects,
     pub crypto: P::Crypto,
     pub fetch: P::Fetch,
+    /// Alerts to deliver (the Queue `ALERTS`).
+    pub outbox: P::Outbox,
     /// What this isolate remembers between requests.
     pub cache: Rc<IsolateCache>,
 }
 
 impl<P: Platform> App<P> {
-    pub fn new(config: Config, kv: P::Kv, objects: P::Objects, crypto: P::Crypto, fetch: P::Fetch, cache: Rc<IsolateCache>) -> Self {
-        App { config, kv, objects, crypto, fetch, cache }
+    pub fn new(config: Config, kv: P::Kv, objects: P::Objects, crypto: P::Crypto, fetch: P::Fetch, outbox: P::Outbox, cache: Rc<IsolateCache>) -> Self {
+        App { config, kv, objects, crypto, fetch, outbox, cache }
     }
 
     /// The issuer identifier (RFC 8414 §2): `ISSUER`, else the request's origin.
@@ -61,7 +63,20 @@ impl<P: Platform> App<P> {
 
     /// Count one event on a counter kept in shard 0 of `owner` (a client id, or `ip:{addr}`).
     pub async fn count(&self, owner: &str, name: &str, window_ms: u64, limit: u64, count_refused: bool) -> Result<Decision, OAuthError> {
-        let op = Count { name: name.to_string(), window_ms, limit, count_refused };
+        self.count_usage(owner, name, window_ms, limit, count_refused, None).await
+    }
+
+    /// [`App::count`] on a project's counter, counting the event in its usage too.
+    pub async fn count_usage(
+        &self,
+        owner: &str,
+        name: &str,
+        window_ms: u64,
+        limit: u64,
+        count_refused: bool,
+        usage: Option<UsageOf>,
+    ) -> Result<Decision, OAuthError> {
+        let op = Count { name: name.to_string(), window_ms, limit, count_refused, usage };
         self.call(&shard::shard_name(owner, 0), op).await
     }
 

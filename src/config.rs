@@ -53,6 +53,11 @@ pub struct Config {
     pub max_projects: u32,
     /// `SIGNUP=open`: anyone may create an account at `/signup` (else it is 404).
     pub signup: bool,
+    /// `ALERT_WEBHOOK_URL` and `ALERT_WEBHOOK_SECRET`: the operator's webhook, sent every
+    /// project's alerts.
+    pub alert_webhook: Option<(String, String)>,
+    /// `ALERT_BACKOFF`: the delays (seconds) before each retry of a delivery.
+    pub alert_backoff: Vec<u64>,
 }
 
 /// `CIMD`: off (default), `on` (`https` documents only) or `dev` (also `http` on loopback).
@@ -111,6 +116,20 @@ impl Default for Config {
             registration_scopes: Vec::new(),
             max_projects: 20,
             signup: false,
+            alert_webhook: None,
+            alert_backoff: DEFAULT_ALERT_BACKOFF.to_vec(),
         }
+    }
+}
+
+/// `ALERT_BACKOFF`'s default.
+pub const DEFAULT_ALERT_BACKOFF: [u64; 6] = [5, 300, 1800, 7200, 18000, 36000];
+
+/// `ALERT_BACKOFF`: comma-separated seconds; anything unparsable keeps the default.
+pub fn parse_backoff(raw: &str) -> Vec<u64> {
+    let parsed: Option<Vec<u64>> = raw.split(',').map(|s| s.trim().parse::<u64>().ok()).collect();
+    match parsed {
+        Some(v) if !v.is_empty() && v.len() <= 20 => v,
+        _ => DEFAULT_ALERT_BACKOFF.to_vec(),
     }
 }

@@ -32,6 +32,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod alerts;
 pub mod app;
 pub mod auth;
 pub mod cache;
@@ -45,6 +46,7 @@ pub mod grants;
 pub mod http;
 pub mod issuer;
 pub mod json;
+pub mod notify;
 pub mod pages;
 pub mod resource;
 pub mod routes;
@@ -52,6 +54,8 @@ pub mod scope;
 pub mod secret;
 pub mod shard;
 pub mod store;
+pub mod time;
+pub mod usage;
 pub mod user;
 
 #[cfg(any(test, feature = "testing"))]

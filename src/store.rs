@@ -56,6 +56,13 @@ pub trait Platform {
     type Objects: Objects;
     type Crypto: Crypto;
     type Fetch: Fetch;
+    type Outbox: Outbox;
+}
+
+/// Messages that leave the request for later work (a Cloudflare Queue): alerts to deliver.
+#[allow(async_fn_in_trait)]
+pub trait Outbox {
+    async fn send(&self, message: &str) -> Result<(), StoreError>;
 }
 
 /// Decode a reply of a known type; a reply of another shape is our bug or a version skew

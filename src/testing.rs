@@ -217,6 +217,10 @@ impl MemObjects {
         for (name, s) in due {
             s.storage().alarm.set(None);
             s.alarm_fired();
+            // As `TokenShardCore::alarm` does: the deferred writes first, then the sweep.
+            if !name.starts_with("users/") {
+                s.flush(now).await.expect("memory flush");
+            }
             deleted += if name.starts_with("users/") { shard::users::sessions::sweep(&*s, now).await } else { shard::sweep::sweep(&*s, now).await }
                 .expect("memory sweep");
         }
@@ -248,6 +252,13 @@ fn b64url(s: &str) -> Result<Vec<u8>, CryptoError> {
 }
 
 impl Crypto for NativeCrypto {
+    async fn hmac_sha256(&self, key: &[u8], message: &[u8]) -> Result<[u8; 32], CryptoError> {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).map_err(|_| CryptoError("bad HMAC key".into()))?;
+        mac.update(message);
+        Ok(mac.finalize().into_bytes().into())
+    }
+
     async fn pbkdf2_sha256(&self, password: &[u8], salt: &[u8], iterations: u32) -> Result<[u8; 32], CryptoError> {
         if iterations == 0 {
             return Err(CryptoError("zero iterations".into()));
@@ -325,6 +336,19 @@ impl Fetch for MemFetch {
     }
 }
 
+/// The Queue in memory: every message sent, in order.
+#[derive(Default)]
+pub struct MemOutbox {
+    pub sent: RefCell<Vec<String>>,
+}
+
+impl crate::store::Outbox for MemOutbox {
+    async fn send(&self, message: &str) -> Result<(), StoreError> {
+        self.sent.borrow_mut().push(message.to_string());
+        Ok(())
+    }
+}
+
 /// The in-memory platform.
 pub struct MemPlatform;
 
@@ -333,11 +357,13 @@ impl Platform for MemPlatform {
     type Objects = MemObjects;
     type Crypto = NativeCrypto;
     type Fetch = MemFetch;
+    type Outbox = MemOutbox;
 }
 
 /// An app on the in-memory platform, its clock at `now_ms`.
 pub fn mem_app(config: Config, now_ms: u64) -> App<MemPlatform> {
-    let app: App<MemPlatform> = App::new(config, MemKv::default(), MemObjects::default(), NativeCrypto, MemFetch::default(), Default::default());
+    let app: App<MemPlatform> =
+        App::new(config, MemKv::default(), MemObjects::default(), NativeCrypto, MemFetch::default(), MemOutbox::default(), Default::default());
     app.objects.now_ms.set(now_ms);
     app
 }

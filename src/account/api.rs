@@ -5,13 +5,18 @@
 //! insufficient_scope`. Errors follow the admin API (`400` naming the field).
 
 use super::{parse_new, parse_patch, parse_rotate, projects, view, ACCOUNT_SCOPE};
+use crate::alerts::{self, EventType};
 use crate::app::{App, Cx};
 use crate::catalogue::{self, Api};
 use crate::endpoints::validate;
 use crate::endpoints::Outcome;
 use crate::error::OAuthError;
+use crate::form::Params;
 use crate::http::{Body, HttpRequest, HttpResponse};
+use crate::shard::route::shard_name;
+use crate::shard::webhooks::{DeleteWebhook, Deliveries, GetWebhook, SetWebhook, Webhook};
 use crate::store::Platform;
+use crate::usage;
 use serde_json::{json, Value};
 
 pub const PATH: &str = "/account";
@@ -40,6 +45,9 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         ["projects"] => "GET, POST",
         ["projects", _] => "GET, PATCH, DELETE",
         ["projects", _, "rotate"] => "POST",
+        ["projects", _, "usage"] => "GET",
+        ["projects", _, "webhook"] => "GET, PUT, DELETE",
+        ["projects", _, "webhook", "deliveries"] => "GET",
         _ => return Err(OAuthError::NotFound),
     };
     let user_id = person(app, req, cx.now_ms).await?;
@@ -47,23 +55,62 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         ("GET", ["apis"]) => ok(200, json!({ "apis": catalogue(app).await?.iter().map(Api::view).collect::<Vec<_>>() })),
         ("GET", ["projects"]) => {
             let cat = catalogue(app).await?;
-            let list: Vec<Value> = projects::list(app, &user_id).await?.iter().map(|c| view(c, &cat)).collect();
+            let mut list: Vec<Value> = Vec::new();
+            for c in projects::list(app, &user_id).await? {
+                list.push(view(&c, &cat, usage::last_used(app, &c.client_id).await?));
+            }
             ok(200, json!({ "projects": list }))
         }
         ("POST", ["projects"]) => {
             let new = parse_new(body(req)?)?;
             let (client, secret) = projects::create(app, &user_id, &new, None, cx.now_ms, cx.rng).await?;
-            let mut v = view(&client, &catalogue(app).await?);
+            let mut v = view(&client, &catalogue(app).await?, None);
             v["client_secret"] = json!(secret.expose());
             ok(201, v)
         }
-        ("GET", ["projects", id]) => ok(200, view(&projects::load(app, &user_id, id).await?, &catalogue(app).await?)),
+        ("GET", ["projects", id]) => {
+            let client = projects::load(app, &user_id, id).await?;
+            ok(200, view(&client, &catalogue(app).await?, usage::last_used(app, id).await?))
+        }
+        ("PUT", ["projects", id, "webhook"]) => {
+            projects::load(app, &user_id, id).await?;
+            let (url, events) = parse_webhook(body(req)?)?;
+            let secret = alerts::new_secret(cx.rng);
+            let webhook = Webhook { url, events, secret, created_ms: cx.now_ms, off: false };
+            app.call(&shard_name(id, 0), SetWebhook { webhook: webhook.clone() }).await?;
+            let mut v = webhook_view(&webhook);
+            v["secret"] = json!(webhook.secret);
+            ok(201, v)
+        }
+        ("GET", ["projects", id, "webhook"]) => {
+            projects::load(app, &user_id, id).await?;
+            match app.call(&shard_name(id, 0), GetWebhook {}).await? {
+                Some(w) => ok(200, webhook_view(&w)),
+                None => Err(OAuthError::NotFound),
+            }
+        }
+        ("DELETE", ["projects", id, "webhook"]) => {
+            projects::load(app, &user_id, id).await?;
+            match app.call(&shard_name(id, 0), DeleteWebhook {}).await? {
+                true => Ok(HttpResponse::new(204)),
+                false => Err(OAuthError::NotFound),
+            }
+        }
+        ("GET", ["projects", id, "webhook", "deliveries"]) => {
+            projects::load(app, &user_id, id).await?;
+            ok(200, json!({ "deliveries": app.call(&shard_name(id, 0), Deliveries {}).await? }))
+        }
+        ("GET", ["projects", id, "usage"]) => {
+            projects::load(app, &user_id, id).await?;
+            let days = usage::parse_days(Params::parse(req.query.as_bytes())?.single("days")?)?;
+            ok(200, usage::report(app, id, days, cx.now_ms).await?)
+        }
         ("PATCH", ["projects", id]) => {
             // Whose it is first: someone else's project is 404 whatever the body says.
             projects::load(app, &user_id, id).await?;
             let patch = parse_patch(body(req)?)?;
             let client = projects::patch(app, &user_id, id, &patch, cx.now_ms).await?;
-            ok(200, view(&client, &catalogue(app).await?))
+            ok(200, view(&client, &catalogue(app).await?, usage::last_used(app, id).await?))
         }
         ("DELETE", ["projects", id]) => {
             projects::delete(app, &user_id, id, cx.now_ms).await?;
@@ -77,6 +124,32 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         }
         _ => Err(OAuthError::MethodNotAllowed(allow)),
     }
+}
+
+/// `{"url", "events": [...]}` (every type when `events` is absent).
+fn parse_webhook(body: &[u8]) -> Result<(String, Vec<EventType>), OAuthError> {
+    let v: Value = serde_json::from_slice(body).map_err(|_| OAuthError::field("body", "the body is not a JSON object"))?;
+    let url = v.get("url").and_then(Value::as_str).ok_or_else(|| OAuthError::field("url", "url is required"))?;
+    alerts::check_url(url)?;
+    let events = match v.get("events") {
+        None | Some(Value::Null) => EventType::ALL.to_vec(),
+        Some(Value::Array(a)) if !a.is_empty() => {
+            let mut out = Vec::new();
+            for e in a {
+                let t = e.as_str().and_then(EventType::parse).ok_or_else(|| OAuthError::field("events", "events names the contract's event types"))?;
+                if !out.contains(&t) {
+                    out.push(t);
+                }
+            }
+            out
+        }
+        _ => return Err(OAuthError::field("events", "events is a non-empty list of event types")),
+    };
+    Ok((url.to_string(), events))
+}
+
+fn webhook_view(w: &Webhook) -> Value {
+    json!({ "url": w.url, "events": w.events, "active": !w.off })
 }
 
 async fn catalogue<P: Platform>(app: &App<P>) -> Result<Vec<Api>, OAuthError> {

@@ -17,11 +17,13 @@ use crate::endpoints::{page_form, Outcome};
 use crate::error::OAuthError;
 use crate::form::{encode_component, Params};
 use crate::http::{HttpRequest, HttpResponse};
-use crate::pages::console::{self as page, when, ApiChoice, NewSecret, ProjectRow, ProjectShown};
+use crate::pages::chart::Range;
+use crate::pages::console::{self as page, when, ApiChoice, NewSecret, ProjectRow, ProjectShown, UsageShown};
 use crate::pages::{Csrf, Person};
 use crate::secret::{random_string, Random};
 use crate::shard::users::sessions::SessionUser;
 use crate::store::Platform;
+use crate::usage;
 
 pub const PATH: &str = "/console";
 
@@ -70,7 +72,9 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         return Ok(to_sign_in(&back));
     };
     let (csrf, set_cookie) = session::csrf(req, cx.rng);
-    let ctx = Page { app, who: &who, csrf: &csrf, token_url: format!("{}/token", app.issuer(req)) };
+    let query = Params::parse(req.query.as_bytes()).unwrap_or_default();
+    let range = Range::parse(query.single("range").ok().flatten());
+    let ctx = Page { app, who: &who, csrf: &csrf, token_url: format!("{}/token", app.issuer(req)), range, now_ms: cx.now_ms };
     let resp = match (form, segments.as_slice()) {
         (None, []) => ctx.list().await,
         (None, ["projects"]) => see_other(PATH),
@@ -89,6 +93,9 @@ struct Page<'a, P: Platform> {
     who: &'a SessionUser,
     csrf: &'a str,
     token_url: String,
+    /// The usage chart's window (`?range=`).
+    range: Range,
+    now_ms: u64,
 }
 
 /// The checked `api` values of a form, and whether `api_key` was checked.
@@ -113,7 +120,7 @@ fn names(c: &Client, catalogue: &[Api]) -> Vec<String> {
     c.apis.iter().map(|id| catalogue.iter().find(|a| a.api_id == *id).map_or_else(|| id.clone(), |a| a.name.clone())).collect()
 }
 
-fn shown(c: &Client, catalogue: &[Api]) -> ProjectShown {
+fn shown(c: &Client, catalogue: &[Api], last_used: Option<u64>, usage: UsageShown) -> ProjectShown {
     ProjectShown {
         id: c.client_id.clone(),
         name: c.settings.name.clone(),
@@ -123,8 +130,9 @@ fn shown(c: &Client, catalogue: &[Api]) -> ProjectShown {
         disabled: c.settings.disabled,
         created: when(c.created_at / 1000),
         rotated: c.rotated_at.map_or_else(|| "Never".to_string(), |t| when(t / 1000)),
-        last_used: "Not tracked yet".into(),
+        last_used: last_used.map_or_else(|| "Never".to_string(), when),
         generation: c.generation(),
+        usage,
     }
 }
 
@@ -157,18 +165,18 @@ impl<P: Platform> Page<'_, P> {
 
     async fn list(&self) -> Outcome {
         let cat = self.catalogue().await?;
-        let rows: Vec<ProjectRow> = projects::list(self.app, &self.who.user_id)
-            .await?
-            .iter()
-            .map(|c| ProjectRow {
+        let mut rows: Vec<ProjectRow> = Vec::new();
+        for c in projects::list(self.app, &self.who.user_id).await? {
+            let last = usage::last_used(self.app, &c.client_id).await?;
+            rows.push(ProjectRow {
                 id: c.client_id.clone(),
                 name: c.settings.name.clone(),
-                apis: names(c, &cat).join(", "),
+                apis: names(&c, &cat).join(", "),
                 created: when(c.created_at / 1000),
-                last_used: "—".into(),
+                last_used: last.map_or_else(|| "Never".to_string(), when),
                 disabled: c.settings.disabled,
-            })
-            .collect();
+            });
+        }
         Ok(page::project_list(self.person(), &rows, self.app.config.max_projects))
     }
 
@@ -180,7 +188,11 @@ impl<P: Platform> Page<'_, P> {
 
     async fn project(&self, status: u16, c: &Client, secret: Option<&NewSecret>, problem: Option<&str>) -> Outcome {
         let cat = self.catalogue().await?;
-        let p = shown(c, &cat);
+        let now_s = self.now_ms / 1000;
+        let (hours, _) = usage::hours(self.app, &c.client_id, self.range.first_hour(now_s)).await?;
+        let hours: Vec<(u64, u64, u64)> = hours.iter().map(|(h, n)| (*h, n.accepted(), n.rejected())).collect();
+        let chart = UsageShown::new(&hours, self.range, now_s);
+        let p = shown(c, &cat, usage::last_used(self.app, &c.client_id).await?, chart);
         Ok(page::project(status, Csrf(self.csrf), self.person(), &p, &choices(&cat, &c.apis), secret, problem, &self.token_url))
     }
 

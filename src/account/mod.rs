@@ -164,8 +164,9 @@ pub fn new_settings(new: &NewProject, apis: &[Api]) -> Settings {
 }
 
 /// A project as the Account API shows it (times in unix seconds). `catalogue` names the APIs;
-/// an API missing from it (KV not yet caught up) is shown by its id.
-pub fn view(c: &Client, catalogue: &[Api]) -> Value {
+/// an API missing from it (KV not yet caught up) is shown by its id. `last_used` (unix
+/// seconds) comes from the project's shards ([`crate::usage::last_used`]).
+pub fn view(c: &Client, catalogue: &[Api], last_used: Option<u64>) -> Value {
     let apis: Vec<Value> = c
         .apis
         .iter()
@@ -183,8 +184,7 @@ pub fn view(c: &Client, catalogue: &[Api]) -> Value {
         "disabled": c.settings.disabled,
         "created_at": c.created_at / 1000,
         "secret_rotated_at": c.rotated_at.map(|t| t / 1000),
-        // Usage is counted by a later part of the console; until then, never known.
-        "last_used_at": Value::Null,
+        "last_used_at": last_used,
     })
 }
 

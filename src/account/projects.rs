@@ -3,16 +3,19 @@
 //! another person's project and an unknown id are the same `404`.
 
 use super::{apply_apis, new_settings, unknown_api, NewProject, ProjectPatch};
+use crate::alerts::EventType;
 use crate::app::App;
 use crate::catalogue::{self, Api};
 use crate::client::lifecycle::{self, owned, save};
 use crate::client::{store, Client};
 use crate::error::OAuthError;
+use crate::notify;
 use crate::secret::{generate_client_id, generate_client_secret, ClientSecret, Random};
 use crate::shard::apis::{Attach, Detach};
 use crate::shard::users::projects::{AddProject, Added, RemoveProject};
 use crate::store::Platform;
 use crate::user;
+use serde_json::json;
 
 /// The person's projects, oldest first (a project whose record KV does not show yet, or no
 /// longer, is left out).
@@ -97,6 +100,7 @@ pub async fn create<P: Platform>(
     client.owner = Some(user_id.to_string());
     client.apis = new.apis.clone();
     save(app, &client, now_ms).await?;
+    notify::event(app, &client.client_id, EventType::KeyCreated, json!({ "name": client.settings.name }), now_ms).await;
     Ok((client, secret))
 }
 
@@ -125,6 +129,9 @@ pub async fn patch<P: Platform>(app: &App<P>, user_id: &str, client_id: &str, pa
     }
     if let Some(d) = patch.disabled {
         lifecycle::set_disabled(app, client_id, d).await?;
+        if d && !client.settings.disabled {
+            notify::event(app, client_id, EventType::KeyDisabled, json!({}), now_ms).await;
+        }
         client.settings.disabled = d;
     }
     client.updated_at = now_ms;

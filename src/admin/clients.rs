@@ -9,9 +9,11 @@ use crate::client::settings::{grace_for_rotation, settings_for_create, settings_
 use crate::client::{self, Client, ClientType};
 use crate::endpoints::Outcome;
 use crate::error::OAuthError;
+use crate::form::Params;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::secret;
 use crate::store::Platform;
+use crate::usage;
 use serde_json::{json, Value};
 
 pub const PATH: &str = "/admin/clients";
@@ -31,6 +33,12 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         (_, [_]) => Err(OAuthError::MethodNotAllowed("GET, PATCH, DELETE")),
         ("POST", [id, "secret"]) => rotate(app, id, body(req)?, cx).await,
         (_, [_, "secret"]) => Err(OAuthError::MethodNotAllowed("POST")),
+        ("GET", [id, "usage"]) => {
+            load(app, id).await?;
+            let days = usage::parse_days(Params::parse(req.query.as_bytes())?.single("days")?)?;
+            Ok(HttpResponse::json(200, &usage::report(app, id, days, cx.now_ms).await?).no_store())
+        }
+        (_, [_, "usage"]) => Err(OAuthError::MethodNotAllowed("GET")),
         _ => Err(OAuthError::NotFound),
     }
 }

@@ -2,11 +2,18 @@
 //! request carries, checked against the client record, with brute-force protection.
 
 use super::credentials::ClientCredentials;
+use crate::alerts::{self, EventType};
 use crate::app::{App, FAILURES};
+use crate::notify;
+use serde_json::json;
+
+/// The counter of failures that raises `auth.failure_burst`.
+const BURST: &str = "failure_burst";
 use crate::client::{self, Client};
 use crate::error::OAuthError;
 use crate::http::HttpRequest;
 use crate::secret::AccessToken;
+use crate::shard::counters::UsageOf;
 use crate::shard::route::route;
 use crate::shard::tokens::{Validate, Validation};
 use crate::store::Platform;
@@ -51,10 +58,20 @@ pub async fn authenticate<P: Platform>(app: &App<P>, creds: &ClientCredentials, 
         retry_after = Some(d.retry_after_s);
     }
     // Only ids that exist get a counter: arbitrary ids must not create Durable Objects.
-    if client.is_some() {
-        let d = app.count(&creds.client_id, FAILURES, limits.failure_window_ms, limits.failures_per_client, true).await?;
+    if let Some(c) = &client {
+        let d = app.count_usage(&creds.client_id, FAILURES, limits.failure_window_ms, limits.failures_per_client, true, Some(UsageOf::Failure)).await?;
+        let id = &creds.client_id;
         if !d.allowed {
             retry_after = Some(retry_after.unwrap_or(0).max(d.retry_after_s));
+            notify::event(app, id, EventType::RateLimitExceeded, json!({ "endpoint": "token" }), now_ms).await;
+        }
+        // `auth.failure_burst`: the 10th failure within 5 minutes (a counter of its own).
+        let burst = app.count(id, BURST, alerts::BURST_WINDOW_MS, alerts::BURST_FAILURES - 1, true).await?;
+        if !burst.allowed {
+            notify::event(app, id, EventType::AuthFailureBurst, json!({ "ip": req.client_ip }), now_ms).await;
+        }
+        if creds.secret.as_ref().is_some_and(|s| c.is_old_secret(s, now_ms)) {
+            notify::event(app, id, EventType::KeyOldSecretUsed, json!({ "ip": req.client_ip }), now_ms).await;
         }
     }
     Err(match retry_after {

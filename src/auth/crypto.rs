@@ -44,6 +44,9 @@ pub trait Crypto {
     /// Is `signature` a valid `alg` signature of `message` under `key`? A key that does not
     /// fit the algorithm is an error, never a success.
     async fn verify(&self, alg: SigAlg, key: &PublicKey, message: &[u8], signature: &[u8]) -> Result<bool, CryptoError>;
+
+    /// HMAC-SHA256 (RFC 2104) of `message` under `key`: webhook signatures.
+    async fn hmac_sha256(&self, key: &[u8], message: &[u8]) -> Result<[u8; 32], CryptoError>;
 }
 
 #[cfg(test)]

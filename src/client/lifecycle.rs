@@ -9,9 +9,11 @@
 //! owner's index: a retry finds it in the owner's index until everything else is done.
 
 use super::{store, Client};
+use crate::alerts::EventType;
 use crate::app::App;
 use crate::catalogue;
 use crate::error::OAuthError;
+use crate::notify;
 use crate::secret::{self, ClientSecret, Random};
 use crate::shard::apis::Detach;
 use crate::shard::gate::{ChangeGate, GateChange};
@@ -54,6 +56,8 @@ pub async fn rotate<P: Platform>(
     let change = GateChange::Rotate { generation: client.generation(), grace_until_ms };
     update_gates(app, &client.client_id, change).await?;
     save(app, client, now_ms).await?;
+    let until = (grace_until_ms > 0).then_some(grace_until_ms / 1000);
+    notify::event(app, &client.client_id, EventType::KeyRotated, serde_json::json!({ "old_secret_expires_at": until }), now_ms).await;
     Ok((new_secret, grace_until_ms))
 }
 
@@ -78,6 +82,7 @@ pub async fn delete<P: Platform>(app: &App<P>, client: &Client, now_ms: u64) -> 
     if let Some(owner) = &client.owner {
         app.call(&user::object_name(owner), RemoveProject { client_id: id.clone() }).await?;
     }
+    notify::event(app, id, EventType::KeyDeleted, serde_json::json!({}), now_ms).await;
     Ok(())
 }
 

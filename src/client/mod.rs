@@ -128,6 +128,11 @@ impl Client {
     /// checked against the current one and, during a grace period, the previous one (both
     /// comparisons always run, in constant time). Returns the generation of the secret that
     /// matched (0 for public clients).
+    /// Is `presented` the previous secret, after its grace ended (`key.old_secret_used`)?
+    pub fn is_old_secret(&self, presented: &ClientSecret, now_ms: u64) -> bool {
+        self.previous_secret.as_ref().is_some_and(|p| p.hash.ct_eq(&presented.hash()) && p.valid_until_ms.is_none_or(|until| now_ms >= until))
+    }
+
     pub fn authenticate(&self, presented: Option<&ClientSecret>, now_ms: u64) -> Option<u32> {
         let (stored, presented) = match (&self.secret, presented) {
             (None, None) if self.is_public() => return Some(0),

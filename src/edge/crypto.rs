@@ -36,6 +36,14 @@ fn bytes(b: &[u8]) -> JsValue {
 }
 
 impl Crypto for WebCrypto {
+    async fn hmac_sha256(&self, key: &[u8], message: &[u8]) -> Result<[u8; 32], CryptoError> {
+        let usages: Array = [s("sign")].iter().collect();
+        let alg = object(&[("name", s("HMAC")), ("hash", s("SHA-256"))]);
+        let key = subtle("importKey", &[s("raw"), bytes(key), alg, JsValue::FALSE, usages.into()]).await?;
+        let mac = subtle("sign", &[s("HMAC"), key, bytes(message)]).await?;
+        Uint8Array::new(&mac).to_vec().try_into().map_err(|_| CryptoError("sign returned the wrong length".into()))
+    }
+
     async fn pbkdf2_sha256(&self, password: &[u8], salt: &[u8], iterations: u32) -> Result<[u8; 32], CryptoError> {
         let usages: Array = [s("deriveBits")].iter().collect();
         let key = subtle("importKey", &[s("raw"), bytes(password), object(&[("name", s("PBKDF2"))]), JsValue::FALSE, usages.into()]).await?;

@@ -130,6 +130,37 @@ export default class EdgeOAuth extends WorkerEntrypoint {
     }
     return Object.assign(result, JSON.parse(new TextDecoder().decode(bytes)));
   }
+
+  // The alerts Queue's consumer (wrangler.toml): one delivery per message, signed afresh by
+  // the core on each attempt (`alertAttempt`); its outcome decides ack or retry.
+  async queue(batch) {
+    await Promise.all(batch.messages.map((msg) => deliverAlert(this.env, msg)));
+  }
+}
+
+// A webhook delivery: a 2xx is delivered, anything else or 15 s without an answer is retried
+// after ALERT_BACKOFF (the core says how long, or that it is done: delivered, 410, out of tries).
+async function deliverAlert(env, msg) {
+  const text = typeof msg.body === "string" ? msg.body : JSON.stringify(msg.body);
+  try {
+    const plan = await core.alert_attempt(env, text);
+    if (plan === null) return msg.ack();
+    const [url, flat, body] = plan;
+    const headers = new Headers();
+    for (let i = 0; i < flat.length; i += 2) headers.append(flat[i], flat[i + 1]);
+    let status = null;
+    try {
+      const r = await fetch(url, { method: "POST", headers, body, redirect: "manual", signal: AbortSignal.timeout(15_000) });
+      status = r.status;
+      await r.body?.cancel();
+    } catch {}
+    const delay = await core.alert_outcome(env, text, status, msg.attempts);
+    if (delay === null) msg.ack();
+    else msg.retry({ delaySeconds: delay });
+  } catch (error) {
+    recover(error);
+    msg.retry({ delaySeconds: 5 });
+  }
 }
 
 // The Durable Object classes: each forwards `request` (one JSON request, one JSON reply) and

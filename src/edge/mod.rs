@@ -17,12 +17,14 @@ mod fetch;
 mod futures;
 mod kv;
 mod objects;
+mod outbox;
 
 use crate::app::{App, Cx};
 use crate::cache::IsolateCache;
 use crate::config::{Cimd, Config, Limits, Registration};
 use crate::endpoints::validate;
 use crate::http::{normalise_ip, parse_head, Body, HttpRequest};
+use crate::notify::{self, Message};
 use crate::routes;
 use crate::secret::{AccessToken, AdminToken, Random};
 use crate::store::Platform;
@@ -43,6 +45,7 @@ impl Platform for Edge {
     type Objects = objects::DoObjects;
     type Crypto = crypto::WebCrypto;
     type Fetch = fetch::WebFetch;
+    type Outbox = outbox::QueueOutbox;
 }
 
 /// `crypto.getRandomValues` through `getrandom`. A failure here means the platform has no
@@ -93,6 +96,8 @@ fn config(env: &JsValue) -> Config {
         registration_scopes: words("REGISTRATION_SCOPES").into_iter().filter(|s| crate::scope::is_scope_token(s)).collect(),
         max_projects: number("MAX_PROJECTS", u64::from(d.max_projects)).clamp(1, 1000) as u32,
         signup: var(env, "SIGNUP").is_some_and(|v| v.trim() == "open"),
+        alert_webhook: outbox::operator_webhook(var(env, "ALERT_WEBHOOK_URL"), var(env, "ALERT_WEBHOOK_SECRET")),
+        alert_backoff: var(env, "ALERT_BACKOFF").map_or(d.alert_backoff, |v| crate::config::parse_backoff(&v)),
     }
 }
 
@@ -104,7 +109,15 @@ fn app(env: &JsValue) -> Result<Rc<App<Edge>>, JsValue> {
         return Ok(app);
     }
     let cache = CACHE.with(Rc::clone);
-    let app = Rc::new(App::new(config(env), kv::KvStore::new(env, "CLIENTS")?, objects::DoObjects::new(env)?, crypto::WebCrypto, fetch::WebFetch, cache));
+    let app = Rc::new(App::new(
+        config(env),
+        kv::KvStore::new(env, "CLIENTS")?,
+        objects::DoObjects::new(env)?,
+        crypto::WebCrypto,
+        fetch::WebFetch,
+        outbox::QueueOutbox::new(env),
+        cache,
+    ));
     APP.with(|a| *a.borrow_mut() = Some(Rc::clone(&app)));
     Ok(app)
 }
@@ -155,4 +168,39 @@ fn answer(response: crate::http::HttpResponse, context: Option<&HttpRequest>) ->
         (None, _) => JsValue::NULL,
     };
     Array::of4(&JsValue::from(response.status), &headers, &Uint8Array::from(response.body.as_slice()), &log)
+}
+
+// The alerts Queue's consumer (`queue()` in entry.mjs): for each message, what to send, then
+// how it went (`crate::notify`).
+
+fn message(text: &str) -> Result<Message, JsValue> {
+    serde_json::from_str(text).map_err(|e| JsValue::from_str(&format!("alert message: {e}")))
+}
+
+/// Resolves to `[url, [name, value, …], body]`, or `null` when there is nowhere to send.
+#[wasm_bindgen]
+pub fn alert_attempt(env: JsValue, text: String) -> Promise {
+    futures::promise(async move {
+        let app = app(&env)?;
+        let m = message(&text)?;
+        let attempt = notify::attempt(&app, &m, now_ms()).await.map_err(|e| JsValue::from_str(&e.description()))?;
+        Ok(match attempt {
+            None => JsValue::NULL,
+            Some(a) => {
+                let headers: Array = a.headers.iter().flat_map(|(n, v)| [JsValue::from_str(n), JsValue::from_str(v)]).collect();
+                Array::of3(&JsValue::from_str(&a.url), &headers, &JsValue::from_str(&a.body)).into()
+            }
+        })
+    })
+}
+
+/// Resolves to the delay (seconds) before the next attempt, or `null` when done.
+#[wasm_bindgen]
+pub fn alert_outcome(env: JsValue, text: String, status: Option<u16>, attempts: u32) -> Promise {
+    futures::promise(async move {
+        let app = app(&env)?;
+        let m = message(&text)?;
+        let next = notify::outcome(&app, &m, status, attempts).await.map_err(|e| JsValue::from_str(&e.description()))?;
+        Ok(next.map_or(JsValue::NULL, |d| JsValue::from_f64(d as f64)))
+    })
 }

@@ -2,13 +2,16 @@
 //! whom? RFC 6750 semantics: 401 with a challenge, 403 `insufficient_scope`.
 
 use super::Outcome;
+use crate::alerts::EventType;
 use crate::app::{App, Cx, RATE};
 use crate::auth::credentials::{parse_authorization, Authorization};
 use crate::error::OAuthError;
 use crate::form::Params;
 use crate::http::{HttpRequest, HttpResponse};
+use crate::notify;
 use crate::scope;
 use crate::secret::AccessToken;
+use crate::shard::counters::UsageOf;
 use crate::shard::gate::Check;
 use crate::shard::route::{route, shard_name};
 use crate::shard::tokens::{TokenView, Validate, Validation};
@@ -107,6 +110,10 @@ async fn bearer_token<P: Platform>(
         Validation::Valid(view) => view,
         Validation::InsufficientScope => return Err(OAuthError::InsufficientScope(needed)),
         Validation::Invalid => return Err(OAuthError::InvalidToken),
+        Validation::WrongIp => {
+            notify::event(app, &at.prefix, EventType::TokenWrongIp, json!({ "ip": ip }), now_ms).await;
+            return Err(OAuthError::InvalidToken);
+        }
     };
     // Only valid tokens count against the client's rate limit: the client id is public (it
     // starts every token), so counting failures would let anyone exhaust the limit. The limit
@@ -123,7 +130,7 @@ async fn bearer_token<P: Platform>(
                 None => app.client(&view.client_id, now_ms).await?.and_then(|c| c.settings.rate_limit),
             },
         };
-        rate_limit(app, &view.client_id, limit).await?;
+        rate_limit(app, &view.client_id, limit, now_ms).await?;
     }
     Ok(view)
 }
@@ -138,13 +145,14 @@ async fn api_key<P: Platform>(app: &App<P>, key: &str, required: &[String], reso
         return Err(OAuthError::InvalidToken);
     }
     // KV may be stale: the shard gate is the authority on deletion and disabling.
-    if !app.call(&shard_name(&client.client_id, 0), Check {}).await? {
+    let scope_ok = required.iter().all(|r| client.settings.scopes.contains(r));
+    if !app.call(&shard_name(&client.client_id, 0), Check { scope_ok: Some(scope_ok) }).await? {
         return Err(OAuthError::InvalidToken);
     }
-    if !required.iter().all(|r| client.settings.scopes.contains(r)) {
+    if !scope_ok {
         return Err(OAuthError::InsufficientScope(scope::join(required)));
     }
-    rate_limit(app, &client.client_id, client.settings.rate_limit).await?;
+    rate_limit(app, &client.client_id, client.settings.rate_limit, now_ms).await?;
     Ok(json!({
         "active": true,
         "client_id": client.client_id,
@@ -155,14 +163,15 @@ async fn api_key<P: Platform>(app: &App<P>, key: &str, required: &[String], reso
 
 /// Seed 002's rate-limiting policy: a client with `rate_limit` gets that many successful
 /// `/validate` calls per minute (sliding window), then 429 with `Retry-After`.
-async fn rate_limit<P: Platform>(app: &App<P>, client_id: &str, limit: Option<u32>) -> Result<(), OAuthError> {
+async fn rate_limit<P: Platform>(app: &App<P>, client_id: &str, limit: Option<u32>, now_ms: u64) -> Result<(), OAuthError> {
     let Some(limit) = limit else {
         return Ok(());
     };
-    let d = app.count(client_id, RATE, app.config.limits.rate_window_ms, u64::from(limit), false).await?;
+    let d = app.count_usage(client_id, RATE, app.config.limits.rate_window_ms, u64::from(limit), false, Some(UsageOf::Rate)).await?;
     if d.allowed {
         Ok(())
     } else {
+        notify::event(app, client_id, EventType::RateLimitExceeded, json!({ "endpoint": "validate" }), now_ms).await;
         Err(OAuthError::TooManyRequests { retry_after: d.retry_after_s })
     }
 }

@@ -43,6 +43,32 @@ pub struct ProjectShown {
     pub last_used: String,
     /// The secret's generation: a rotate form carries it, so a replayed form changes nothing.
     pub generation: u32,
+    pub usage: UsageShown,
+}
+
+/// The usage chart of a project's page ([`super::chart`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UsageShown {
+    /// The SVG (our own markup: numbers and dates only).
+    pub svg: String,
+    pub summary: String,
+    pub generated: String,
+    /// The ranges as links: `?range=` value, label, whether it is the one shown.
+    pub ranges: Vec<(&'static str, &'static str, bool)>,
+}
+
+impl UsageShown {
+    /// The chart of `hours` (`(hour, accepted, rejected)`) over `range`, at `now_s`.
+    pub fn new(hours: &[(u64, u64, u64)], range: super::chart::Range, now_s: u64) -> Self {
+        use super::chart::{bars, summary, svg, Range};
+        let b = bars(hours, range, now_s);
+        UsageShown {
+            svg: svg(&b, range),
+            summary: summary(&b, range),
+            generated: when(now_s),
+            ranges: Range::ALL.iter().map(|r| (r.query(), r.label(), *r == range)).collect(),
+        }
+    }
 }
 
 /// A secret to show once, right after creation or rotation.
@@ -164,21 +190,7 @@ pub fn project(
 }
 
 /// Unix seconds as people read them: `2026-12-07 09:30 UTC`.
-pub fn when(unix_s: u64) -> String {
-    let days = (unix_s / 86_400) as i64;
-    let secs = unix_s % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", secs / 3600, secs % 3600 / 60)
-}
+pub use super::chart::when;
 
 /// `429` page: too many sign-ups from this address; `Retry-After: retry_after` seconds.
 pub fn too_many_signups(retry_after: u64) -> crate::http::HttpResponse {
@@ -233,12 +245,16 @@ mod tests {
             rotated: String::new(),
             last_used: String::new(),
             generation: 3,
+            usage: UsageShown::new(&[(491_000, 5, 2)], super::super::chart::Range::Week, 491_000 * 3600),
         };
         let s = NewSecret { title: "t".into(), value: "s3cr3t".into(), old_until: Some("later".into()) };
         let r = project(200, Csrf("tok"), person, &p, &[], Some(&s), None, "https://a/token");
         let html = String::from_utf8(r.body).unwrap();
         assert!(html.contains("s3cr3t") && html.contains("until later") && html.contains(r#"name="generation" value="3""#));
         assert!(html.contains("value=\"&#34;quoted&#34;\""), "attribute values are escaped");
+        assert!(html.contains("<svg class=\"chart\"") && html.contains("5 accepted, 2 rejected</title>"), "the chart, not escaped");
+        assert!(html.contains(r##"<a href="?range=7d#usage" aria-current="page">7 days</a>"##), "the range shown is marked");
+        assert!(html.contains("The last 7 days: 5 accepted, 2 rejected.") && html.contains("Generated at"));
         let r = project(200, Csrf("tok"), person, &p, &[], None, None, "https://a/token");
         assert!(!String::from_utf8(r.body.clone()).unwrap().contains("id=\"secret\""), "no secret unless given");
         let csp = r.header("content-security-policy").unwrap();

@@ -13,6 +13,7 @@ use askama::Template;
 
 use crate::http::HttpResponse;
 
+pub mod chart;
 pub mod console;
 mod templates;
 #[cfg(test)]

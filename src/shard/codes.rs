@@ -7,6 +7,7 @@ use super::families::{kill, Family, UserGate};
 use super::gate::Gate;
 use super::keys::{code_key, family_key, user_gate_key, GATE_KEY};
 use super::start::{new_family, Authorized, NewTokens, Redeemed};
+use super::usage::{tally, Field, USAGE_KEY};
 use super::{Effects, Loaded, Op};
 use crate::error::StoreError;
 use crate::secret::SecretHash;
@@ -96,7 +97,7 @@ pub struct RedeemCode {
 impl Op for RedeemCode {
     type Reply = Redeemed;
     fn keys(&self) -> Vec<String> {
-        vec![GATE_KEY.into(), code_key(&self.hash)]
+        vec![GATE_KEY.into(), code_key(&self.hash), USAGE_KEY.into()]
     }
     fn more_keys(&self, loaded: &Loaded) -> Result<Vec<String>, StoreError> {
         Ok(match loaded.get::<CodeRecord>(&code_key(&self.hash))? {
@@ -140,6 +141,7 @@ impl Op for RedeemCode {
             return Ok((Redeemed::InvalidTarget, fx));
         };
         fx.put(key, &code);
+        tally(loaded, &mut fx, &[Field::TokensIssued], now_ms)?;
         Ok((Redeemed::Issued(issued), fx))
     }
 }

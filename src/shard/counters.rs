@@ -3,6 +3,7 @@
 //! rate-limiting policy; `docs/http.md#validation`, `docs/security.md#abuse-control`).
 //! Counters live in shards (`c:{name}`), next to what they protect.
 
+use super::usage::{tally, Field, USAGE_KEY};
 use super::{Effects, Loaded, Op};
 use crate::error::StoreError;
 use serde::{Deserialize, Serialize};
@@ -91,12 +92,30 @@ pub struct Count {
     pub limit: u64,
     /// Whether a refused event counts too (failures: yes; rate limits: no).
     pub count_refused: bool,
+    /// A project's counter: also count the event in its usage ([`super::usage`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<UsageOf>,
+}
+
+/// What a counter's event is in a project's usage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UsageOf {
+    /// A failed client authentication (`auth_failures`; a refusal is also `rate_limited`).
+    Failure,
+    /// An accepted validation under the rate limit: a refusal is `rate_limited`, and the
+    /// validation the shard counted is taken back.
+    Rate,
 }
 
 impl Op for Count {
     type Reply = Decision;
     fn keys(&self) -> Vec<String> {
-        vec![counter_key(&self.name)]
+        let mut keys = vec![counter_key(&self.name)];
+        if self.usage.is_some() {
+            keys.push(USAGE_KEY.into());
+        }
+        keys
     }
     fn decide(self, loaded: &Loaded, now_ms: u64) -> Result<(Decision, Effects), StoreError> {
         let mut fx = Effects::default();
@@ -106,6 +125,16 @@ impl Op for Count {
         // The sweep deletes the counter once it no longer matters.
         fx.alarm(counter.stale_at_ms());
         fx.put(key, &counter);
+        let fields: &[Field] = match (self.usage, decision.allowed) {
+            (None, _) | (Some(UsageOf::Rate), true) => &[],
+            (Some(UsageOf::Failure), true) => &[Field::AuthFailures],
+            (Some(UsageOf::Failure), false) => &[Field::AuthFailures, Field::RateLimited],
+            (Some(UsageOf::Rate), false) => &[Field::RateLimited, Field::Unvalidated],
+        };
+        if !fields.is_empty() {
+            // Written with the counter, in the same batch.
+            tally(loaded, &mut fx, fields, now_ms)?;
+        }
         Ok((decision, fx))
     }
 }
@@ -191,7 +220,7 @@ mod tests {
 
     #[test]
     fn count_op_persists_and_asks_for_the_sweep() {
-        let op = |limit| Count { name: "f".into(), window_ms: 1_000, limit, count_refused: true };
+        let op = |limit| Count { name: "f".into(), window_ms: 1_000, limit, count_refused: true, usage: None };
         let (d, fx) = op(2).checked(&Loaded::default(), 500).unwrap();
         assert!(d.allowed);
         assert_eq!(fx.alarm_by, Some(2_000));

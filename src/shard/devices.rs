@@ -11,6 +11,7 @@ use super::families::UserGate;
 use super::gate::Gate;
 use super::keys::{device_grant_key, user_gate_key, GATE_KEY};
 use super::start::{new_family, Authorized, NewTokens, Redeemed};
+use super::usage::{tally, Field, USAGE_KEY};
 use super::{Effects, Loaded, Op};
 use crate::error::StoreError;
 use crate::secret::SecretHash;
@@ -240,7 +241,7 @@ pub struct RedeemDevice {
 impl Op for RedeemDevice {
     type Reply = Redeemed;
     fn keys(&self) -> Vec<String> {
-        vec![GATE_KEY.into(), device_grant_key(&self.device_code)]
+        vec![GATE_KEY.into(), device_grant_key(&self.device_code), USAGE_KEY.into()]
     }
     fn more_keys(&self, loaded: &Loaded) -> Result<Vec<String>, StoreError> {
         Ok(loaded.get::<DeviceGrant>(&device_grant_key(&self.device_code))?.map(|g| user_gate_key(&g.user_id)).into_iter().collect())
@@ -263,6 +264,7 @@ impl Op for RedeemDevice {
             return Ok((Redeemed::InvalidTarget, fx));
         };
         fx.delete(key);
+        tally(loaded, &mut fx, &[Field::TokensIssued], now_ms)?;
         Ok((Redeemed::Issued(issued), fx))
     }
 }

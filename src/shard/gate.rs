@@ -4,6 +4,7 @@
 //! it answers, and every issue and use of a token passes through it.
 
 use super::keys::{CLIENT_HOLDINGS, GATE_KEY};
+use super::usage::{tally, Field, USAGE_KEY};
 use super::{Effects, Loaded, Op};
 use crate::error::StoreError;
 use serde::{Deserialize, Serialize};
@@ -117,15 +118,33 @@ impl Op for ChangeGate {
 
 /// Is the client alive? (API-key validation.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Check {}
+pub struct Check {
+    /// An API key's validation: whether the key has the scopes asked for. Counted in the
+    /// project's usage: a validation, `rejected_scope`, or (gate closed) `rejected_token`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope_ok: Option<bool>,
+}
 
 impl Op for Check {
     type Reply = bool;
     fn keys(&self) -> Vec<String> {
-        vec![GATE_KEY.into()]
+        match self.scope_ok {
+            Some(_) => vec![GATE_KEY.into(), USAGE_KEY.into()],
+            None => vec![GATE_KEY.into()],
+        }
     }
-    fn decide(self, loaded: &Loaded, _now_ms: u64) -> Result<(bool, Effects), StoreError> {
-        Ok((loaded.get::<Gate>(GATE_KEY)?.unwrap_or_default().open(), Effects::default()))
+    fn decide(self, loaded: &Loaded, now_ms: u64) -> Result<(bool, Effects), StoreError> {
+        let mut fx = Effects::default();
+        let open = loaded.get::<Gate>(GATE_KEY)?.unwrap_or_default().open();
+        if let Some(scope_ok) = self.scope_ok {
+            let field = match (open, scope_ok) {
+                (false, _) => Field::RejectedToken,
+                (true, false) => Field::RejectedScope,
+                (true, true) => Field::Validations,
+            };
+            tally(loaded, &mut fx, &[field], now_ms)?;
+        }
+        Ok((open, fx))
     }
 }
 
@@ -208,12 +227,12 @@ mod tests {
 
     #[test]
     fn check() {
-        let alive = |g: &Gate| Check {}.checked(&Loaded::default().with(GATE_KEY, g), 0).unwrap().0;
+        let alive = |g: &Gate| Check { scope_ok: None }.checked(&Loaded::default().with(GATE_KEY, g), 0).unwrap().0;
         assert!(alive(&Gate::default()));
         assert!(alive(&Gate { min_generation: 3, ..Gate::default() }), "a rotation does not close API keys");
         assert!(!alive(&Gate { disabled: true, ..Gate::default() }));
         assert!(!alive(&Gate { deleted: true, ..Gate::default() }));
         assert!(!alive(&Gate { owner_disabled: true, ..Gate::default() }), "an owner's disable closes API keys");
-        assert!(Check {}.checked(&Loaded::default(), 0).unwrap().0, "no gate yet: open");
+        assert!(Check { scope_ok: None }.checked(&Loaded::default(), 0).unwrap().0, "no gate yet: open");
     }
 }

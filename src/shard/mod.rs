@@ -54,7 +54,9 @@ pub mod route;
 pub mod start;
 pub mod sweep;
 pub mod tokens;
+pub mod usage;
 pub mod users;
+pub mod webhooks;
 
 pub use route::{route, shard_name, Route, SHARDS};
 

@@ -8,6 +8,7 @@ use super::families::{add_member, family_of, kill, RefreshRecord, Rotated, UserG
 use super::gate::Gate;
 use super::keys::{family_key, refresh_key, token_key, user_gate_key, GATE_KEY};
 use super::tokens::{Principal, TokenRecord};
+use super::usage::{tally, Field, USAGE_KEY};
 use super::{Effects, Loaded, Op};
 use crate::error::StoreError;
 use crate::secret::SecretHash;
@@ -64,7 +65,7 @@ pub enum Refreshed {
 impl Op for Refresh {
     type Reply = Refreshed;
     fn keys(&self) -> Vec<String> {
-        vec![GATE_KEY.into(), refresh_key(&self.hash)]
+        vec![GATE_KEY.into(), refresh_key(&self.hash), USAGE_KEY.into()]
     }
     fn more_keys(&self, loaded: &Loaded) -> Result<Vec<String>, StoreError> {
         Ok(match loaded.get::<RefreshRecord>(&refresh_key(&self.hash))? {
@@ -134,6 +135,7 @@ impl Op for Refresh {
         fx.alarm(expires_at_ms);
         fx.put(token_key(&self.access), &access);
         fx.put(family_key(&id), &family);
+        tally(loaded, &mut fx, &[Field::TokensIssued], now_ms)?;
         let reply = match retry.filter(|_| !reply_rotated) {
             Some(p) => Refreshed::Retried { scope, expires_at_ms, sealed_successor: p.successor },
             None => Refreshed::Rotated { scope, expires_at_ms },

@@ -3,7 +3,7 @@
 //! reply out. The operations are the record modules'; the machinery that runs them is
 //! [`super`]'s. Nothing below names this module: it is the top of the shard.
 
-use super::{apis, blocklist, codes, counters, devices, families, gate, names, refresh, registration, start, tokens, users};
+use super::{apis, blocklist, codes, counters, devices, families, gate, names, refresh, registration, start, tokens, usage, users, webhooks};
 use super::{parse, run, AnyOp, ShardStorage};
 use crate::error::StoreError;
 use crate::store::Namespace;
@@ -70,6 +70,14 @@ requests! { Request in Namespace::Tokens => {
     DeleteRegistrationToken(registration::DeleteToken),
     UseRegistrationToken(registration::UseToken),
     ReturnRegistrationUse(registration::ReturnUse),
+    ReadUsage(usage::ReadUsage),
+    LastUsed(usage::LastUsed),
+    SetWebhook(webhooks::SetWebhook),
+    GetWebhook(webhooks::GetWebhook),
+    DeleteWebhook(webhooks::DeleteWebhook),
+    Raise(webhooks::Raise),
+    Attempted(webhooks::Attempted),
+    Deliveries(webhooks::Deliveries),
 }}
 
 requests! { UserRequest in Namespace::Users => {

@@ -7,6 +7,7 @@ use super::families::{add_member, Family, RefreshChain, RefreshRecord, UserGate}
 use super::gate::Gate;
 use super::keys::{family_key, refresh_key, token_key, user_gate_key, GATE_KEY};
 use super::tokens::{Principal, TokenRecord};
+use super::usage::{tally, Field, USAGE_KEY};
 use super::{Effects, Loaded, Op};
 use crate::error::StoreError;
 use crate::secret::SecretHash;
@@ -127,7 +128,7 @@ pub struct IssueExchanged {
 impl Op for IssueExchanged {
     type Reply = Redeemed;
     fn keys(&self) -> Vec<String> {
-        vec![GATE_KEY.into(), user_gate_key(&self.user_id)]
+        vec![GATE_KEY.into(), user_gate_key(&self.user_id), USAGE_KEY.into()]
     }
     fn decide(self, loaded: &Loaded, now_ms: u64) -> Result<(Self::Reply, Effects), StoreError> {
         let mut fx = Effects::default();
@@ -142,6 +143,9 @@ impl Op for IssueExchanged {
         let who = (self.user_id.as_str(), self.username.as_str());
         let authorized = Authorized { scope: self.scope, resources: Vec::new() };
         let issued = new_family_for(&mut fx, who, self.principal, Some(self.not_after_ms), authorized, self.epoch, self.tokens, now_ms);
+        if issued.is_some() {
+            tally(loaded, &mut fx, &[Field::TokensIssued], now_ms)?;
+        }
         // Token exchange names no resource (`invalid_target` before it gets here).
         Ok((issued.map_or(Redeemed::InvalidTarget, Redeemed::Issued), fx))
     }

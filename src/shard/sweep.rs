@@ -11,6 +11,7 @@ use super::families::{Family, RefreshRecord};
 use super::gate::Gate;
 use super::keys::{CODE_PREFIX, DEVICE_GRANT_PREFIX, FAMILY_PREFIX, GATE_KEY, MEMBER_PREFIX, REFRESH_PREFIX, TOKEN_PREFIX};
 use super::tokens::TokenRecord;
+use super::usage;
 use super::{decode, ShardStorage};
 use crate::error::StoreError;
 
@@ -27,6 +28,8 @@ pub struct Entries {
     /// A device flow (only in a `device:{CODE}` object) and approvals waiting for devices.
     pub device: Vec<(String, String)>,
     pub device_grants: Vec<(String, String)>,
+    /// Finished hours of usage (`h:{hour}`), kept [`RETENTION_HOURS`](super::usage::RETENTION_HOURS).
+    pub hours: Vec<(String, String)>,
 }
 
 /// Sweep one shard. Returns how many entries were deleted.
@@ -44,6 +47,7 @@ pub async fn sweep<S: ShardStorage>(s: &S, now_ms: u64) -> Result<usize, StoreEr
         members: s.list(MEMBER_PREFIX).await?,
         device: s.get(&[DEVICE_KEY.to_string()]).await?,
         device_grants: s.list(DEVICE_GRANT_PREFIX).await?,
+        hours: s.list(usage::HOUR_PREFIX).await?,
     };
     let (deletes, next) = plan_sweep(&gate, &entries, now_ms);
     if !deletes.is_empty() {
@@ -119,6 +123,7 @@ pub fn plan_sweep(gate: &Gate, e: &Entries, now_ms: u64) -> (Vec<String>, Option
             _ => deletes.push(key.clone()),
         }
     }
+    usage::plan(&e.hours, now_ms, &mut deletes, &mut keep_until);
     (deletes, next)
 }
 

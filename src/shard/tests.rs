@@ -115,7 +115,7 @@ fn plain_storage_writes_lazy_writes_at_once() {
 
 #[test]
 fn requests_travel_as_tagged_json() {
-    let r = Request::from(gate::Check {});
+    let r = Request::from(gate::Check { scope_ok: None });
     assert_eq!(to_json(&r), r#"{"check":{}}"#);
     assert_eq!(serde_json::from_str::<Request>(r#"{"check":{}}"#).unwrap(), r);
     assert!(serde_json::from_str::<Request>(r#"{"nope":{}}"#).is_err());

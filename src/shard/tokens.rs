@@ -4,6 +4,7 @@
 use super::families::{family_key_of, revoke};
 use super::gate::Gate;
 use super::keys::{refresh_key, token_key, GATE_KEY};
+use super::usage::{self, tally, Field, USAGE_KEY};
 use super::{Effects, Loaded, Op};
 use crate::client::{Client, Expiry};
 use crate::error::StoreError;
@@ -210,8 +211,8 @@ pub enum Issued {
 impl Op for Issue {
     type Reply = Issued;
     fn keys(&self) -> Vec<String> {
-        // A fresh key: only the gate matters.
-        vec![GATE_KEY.into()]
+        // A fresh key: only the gate matters (and the counts).
+        vec![GATE_KEY.into(), USAGE_KEY.into()]
     }
     fn decide(self, loaded: &Loaded, now_ms: u64) -> Result<(Issued, Effects), StoreError> {
         let mut fx = Effects::default();
@@ -221,6 +222,7 @@ impl Op for Issue {
         }
         fx.alarm(self.record.expires_at_ms());
         fx.put(token_key(&self.hash), &self.record);
+        tally(loaded, &mut fx, &[Field::TokensIssued], now_ms)?;
         Ok((Issued::Issued, fx))
     }
 }
@@ -247,23 +249,28 @@ pub struct Validate {
 pub enum Validation {
     Valid(TokenView),
     InsufficientScope,
-    /// Unknown, expired, revoked, wrong IP: deliberately indistinguishable.
+    /// Unknown, expired or revoked: deliberately indistinguishable from [`Validation::WrongIp`]
+    /// to the caller of `/validate`.
     Invalid,
+    /// A live token used from another address than the one that obtained it: answered as
+    /// [`Validation::Invalid`]; told apart only to raise the `token.wrong_ip` alert.
+    WrongIp,
 }
 
 impl Op for Validate {
     type Reply = Validation;
     fn keys(&self) -> Vec<String> {
-        vec![GATE_KEY.into(), token_key(&self.hash)]
+        vec![GATE_KEY.into(), token_key(&self.hash), USAGE_KEY.into()]
     }
     fn decide(self, loaded: &Loaded, now_ms: u64) -> Result<(Validation, Effects), StoreError> {
         let mut fx = Effects::default();
         let key = token_key(&self.hash);
-        let reply = match live(loaded, &key, now_ms, &mut fx)? {
-            None => Validation::Invalid,
+        let (reply, field) = match live(loaded, &key, now_ms, &mut fx)? {
+            None => (Validation::Invalid, usage::known(loaded).then_some(Field::RejectedToken)),
             // A refused validation is not a use: nothing slides.
-            Some(r) if !r.ip_allows(self.ip.as_deref()) || !r.is_for(self.resource.as_deref(), &self.unbound) => Validation::Invalid,
-            Some(r) if !r.has_scopes(&self.required) => Validation::InsufficientScope,
+            Some(r) if !r.ip_allows(self.ip.as_deref()) => (Validation::WrongIp, Some(Field::RejectedIp)),
+            Some(r) if !r.is_for(self.resource.as_deref(), &self.unbound) => (Validation::Invalid, Some(Field::RejectedToken)),
+            Some(r) if !r.has_scopes(&self.required) => (Validation::InsufficientScope, Some(Field::RejectedScope)),
             Some(mut r) => {
                 let (before, last_use) = (r.expires_at_ms(), r.last_used_ms);
                 r.touch(now_ms);
@@ -275,9 +282,12 @@ impl Op for Validate {
                     // at all.
                     fx.put_lazy(key, &r, last_use);
                 }
-                Validation::Valid(r.view(now_ms))
+                (Validation::Valid(r.view(now_ms)), Some(Field::Validations))
             }
         };
+        if let Some(field) = field {
+            tally(loaded, &mut fx, &[field], now_ms)?;
+        }
         Ok((reply, fx))
     }
 }

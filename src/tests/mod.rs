@@ -15,6 +15,7 @@ mod refresh;
 mod register;
 mod resources;
 mod token;
+mod usage;
 mod validate;
 
 pub use crate::app::App;
