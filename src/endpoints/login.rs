@@ -82,9 +82,10 @@ async fn sign_in<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_>) 
     };
     let object = user::object_name(user_id.as_deref().unwrap_or("nobody"));
     let user: Option<User> = app.call(&object, GetUser {}).await?;
+    // A person with no password (linked to an identity provider) signs in only through it.
     let verified = match &user {
-        Some(u) => password::verify(&app.crypto, &password, &u.password).await,
-        None => password::verify_nobody(&app.crypto, &password, app.config.pbkdf2_iterations).await,
+        Some(u) if !u.password.is_none() => password::verify(&app.crypto, &password, &u.password).await,
+        _ => password::verify_nobody(&app.crypto, &password, app.config.pbkdf2_iterations).await,
     }
     .map_err(|e| OAuthError::ServerError(format!("password check: {}", e.0)))?;
 
