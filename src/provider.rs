@@ -258,6 +258,18 @@ pub fn parse_patch(old: &Provider, body: &[u8], now_ms: u64) -> Result<Provider,
     Ok(p)
 }
 
+/// The claim object of the pair (provider, subject) (class `UserObject`): one object per pair
+/// makes "one person per identity" a compare-and-set ([`crate::shard::names`]'s operations),
+/// so two first sign-ins at once cannot create two people.
+pub fn link_object(provider_id: &str, subject: &str) -> String {
+    format!("idp:{provider_id}:{subject}")
+}
+
+/// Where a provider's ID-token keys are cached in the isolate (apart from trusted issuers').
+pub fn jwks_key(provider_id: &str) -> String {
+    format!("provider:{provider_id}")
+}
+
 /// Where an `oidc` issuer's discovery document is.
 pub fn discovery_url(issuer: &str) -> String {
     format!("{}{DISCOVERY_PATH}", issuer.trim_end_matches('/'))

@@ -48,7 +48,8 @@ pub async fn login<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_>
                 }
             }
             let (token, set) = session::csrf(req, cx.rng);
-            Ok(with_cookie(pages::login(Csrf(&token), return_to.unwrap_or(""), "", None, None), set))
+            let buttons = super::upstream::buttons(app, return_to.unwrap_or(""), cx.now_ms).await?;
+            Ok(with_cookie(pages::login_with_providers(Csrf(&token), return_to.unwrap_or(""), "", None, None, &buttons), set))
         }
         "POST" => sign_in(app, req, cx).await,
         _ => Err(OAuthError::MethodNotAllowed("GET, POST")),
@@ -108,7 +109,8 @@ async fn sign_in<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_>) 
         return Ok(pages::too_many_attempts(d.retry_after_s));
     }
     let (token, set) = session::csrf(req, cx.rng);
-    let page = pages::login(Csrf(&token), return_to.as_deref().unwrap_or(""), &username, Some(LoginProblem::WrongCredentials), None);
+    let buttons = super::upstream::buttons(app, return_to.as_deref().unwrap_or(""), cx.now_ms).await?;
+    let page = pages::login_with_providers(Csrf(&token), return_to.as_deref().unwrap_or(""), &username, Some(LoginProblem::WrongCredentials), None, &buttons);
     Ok(with_cookie(page, set))
 }
 

@@ -13,6 +13,7 @@ mod refresh;
 mod register;
 mod resources;
 mod token;
+mod upstream;
 mod validate;
 
 pub use crate::app::App;

@@ -1,0 +1,81 @@
+use super::*;
+
+fn field_of(e: OAuthError) -> String {
+    match e {
+        OAuthError::InvalidField { field, .. } => field,
+        other => panic!("{other:?}"),
+    }
+}
+
+const GH: &str = r#"{"name":"GitHub","kind":"oauth2","authorization_endpoint":"https://github.com/login/oauth/authorize","token_endpoint":"https://github.com/login/oauth/access_token","userinfo_endpoint":"https://api.github.com/user","client_id":"c","client_secret":"s","scopes":"read:user","claims":{"subject":"id","username":"login","name":"name"}}"#;
+
+#[test]
+fn creation_rules() {
+    let p = parse_new(GH.as_bytes(), "id".into(), 5).unwrap();
+    assert_eq!((p.kind, p.auto_create, p.scopes.as_str(), p.created_at), (Kind::Oauth2, true, "read:user", 5));
+    assert_eq!(p.claims.as_ref().unwrap().username.as_deref(), Some("login"));
+    assert!(!p.view().to_string().contains("\"s\""), "no secret in the view");
+    assert!(p.view().get("client_secret").is_none());
+    let o = parse_new(br#"{"name":"A","kind":"oidc","issuer":"http://127.0.0.1:9000/","client_id":"c","client_secret":"s"}"#, "id".into(), 0).unwrap();
+    assert_eq!((o.scopes.as_str(), o.issuer.as_deref()), ("openid email profile", Some("http://127.0.0.1:9000/")));
+    assert_eq!(discovery_url("http://127.0.0.1:9000/"), "http://127.0.0.1:9000/.well-known/openid-configuration");
+    for (body, field) in [
+        (r#"{"kind":"oidc","issuer":"https://i.example","client_id":"c","client_secret":"s"}"#, "name"),
+        (r#"{"name":"A","kind":"saml","client_id":"c","client_secret":"s"}"#, "kind"),
+        (r#"{"name":"A","kind":"oidc","issuer":"http://i.example","client_id":"c","client_secret":"s"}"#, "issuer"),
+        (r#"{"name":"A","kind":"oidc","issuer":"https://i.example","client_secret":"s"}"#, "client_id"),
+        (r#"{"name":"A","kind":"oidc","issuer":"https://i.example","client_id":"c"}"#, "client_secret"),
+        (r#"{"name":"A","kind":"oidc","issuer":"https://i.example","client_id":"c","client_secret":"s","scopes":"email"}"#, "scopes"),
+        (r#"{"name":"A","kind":"oidc","issuer":"https://i.example","client_id":"c","client_secret":"s","auto_create":"yes"}"#, "auto_create"),
+        (r#"{"name":"A","kind":"oidc","issuer":"https://i.example","client_id":"c","client_secret":"s","claims":{}}"#, "claims"),
+        (
+            r#"{"name":"A","kind":"oauth2","authorization_endpoint":"https://a","token_endpoint":"https://t","userinfo_endpoint":"https://u","client_id":"c","client_secret":"s"}"#,
+            "claims",
+        ),
+        (
+            r#"{"name":"A","kind":"oauth2","authorization_endpoint":"https://a","token_endpoint":"https://t","userinfo_endpoint":"https://u","client_id":"c","client_secret":"s","claims":{"username":"login"}}"#,
+            "claims",
+        ),
+        (
+            r#"{"name":"A","kind":"oauth2","authorization_endpoint":"ftp://a","token_endpoint":"https://t","userinfo_endpoint":"https://u","client_id":"c","client_secret":"s","claims":{"subject":"id"}}"#,
+            "authorization_endpoint",
+        ),
+    ] {
+        assert_eq!(field_of(parse_new(body.as_bytes(), "id".into(), 0).unwrap_err()), field, "{body}");
+    }
+}
+
+#[test]
+fn patches_keep_what_they_do_not_name() {
+    let p = parse_new(GH.as_bytes(), "id".into(), 5).unwrap();
+    let q = parse_patch(&p, br#"{"name":"GH","client_secret":"new"}"#, 9).unwrap();
+    assert_eq!((q.name.as_str(), q.client_secret.expose(), q.client_id.as_str(), q.created_at, q.updated_at), ("GH", "new", "c", 5, 9));
+    assert_eq!(q.claims, p.claims);
+    assert_eq!(field_of(parse_patch(&p, br#"{"kind":"oidc"}"#, 9).unwrap_err()), "kind");
+    assert_eq!(field_of(parse_patch(&p, br#"{"provider_id":"x"}"#, 9).unwrap_err()), "provider_id");
+}
+
+#[test]
+fn discovery_must_name_the_configured_issuer() {
+    let mut p = parse_new(br#"{"name":"A","kind":"oidc","issuer":"https://i.example","client_id":"c","client_secret":"s"}"#, "id".into(), 0).unwrap();
+    let doc = |iss: &str, extra: &str| {
+        format!(
+            r#"{{"issuer":"{iss}","authorization_endpoint":"https://i.example/a","token_endpoint":"https://i.example/t","jwks_uri":"https://i.example/k"{extra}}}"#
+        )
+    };
+    assert!(apply_discovery(&mut p, doc("https://i.example/", "").as_bytes()).is_err(), "a trailing slash is another issuer");
+    assert!(apply_discovery(&mut p, doc("https://evil.example", "").as_bytes()).is_err());
+    assert!(apply_discovery(&mut p, br#"{"issuer":"https://i.example","issuer":"https://i.example"}"#).is_err(), "repeated keys");
+    assert!(apply_discovery(&mut p, doc("https://i.example", r#","userinfo_endpoint":"http://i.example/u""#).as_bytes()).is_err());
+    apply_discovery(&mut p, doc("https://i.example", "").as_bytes()).unwrap();
+    assert_eq!(
+        (p.token_endpoint.as_str(), p.jwks_uri.as_deref(), p.userinfo_endpoint.as_deref(), p.secret_post),
+        ("https://i.example/t", Some("https://i.example/k"), None, false)
+    );
+    apply_discovery(&mut p, doc("https://i.example", r#","token_endpoint_auth_methods_supported":["client_secret_post"]"#).as_bytes()).unwrap();
+    assert!(p.secret_post);
+    apply_discovery(&mut p, doc("https://i.example", r#","token_endpoint_auth_methods_supported":["client_secret_post","client_secret_basic"]"#).as_bytes())
+        .unwrap();
+    assert!(!p.secret_post);
+    assert!(format!("{p:?}").contains("[redacted]") && !format!("{p:?}").contains("\"s\""));
+}
