@@ -336,3 +336,69 @@ fn an_oauth2_provider_maps_userinfo_claims() {
     assert!(userinfo.headers.iter().any(|(k, v)| *k == "authorization" && v == "Bearer gho_x"));
     assert!(userinfo.headers.iter().any(|(k, _)| *k == "user-agent"));
 }
+
+#[test]
+fn a_sign_in_starts_a_new_session_and_two_first_sign_ins_make_one_person() {
+    let mut idp = Idp::new(true);
+    let id = idp.oidc.clone();
+    // Two browsers start signing in as the same new identity; both finish.
+    let (to_a, cookie_a) = idp.start(&id, "/a");
+    let (to_b, cookie_b) = idp.start(&id, "/b");
+    idp.id_token(idp.claims("sub-1", &query_param(&to_a, "nonce").unwrap()));
+    let a = idp.callback(&id, &query_param(&to_a, "state").unwrap(), &cookie_a);
+    idp.id_token(idp.claims("sub-1", &query_param(&to_b, "nonce").unwrap()));
+    // Browser b already holds a session cookie (planted, or an older one): it is replaced.
+    let planted = format!("{}.{}", "A".repeat(22), "B".repeat(43));
+    let (n, v) = cookie_value(&cookie_b);
+    let b = idp.h.send(
+        Req::new("GET", &format!("/login/{id}/callback?code=the-code&state={}", query_param(&to_b, "state").unwrap()))
+            .header("cookie", &format!("{n}={v}; __Host-eo_session={planted}")),
+    );
+    assert_eq!((a.status, b.status), (303, 303));
+    assert_eq!(idp.users().len(), 1, "one person");
+    let session = |r: &HttpResponse| cookie_value(&set_cookies(r).into_iter().find(|c| c.starts_with("__Host-eo_session=")).unwrap()).1;
+    let (sa, sb) = (session(&a), session(&b));
+    assert_ne!(sa, sb);
+    assert_ne!(sb, planted, "never the session id the browser brought");
+    assert_eq!(sa.split('.').next(), sb.split('.').next(), "the same person");
+    // Each state cookie is ended.
+    assert!(set_cookies(&a).iter().any(|c| c.starts_with("__Host-eo_upstream=;") && c.contains("Max-Age=0")));
+}
+
+#[test]
+fn the_state_cookie_is_not_secure_only_on_plain_http_loopback() {
+    let mut idp = Idp::new(true);
+    let id = idp.oidc.clone();
+    let r = idp.h.send(Req::new("GET", &format!("/login/{id}")).origin("http://127.0.0.1:8787"));
+    let c = &set_cookies(&r)[0];
+    assert!(c.starts_with("eo_upstream=") && !c.contains("Secure") && c.contains("HttpOnly") && c.contains("SameSite=Lax"), "{c}");
+    assert!(query_param(r.header("location").unwrap(), "redirect_uri").unwrap().starts_with("http://127.0.0.1:8787/login/"));
+}
+
+#[test]
+fn from_authorize_through_the_provider_to_tokens_and_no_password_for_the_new_person() {
+    use super::browser::{approve, authorize_url, input, redeem_basic, redirect_query, sign_in, text, Browser};
+    let mut idp = Idp::new(true);
+    let client = idp.h.create(r#"{"name":"app","redirect_uris":["https://app.example/cb"],"grant_types":["authorization_code"],"scopes":["read"]}"#);
+    let mut b = Browser::new();
+    let url = authorize_url(&client.0, "&scope=read");
+    let login = b.send(&mut idp.h, Req::new("GET", &url));
+    let page = text(&login);
+    let href = page.split("class=\"button alt\" href=\"").nth(1).unwrap().split('"').next().unwrap().replace("&#38;", "&").replace("&amp;", "&");
+    assert!(href.starts_with(&format!("/login/{}?return_to=%2Fauthorize%3F", idp.oidc)), "{href}");
+    let to = b.send(&mut idp.h, Req::new("GET", &href));
+    let to = to.header("location").unwrap().to_string();
+    idp.id_token(idp.claims("sub-9", &query_param(&to, "nonce").unwrap()));
+    let back = b.send(&mut idp.h, Req::new("GET", &format!("/login/{}/callback?code=c&state={}", idp.oidc, query_param(&to, "state").unwrap())));
+    assert_eq!(back.status, 303, "{}", text(&back));
+    assert_eq!(back.header("location"), input(&login, "return_to").as_deref(), "exactly the page's return_to");
+    let done = approve(&mut idp.h, &mut b, &url, "approve");
+    let code = redirect_query(&done)["code"].clone();
+    let tokens = redeem_basic(&mut idp.h, &client, &code);
+    assert!(tokens["access_token"].is_string(), "{tokens}");
+    // The new person has no password: a password sign-in never works for them.
+    let mut other = Browser::new();
+    let r = sign_in(&mut idp.h, &mut other, &url, "ann", "any password at all");
+    assert_eq!(r.status, 401, "{}", text(&r));
+    assert!(input(&r, "csrf_token").is_some());
+}
