@@ -50,7 +50,7 @@ keep() { # keep FILE PATH CHECK_PATH JSON: create once with the admin API, recre
   fi
   if [ ! -f "$file" ]; then
     curl -fs -X POST "$base$path" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' -d "$body" \
-      | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s);v.id=v.user_id??v.client_id;v.password=process.argv[1]||undefined;console.log(JSON.stringify(v))})' "${5:-}" > "$file.tmp" \
+      | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s);v.id=v.user_id??v.client_id??v.provider_id;v.password=process.argv[1]||undefined;console.log(JSON.stringify(v))})' "${5:-}" > "$file.tmp" \
       && mv "$file.tmp" "$file" || { rm -f "$file.tmp"; echo "dev: could not create $file (POST $path failed)" >&2; }
   fi
 }
@@ -58,6 +58,26 @@ password=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 keep .wrangler/demo-user.json /admin/users /admin/users/ "{\"username\":\"demo\",\"password\":\"$password\",\"name\":\"Demo Person\"}" "$password"
 keep .wrangler/demo-device.json /admin/clients /admin/clients/ \
   '{"name":"Demo TV","client_type":"public","scopes":["read"],"grant_types":["urn:ietf:params:oauth:grant-type:device_code","refresh_token"]}'
+# An upstream identity provider from .dev.vars, once (docs/upstream.md#trying-it-locally):
+# DEV_PROVIDER_KIND (oidc or github), DEV_PROVIDER_CLIENT_ID, DEV_PROVIDER_CLIENT_SECRET,
+# DEV_PROVIDER_ISSUER (oidc), optional DEV_PROVIDER_NAME and DEV_PROVIDER_SCOPES.
+devvar() { grep -s "^$1=" .dev.vars | head -1 | cut -d= -f2- || true; }
+provider_kind=$(devvar DEV_PROVIDER_KIND)
+if [ -n "$provider_kind" ]; then
+  provider_body=$(DEV_PROVIDER_KIND="$provider_kind" DEV_PROVIDER_NAME="$(devvar DEV_PROVIDER_NAME)" \
+    DEV_PROVIDER_ISSUER="$(devvar DEV_PROVIDER_ISSUER)" DEV_PROVIDER_CLIENT_ID="$(devvar DEV_PROVIDER_CLIENT_ID)" \
+    DEV_PROVIDER_CLIENT_SECRET="$(devvar DEV_PROVIDER_CLIENT_SECRET)" DEV_PROVIDER_SCOPES="$(devvar DEV_PROVIDER_SCOPES)" node -e '
+      const e = process.env, common = { client_id: e.DEV_PROVIDER_CLIENT_ID, client_secret: e.DEV_PROVIDER_CLIENT_SECRET };
+      if (e.DEV_PROVIDER_SCOPES) common.scopes = e.DEV_PROVIDER_SCOPES;
+      const body = e.DEV_PROVIDER_KIND === "github"
+        ? { name: e.DEV_PROVIDER_NAME || "GitHub", kind: "oauth2", scopes: "read:user", ...common,
+            authorization_endpoint: "https://github.com/login/oauth/authorize",
+            token_endpoint: "https://github.com/login/oauth/access_token", userinfo_endpoint: "https://api.github.com/user",
+            claims: { subject: "id", username: "login", name: "name" } }
+        : { name: e.DEV_PROVIDER_NAME || "My provider", kind: "oidc", issuer: e.DEV_PROVIDER_ISSUER, ...common };
+      console.log(JSON.stringify(body));')
+  keep .wrangler/dev-provider.json /admin/providers /admin/providers/ "$provider_body"
+fi
 id=$(node -p "require('./$demo').client_id")
 secret=$(node -p "require('./$demo').client_secret")
 
@@ -80,6 +100,14 @@ if [ -f .wrangler/demo-user.json ] && [ -f .wrangler/demo-device.json ]; then
 Sign in as a person (user "demo", password $(node -p "require('./.wrangler/demo-user.json').password")) on a "TV" in this terminal:
   node examples/device-cli/device.mjs $(node -p "require('./.wrangler/demo-device.json').client_id") read $base
   then open the link it prints in a browser, enter the code, sign in and approve.
+
+MSG
+fi
+if [ -f .wrangler/dev-provider.json ]; then
+  cat <<MSG
+Sign in with your identity provider ("$(node -p "require('./.wrangler/dev-provider.json').name")"): register this redirect URI there:
+  $base/login/$(node -p "require('./.wrangler/dev-provider.json').provider_id")/callback
+  then open $base/login and press its button (docs/upstream.md).
 
 MSG
 fi
