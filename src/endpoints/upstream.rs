@@ -150,17 +150,14 @@ async fn identify<P: Platform>(app: &App<P>, req: &HttpRequest, p: &Provider, pe
 /// linked yet. `None`: nobody, and none may be created.
 async fn person<P: Platform>(app: &App<P>, p: &Provider, identity: &Identity, cx: &mut Cx<'_>) -> Result<Option<String>, OAuthError> {
     let claim = provider::link_object(&p.provider_id, &identity.subject);
-    if let Some(user_id) = app.call(&claim, Resolve {}).await? {
-        return Ok(Some(user_id));
-    }
     if !p.auto_create {
-        return Ok(None);
+        return app.call(&claim, Resolve {}).await;
     }
+    // Looking the pair up and claiming it for a new person is one compare-and-set: of two
+    // first sign-ins at once, one claims it and the other signs in as the person it makes.
     let user_id = generate_client_id(cx.rng);
-    // The pair first: of two first sign-ins at once, one claims it and the other signs in as
-    // the person it made.
-    if let Some(winner) = app.call(&claim, Claim { user_id: user_id.clone() }).await? {
-        return Ok(Some(winner));
+    if let Some(owner) = app.call(&claim, Claim { user_id: user_id.clone() }).await? {
+        return Ok(Some(owner));
     }
     match create(app, p, identity, &user_id, cx).await {
         Ok(()) => Ok(Some(user_id)),
