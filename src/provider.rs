@@ -311,7 +311,16 @@ pub async fn put<K: Kv>(kv: &K, p: &Provider) -> Result<(), StoreError> {
     kv.put(&format!("{PREFIX}{}", p.provider_id), &serde_json::to_string(p).unwrap_or_default()).await
 }
 
+/// Provider ids are ours (22 base64url characters); anything else names no provider and is
+/// never looked up (a KV key has a length limit).
+pub fn well_formed_id(id: &str) -> bool {
+    id.len() == 22 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 pub async fn get<K: Kv>(kv: &K, id: &str) -> Result<Option<Provider>, StoreError> {
+    if !well_formed_id(id) {
+        return Ok(None);
+    }
     match kv.get(&format!("{PREFIX}{id}")).await? {
         Some(t) => serde_json::from_str(&t).map(Some).map_err(|e| StoreError(format!("corrupt provider record: {e}"))),
         None => Ok(None),

@@ -79,3 +79,12 @@ fn discovery_must_name_the_configured_issuer() {
     assert!(!p.secret_post);
     assert!(format!("{p:?}").contains("[redacted]") && !format!("{p:?}").contains("\"s\""));
 }
+
+#[test]
+fn only_our_ids_are_looked_up() {
+    use crate::testing::MemKv;
+    let kv = MemKv::default();
+    kv.map.borrow_mut().insert(format!("{PREFIX}short"), "{}".into());
+    assert_eq!(crate::block_on(get(&kv, "short")).unwrap(), None, "never read");
+    assert!(well_formed_id("AAAAAAAAAAAAAAAAAAAA-_") && !well_formed_id(&"A".repeat(23)) && !well_formed_id("AAAAAAAAAAAAAAAAAAAAA/"));
+}
