@@ -36,9 +36,9 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         (_, [_, "grants"]) => Err(OAuthError::MethodNotAllowed("GET")),
         ("DELETE", [id, "grants", client_id]) => revoke_grant(app, id, client_id).await,
         (_, [_, "grants", _]) => Err(OAuthError::MethodNotAllowed("DELETE")),
-        ("POST", [id, "identities"]) => identities::link(app, &object(id).map(|_| *id)?, body(req)?, cx.now_ms).await,
+        ("POST", [id, "identities"]) => identities::link(app, object(id).map(|_| *id)?, body(req)?, cx.now_ms).await,
         (_, [_, "identities"]) => Err(OAuthError::MethodNotAllowed("POST")),
-        ("DELETE", [id, "identities", provider_id]) => identities::unlink(app, &object(id).map(|_| *id)?, provider_id).await,
+        ("DELETE", [id, "identities", provider_id]) => identities::unlink(app, object(id).map(|_| *id)?, provider_id).await,
         (_, [_, "identities", _]) => Err(OAuthError::MethodNotAllowed("DELETE")),
         _ => Err(OAuthError::NotFound),
     }

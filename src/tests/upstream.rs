@@ -283,8 +283,7 @@ fn linking_disabled_people_and_auto_create_off() {
     let bob = r.body_json()["user_id"].as_str().unwrap().to_string();
     let r = idp.h.send(Req::new("POST", "/admin/users").bearer(ADMIN).body(r#"{"username":"eve","password":"12345678"}"#));
     let eve = r.body_json()["user_id"].as_str().unwrap().to_string();
-    let link =
-        |h: &mut Harness, who: &str, body: &str| h.send(Req::new("POST", &format!("/admin/users/{who}/identities")).bearer(ADMIN).body(body.to_string()));
+    let link = |h: &mut Harness, who: &str, body: &str| h.send(Req::new("POST", &format!("/admin/users/{who}/identities")).bearer(ADMIN).body(body));
     let r = link(&mut idp.h, &bob, r#"{"provider_id":"nope","subject":"1"}"#);
     assert_eq!((r.status, r.body_json()["field"].as_str()), (400, Some("provider_id")));
     assert!(r.body_json()["error_description"].as_str().unwrap().contains("nope"));
