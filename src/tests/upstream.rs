@@ -401,3 +401,17 @@ fn from_authorize_through_the_provider_to_tokens_and_no_password_for_the_new_per
     assert_eq!(r.status, 401, "{}", text(&r));
     assert!(input(&r, "csrf_token").is_some());
 }
+
+#[test]
+fn answers_up_to_64_kib_are_read_and_larger_ones_refused() {
+    let mut idp = Idp::new(true);
+    let id = idp.oidc.clone();
+    for (pad, status) in [(60_000, 303), (70_000, 400)] {
+        let (to, cookie) = idp.start(&id, "/x");
+        let claims = idp.claims("sub-1", &query_param(&to, "nonce").unwrap());
+        let token = sign_es256(&json!({"alg": "ES256", "kid": "k1"}), &claims);
+        idp.h.app.fetch.answer_json(&format!("{ISS}/token"), 200, &json!({"access_token": "at-1", "id_token": token, "padding": "x".repeat(pad)}));
+        let r = idp.callback(&id, &query_param(&to, "state").unwrap(), &cookie);
+        assert_eq!(r.status, status, "{pad}: {}", String::from_utf8_lossy(&r.body));
+    }
+}
