@@ -186,3 +186,25 @@ fn usernames_are_valid_free_and_contain_the_original() {
     assert_eq!(c[1], format!("{}-2", "a".repeat(MAX_USERNAME - 2)));
     assert_eq!(username_candidates(&id(Some("a-"), None), "r")[1], "a-2");
 }
+
+#[test]
+fn refusals_say_what_happened_without_secrets() {
+    let id_token = [
+        (JwtError::Malformed("x"), "malformed"),
+        (JwtError::Algorithm, "not RS256 or ES256"),
+        (JwtError::NoKey, "no key"),
+        (JwtError::BadSignature, "bad signature"),
+        (JwtError::WrongIssuer, "wrong issuer"),
+        (JwtError::Expired, "expired"),
+        (JwtError::NotYetValid, "not valid yet"),
+        (JwtError::WrongAudience, "not meant for this server"),
+        (JwtError::Crypto("engine detail".into()), "key cannot be used"),
+    ];
+    for (e, words) in id_token {
+        let d = Refusal::IdToken(e.clone()).detail();
+        assert!(d.contains(words), "{e:?}: {d}");
+        assert!(!d.contains("engine detail"));
+    }
+    assert!(Refusal::Provider("access_denied".into()).detail().contains("access_denied"));
+    assert!(Refusal::Unusable("no ID token").detail().contains("no ID token"));
+}
