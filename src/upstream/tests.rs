@@ -208,3 +208,14 @@ fn refusals_say_what_happened_without_secrets() {
     assert!(Refusal::Provider("access_denied".into()).detail().contains("access_denied"));
     assert!(Refusal::Unusable("no ID token").detail().contains("no ID token"));
 }
+
+#[test]
+fn empty_or_overlong_names_are_left_out() {
+    let p = oidc();
+    let base = json!({"iss": "https://i.example", "aud": "edge", "sub": "s1", "exp": 1_000, "nonce": "n", "preferred_username": "  ", "name": "x".repeat(MAX_NAME + 1)});
+    let id = id_token_identity(&base, &p, Some("n"), 900).unwrap();
+    assert_eq!((id.username, id.name), (None, None));
+    let mut ok = base.clone();
+    ok["name"] = json!("x".repeat(MAX_NAME));
+    assert_eq!(id_token_identity(&ok, &p, Some("n"), 900).unwrap().name.map(|n| n.len()), Some(MAX_NAME));
+}
