@@ -157,6 +157,8 @@ fn userinfo_claims() {
     let id = userinfo_identity(ok(200, json!({"id": 123, "login": "octo", "name": "Octo"})), &map).unwrap();
     assert_eq!(id, Identity { subject: "123".into(), username: Some("octo".into()), name: Some("Octo".into()) });
     assert_eq!(userinfo_identity(ok(200, json!({"id": "abc"})), &map).unwrap().subject, "abc");
+    assert_eq!(userinfo_identity(ok(200, json!({"id": -7})), &map).unwrap().subject, "-7");
+    assert_eq!(userinfo_identity(ok(200, json!({"id": u64::MAX})), &map).unwrap().subject, u64::MAX.to_string());
     for bad in [json!({"id": 1.5}), json!({"id": ""}), json!({"id": true}), json!({"login": "x"})] {
         assert!(userinfo_identity(ok(200, bad.clone()), &map).is_err(), "{bad}");
     }
