@@ -88,3 +88,48 @@ fn only_our_ids_are_looked_up() {
     assert_eq!(crate::block_on(get(&kv, "short")).unwrap(), None, "never read");
     assert!(well_formed_id("AAAAAAAAAAAAAAAAAAAA-_") && !well_formed_id(&"A".repeat(23)) && !well_formed_id("AAAAAAAAAAAAAAAAAAAAA/"));
 }
+
+#[test]
+fn text_fields_scopes_and_claims_are_checked() {
+    let with = |k: &str, v: Value| {
+        let mut obj: Map<String, Value> = serde_json::from_str(GH).unwrap();
+        obj.insert(k.into(), v);
+        parse_new(Value::Object(obj).to_string().as_bytes(), "id".into(), 0)
+    };
+    for (k, v) in [
+        ("name", json!("  ")),
+        ("name", json!("x".repeat(MAX_NAME + 1))),
+        ("name", json!("a\u{7}b")),
+        ("client_id", json!("")),
+        ("scopes", json!("a\"b")),
+        ("scopes", json!("a\\b")),
+        ("scopes", json!("é")),
+        ("scopes", json!("a".repeat(1001))),
+        ("claims", json!({"subject": ""})),
+        ("claims", json!({"subject": "x".repeat(101)})),
+        ("claims", json!({"subject": "id", "name": 5})),
+    ] {
+        assert_eq!(field_of(with(k, v.clone()).unwrap_err()), k, "{k}: {v}");
+    }
+    assert_eq!(with("name", json!("x".repeat(MAX_NAME))).unwrap().name.len(), MAX_NAME);
+    assert_eq!(with("scopes", json!(" read:user  repo ")).unwrap().scopes, "read:user repo");
+    assert_eq!(with("scopes", json!("a".repeat(1000))).unwrap().scopes.len(), 1000);
+    assert_eq!(with("claims", json!({"subject": "x".repeat(100)})).unwrap().claims.unwrap().subject.len(), 100);
+}
+
+#[test]
+fn an_oidc_patch_keeps_the_discovered_endpoints_unless_the_issuer_changes() {
+    let mut p = parse_new(br#"{"name":"A","kind":"oidc","issuer":"https://i.example","client_id":"c","client_secret":"s"}"#, "id".into(), 0).unwrap();
+    let doc = br#"{"issuer":"https://i.example","authorization_endpoint":"https://i.example/a","token_endpoint":"https://i.example/t","jwks_uri":"https://i.example/k","userinfo_endpoint":"https://i.example/u","token_endpoint_auth_methods_supported":["client_secret_post"]}"#;
+    apply_discovery(&mut p, doc).unwrap();
+    let q = parse_patch(&p, br#"{"name":"B"}"#, 1).unwrap();
+    assert_eq!(
+        (q.authorization_endpoint.as_str(), q.token_endpoint.as_str(), q.jwks_uri.as_deref(), q.userinfo_endpoint.as_deref(), q.secret_post),
+        ("https://i.example/a", "https://i.example/t", Some("https://i.example/k"), Some("https://i.example/u"), true)
+    );
+    let r = parse_patch(&p, br#"{"issuer":"https://j.example"}"#, 1).unwrap();
+    assert_eq!((r.token_endpoint.as_str(), r.jwks_uri.as_deref(), r.secret_post), ("", None, false), "to be discovered again");
+    let mut oauth2 = parse_new(GH.as_bytes(), "id".into(), 0).unwrap();
+    oauth2.secret_post = true;
+    assert!(!parse_patch(&oauth2, br#"{"name":"B"}"#, 1).unwrap().secret_post, "only discovery says post");
+}
