@@ -415,3 +415,26 @@ fn answers_up_to_64_kib_are_read_and_larger_ones_refused() {
         assert_eq!(r.status, status, "{pad}: {}", String::from_utf8_lossy(&r.body));
     }
 }
+
+#[test]
+fn each_provider_has_its_own_cached_keys() {
+    let mut idp = Idp::new(true);
+    const ISS2: &str = "https://idp2.example";
+    let f = &idp.h.app.fetch;
+    f.answer_json(
+        &format!("{ISS2}/.well-known/openid-configuration"),
+        200,
+        &json!({"issuer": ISS2, "authorization_endpoint": format!("{ISS2}/auth"), "token_endpoint": format!("{ISS2}/token"), "jwks_uri": format!("{ISS2}/jwks")}),
+    );
+    f.answer_json(&format!("{ISS2}/jwks"), 200, &json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "k2", "x": ES256_X, "y": ES256_Y}]}));
+    let body = json!({"name": "Second", "kind": "oidc", "issuer": ISS2, "client_id": "edge", "client_secret": "s"});
+    let second = idp.h.send(Req::new("POST", "/admin/providers").bearer(ADMIN).body(body.to_string())).body_json()["provider_id"].as_str().unwrap().to_string();
+    assert_eq!(idp.sign_in("sub-1", "/x").status, 303, "the first provider's keys are cached");
+    let (to, cookie) = idp.start(&second, "/x");
+    let mut claims = idp.claims("sub-1", &query_param(&to, "nonce").unwrap());
+    claims["iss"] = json!(ISS2);
+    let token = sign_es256(&json!({"alg": "ES256", "kid": "k2"}), &claims);
+    idp.h.app.fetch.answer_json(&format!("{ISS2}/token"), 200, &json!({"access_token": "at-2", "id_token": token}));
+    let r = idp.callback(&second, &query_param(&to, "state").unwrap(), &cookie);
+    assert_eq!(r.status, 303, "{}", String::from_utf8_lossy(&r.body));
+}
