@@ -74,7 +74,8 @@ test("a person signs in at the OpenID Provider's own login page; the application
     await page.fill("input[name=login]", "browser-ann");
     await page.fill("input[name=password]", "anything");
     await page.click("button[type=submit]");
-    await page.waitForURL((u) => u.toString().startsWith(op.issuer) && u.pathname.startsWith("/interaction"));
+    // The consent page (the login page's URL is an /interaction one too: wait for its form).
+    await page.locator("input[name=prompt][value=consent]").waitFor({ state: "attached" });
     await page.click("button[type=submit]");
     // Back at edge-oauth: its consent page for the application.
     await page.waitForURL((u) => u.toString().startsWith(worker.url + "/authorize"));
