@@ -57,7 +57,7 @@ keep() { # keep FILE PATH CHECK_PATH JSON: create once with the admin API, recre
   fi
   if [ ! -f "$file" ]; then
     curl -fs -X POST "$base$path" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' -d "$body" \
-      | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s);v.id=v.user_id??v.client_id??v.api_id;v.password=process.argv[1]||undefined;console.log(JSON.stringify(v))})' "${5:-}" > "$file.tmp" \
+      | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s);v.id=v.user_id??v.client_id??v.api_id??v.provider_id;v.password=process.argv[1]||undefined;console.log(JSON.stringify(v))})' "${5:-}" > "$file.tmp" \
       && mv "$file.tmp" "$file" || { rm -f "$file.tmp"; echo "dev: could not create $file (POST $path failed)" >&2; }
   fi
 }
@@ -68,6 +68,26 @@ keep .wrangler/demo-device.json /admin/clients /admin/clients/ \
 # A demo API in the catalogue, so that a project can be made in the console at once.
 keep .wrangler/demo-api.json /admin/apis /admin/apis/ \
   '{"name":"Demo API","description":"The demo API of this local server.","scopes":["demo:read","demo:write"]}'
+# An upstream identity provider from .dev.vars, once (docs/upstream.md#trying-it-locally):
+# DEV_PROVIDER_KIND (oidc or github), DEV_PROVIDER_CLIENT_ID, DEV_PROVIDER_CLIENT_SECRET,
+# DEV_PROVIDER_ISSUER (oidc), optional DEV_PROVIDER_NAME and DEV_PROVIDER_SCOPES.
+devvar() { grep -s "^$1=" .dev.vars | head -1 | cut -d= -f2- || true; }
+provider_kind=$(devvar DEV_PROVIDER_KIND)
+if [ -n "$provider_kind" ]; then
+  provider_body=$(DEV_PROVIDER_KIND="$provider_kind" DEV_PROVIDER_NAME="$(devvar DEV_PROVIDER_NAME)" \
+    DEV_PROVIDER_ISSUER="$(devvar DEV_PROVIDER_ISSUER)" DEV_PROVIDER_CLIENT_ID="$(devvar DEV_PROVIDER_CLIENT_ID)" \
+    DEV_PROVIDER_CLIENT_SECRET="$(devvar DEV_PROVIDER_CLIENT_SECRET)" DEV_PROVIDER_SCOPES="$(devvar DEV_PROVIDER_SCOPES)" node -e '
+      const e = process.env, common = { client_id: e.DEV_PROVIDER_CLIENT_ID, client_secret: e.DEV_PROVIDER_CLIENT_SECRET };
+      if (e.DEV_PROVIDER_SCOPES) common.scopes = e.DEV_PROVIDER_SCOPES;
+      const body = e.DEV_PROVIDER_KIND === "github"
+        ? { name: e.DEV_PROVIDER_NAME || "GitHub", kind: "oauth2", scopes: "read:user", ...common,
+            authorization_endpoint: "https://github.com/login/oauth/authorize",
+            token_endpoint: "https://github.com/login/oauth/access_token", userinfo_endpoint: "https://api.github.com/user",
+            claims: { subject: "id", username: "login", name: "name" } }
+        : { name: e.DEV_PROVIDER_NAME || "My provider", kind: "oidc", issuer: e.DEV_PROVIDER_ISSUER, ...common };
+      console.log(JSON.stringify(body));')
+  keep .wrangler/dev-provider.json /admin/providers /admin/providers/ "$provider_body"
+fi
 id=$(node -p "require('./$demo').client_id")
 secret=$(node -p "require('./$demo').client_secret")
 
@@ -99,4 +119,12 @@ The developer console (projects and their API keys):
   create an account at $base/signup (or sign in as "demo"), then "New project" with the Demo API.
 
 MSG
+if [ -f .wrangler/dev-provider.json ]; then
+  cat <<MSG
+Sign in with your identity provider ("$(node -p "require('./.wrangler/dev-provider.json').name")"): register this redirect URI there:
+  $base/login/$(node -p "require('./.wrangler/dev-provider.json').provider_id")/callback
+  then open $base/login and press its button (docs/upstream.md).
+
+MSG
+fi
 wait $wrangler_pid

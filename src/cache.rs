@@ -6,6 +6,7 @@ use crate::auth::jwks::Cached;
 use crate::client::metadata_document::Problem;
 use crate::client::Client;
 use crate::issuer::Issuer;
+use crate::provider::Provider;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -24,7 +25,9 @@ pub struct IsolateCache {
     blocked: RefCell<HashMap<String, u64>>,
     /// The trusted issuers, and until when this copy may be used.
     issuers: RefCell<Option<(Vec<Issuer>, u64)>>,
-    /// Each trusted issuer's keys, by issuer id.
+    /// The upstream identity providers, and until when this copy may be used.
+    providers: RefCell<Option<(Vec<Provider>, u64)>>,
+    /// Each trusted issuer's keys, by issuer id (and each provider's, by `provider:{id}`).
     jwks: RefCell<HashMap<String, Cached>>,
     /// Clients read from their metadata documents, by URL.
     documents: RefCell<Recent<Client>>,
@@ -87,6 +90,14 @@ impl IsolateCache {
 
     pub fn put_issuers(&self, issuers: Option<Vec<Issuer>>, until_ms: u64) {
         *self.issuers.borrow_mut() = issuers.map(|i| (i, until_ms));
+    }
+
+    pub fn providers(&self, now_ms: u64) -> Option<Vec<Provider>> {
+        self.providers.borrow().as_ref().filter(|(_, until)| now_ms < *until).map(|(p, _)| p.clone())
+    }
+
+    pub fn put_providers(&self, providers: Option<Vec<Provider>>, until_ms: u64) {
+        *self.providers.borrow_mut() = providers.map(|p| (p, until_ms));
     }
 
     pub fn jwks(&self, issuer_id: &str) -> Option<Cached> {

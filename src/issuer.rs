@@ -37,7 +37,7 @@ impl Issuer {
 }
 
 /// `https://host/...`, or `http` on loopback (local development).
-fn web_url(s: &str) -> bool {
+pub fn web_url(s: &str) -> bool {
     let lower = s.to_ascii_lowercase();
     let rest = if let Some(r) = lower.strip_prefix("https://") {
         r

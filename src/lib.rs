@@ -16,11 +16,12 @@
 //! | [`routes`] | the route table, and nothing else |
 //! | [`app`] | [`app::App`]: configuration and stores, the context every handler borrows |
 //! | [`config`] | [`config::Config`]: the deployment's settings (Worker variables), plain data |
-//! | [`endpoints`] | one file per endpoint: token, authorize, device, login, validate, introspect, revoke, metadata, register |
+//! | [`endpoints`] | one file per endpoint: token, authorize, device, login, upstream (sign-in with a provider), validate, introspect, revoke, metadata, register |
 //! | [`grants`] | one file per grant type, and the one token response they all return |
-//! | [`admin`] | the admin API, one file per collection: clients, users, issuers, registration tokens, the CIMD blocklist |
+//! | [`admin`] | the admin API, one file per collection: clients, users (and their identities), issuers, identity providers, registration tokens, the CIMD blocklist |
 //! | [`auth`] | who is asking: credentials, client authentication, passwords, sessions, PKCE, JWTs and JWKS, the crypto seam |
-//! | [`client`], [`user`], [`issuer`] | client, user and trusted-issuer records, their JSON rules, their storage; RFC 7591 registration metadata and Client ID Metadata Documents |
+//! | [`client`], [`user`], [`issuer`], [`provider`] | client, user, trusted-issuer and identity-provider records, their JSON rules, their storage; RFC 7591 registration metadata and Client ID Metadata Documents |
+//! | [`upstream`] | signing in with an upstream identity provider: the pure protocol core (authorization URL, state cookie, ID token and userinfo claims, usernames) |
 //! | [`resource`] | RFC 8707 resource indicators: which resources a token is for |
 //! | [`shard`] | the Durable Objects' logic (tokens, codes, families, devices, users, registration tokens, blocked hosts): read → pure decide → commit |
 //! | [`pages`] | the HTML pages: pure functions from values to a response, compile-time templates |
@@ -48,6 +49,7 @@ pub mod issuer;
 pub mod json;
 pub mod notify;
 pub mod pages;
+pub mod provider;
 pub mod resource;
 pub mod routes;
 pub mod scope;
@@ -55,6 +57,7 @@ pub mod secret;
 pub mod shard;
 pub mod store;
 pub mod time;
+pub mod upstream;
 pub mod usage;
 pub mod user;
 

@@ -5,7 +5,7 @@ use crate::account;
 use crate::admin;
 use crate::app::{App, Cx};
 use crate::endpoints::register;
-use crate::endpoints::{authorize, device, introspect, login, metadata, revoke, token, validate};
+use crate::endpoints::{authorize, device, introspect, login, metadata, revoke, token, upstream, validate};
 use crate::error::{OAuthError, Surface};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::secret::Random;
@@ -23,6 +23,7 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         "/authorize" => (Surface::Page, authorize::handle(app, req, cx).await),
         "/login" => (Surface::Page, login::login(app, req, cx).await),
         "/logout" => (Surface::Page, login::logout(app, req, cx).await),
+        p if p.starts_with("/login/") => (Surface::Page, upstream::handle(app, req, cx).await),
         "/device_authorization" | "/device_authorization/" => (Surface::TokenEndpoint, device::authorization(app, req, cx).await),
         "/device" => (Surface::Page, device::page(app, req, cx).await),
         "/register" | "/register/" => (Surface::TokenEndpoint, register::handle(app, req, cx).await),
@@ -33,6 +34,7 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         p if under(p, admin::clients::PATH) => (Surface::Admin, admin::clients::handle(app, req, cx).await),
         p if under(p, admin::users::PATH) => (Surface::Admin, admin::users::handle(app, req, cx).await),
         p if under(p, admin::apis::PATH) => (Surface::Admin, admin::apis::handle(app, req, cx).await),
+        p if under(p, admin::providers::PATH) => (Surface::Admin, admin::providers::handle(app, req, cx).await),
         p if under(p, admin::issuers::PATH) => (Surface::Admin, admin::issuers::handle(app, req, cx).await),
         p if under(p, admin::cimd_blocklist::PATH) => (Surface::Admin, admin::cimd_blocklist::handle(app, req, cx).await),
         p if under(p, admin::registration_tokens::PATH) => (Surface::Admin, admin::registration_tokens::handle(app, req, cx).await),

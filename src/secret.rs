@@ -70,6 +70,11 @@ secret_type!(
     CsrfSecret
 );
 secret_type!(
+    /// The client secret edge-oauth presents to an upstream identity provider
+    /// ([`crate::provider`]): stored readable (the server must present it), never returned.
+    ProviderSecret
+);
+secret_type!(
     /// An initial access token for dynamic client registration (RFC 7591 §3). Only its hash
     /// is ever stored.
     InitialAccessToken

@@ -43,11 +43,34 @@ pub struct Fetched {
     pub cache_control: Option<String>,
 }
 
-/// Outbound HTTP (a trusted issuer's JWKS, a client's metadata document): a GET with a deadline and a size cap, no
-/// redirects followed. `Err` says why nothing usable came back.
+/// An outbound request with headers and maybe a body (an identity provider's discovery
+/// document, token and userinfo endpoints). Its headers and body may carry a client secret or
+/// an access token: `Debug` shows neither.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Outbound {
+    pub method: &'static str,
+    pub url: String,
+    pub headers: Vec<(&'static str, String)>,
+    /// A form (`application/x-www-form-urlencoded`), when there is a body.
+    pub body: Option<String>,
+}
+
+impl std::fmt::Debug for Outbound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| *n).collect();
+        write!(f, "Outbound({} {}, headers {names:?}, body [redacted])", self.method, self.url)
+    }
+}
+
+/// Outbound HTTP (a trusted issuer's JWKS, a client's metadata document, an identity
+/// provider's endpoints): a request with a deadline and a size cap, no redirects followed.
+/// `Err` says why nothing usable came back.
 #[allow(async_fn_in_trait)]
 pub trait Fetch {
+    /// A plain GET.
     async fn get(&self, url: &str, timeout_ms: u64, max_bytes: usize) -> Result<Fetched, String>;
+    /// Any [`Outbound`] request.
+    async fn send(&self, req: &Outbound, timeout_ms: u64, max_bytes: usize) -> Result<Fetched, String>;
 }
 
 /// What one deployment provides.

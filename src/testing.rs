@@ -13,7 +13,7 @@ use crate::http::{Body, HttpRequest};
 use crate::secret::Random;
 use crate::shard::memo::Memo;
 use crate::shard::{self, keys::TOKEN_PREFIX, ShardStorage};
-use crate::store::{Fetch, Fetched, Kv, Namespace, Objects, Platform};
+use crate::store::{Fetch, Fetched, Kv, Namespace, Objects, Outbound, Platform};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use std::cell::{Cell, RefCell};
@@ -314,15 +314,29 @@ pub fn sign_es256(header: &serde_json::Value, claims: &serde_json::Value) -> Str
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
 }
 
-/// Outbound HTTP in memory: answers by URL, a count of requests, and failure injection.
+/// Outbound HTTP in memory: answers by URL, a count of requests, the requests sent with
+/// [`Fetch::send`], and failure injection.
 #[derive(Default)]
 pub struct MemFetch {
     pub answers: RefCell<HashMap<String, Fetched>>,
     pub requests: Cell<u32>,
     pub down: Cell<bool>,
+    pub sent: RefCell<Vec<Outbound>>,
+}
+
+impl MemFetch {
+    /// Answer `url` with `status` and this JSON.
+    pub fn answer_json(&self, url: &str, status: u16, body: &serde_json::Value) {
+        self.answers.borrow_mut().insert(url.to_string(), Fetched { status, body: body.to_string().into_bytes(), cache_control: None });
+    }
 }
 
 impl Fetch for MemFetch {
+    async fn send(&self, req: &Outbound, timeout_ms: u64, max_bytes: usize) -> Result<Fetched, String> {
+        self.sent.borrow_mut().push(req.clone());
+        self.get(&req.url, timeout_ms, max_bytes).await
+    }
+
     async fn get(&self, url: &str, _timeout_ms: u64, max_bytes: usize) -> Result<Fetched, String> {
         self.requests.set(self.requests.get() + 1);
         if self.down.get() {

@@ -6,13 +6,17 @@
 //! - [`clients`]: `/admin/clients`, registered applications.
 //! - [`users`]: `/admin/users`, their grants.
 //! - [`issuers`]: `/admin/issuers`, trusted identity providers for token exchange.
+//! - [`providers`]: `/admin/providers`, upstream identity providers people sign in with;
+//!   [`identities`]: a person's links to them (`/admin/users/{id}/identities`).
 //! - [`cimd_blocklist`]: `/admin/cimd-blocklist`, hosts whose metadata documents are refused.
 //! - [`registration_tokens`]: `/admin/registration-tokens`, initial access tokens for RFC 7591.
 
 pub mod apis;
 pub mod cimd_blocklist;
 pub mod clients;
+pub mod identities;
 pub mod issuers;
+pub mod providers;
 pub mod registration_tokens;
 pub mod users;
 

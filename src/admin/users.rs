@@ -6,7 +6,7 @@
 //! A person's projects follow them (invariant 10): disabling closes every project's gates
 //! (purging their tokens), enabling reopens them for new tokens, deleting deletes them.
 
-use super::{authorize, body, segments};
+use super::{authorize, body, identities, segments};
 use crate::app::{App, Cx};
 use crate::auth::password;
 use crate::client::lifecycle;
@@ -30,7 +30,7 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         ("GET", []) => Ok(HttpResponse::json(200, &json!({ "users": user::store::list(&app.kv).await? })).no_store()),
         ("POST", []) => create(app, body(req)?, cx).await,
         (_, []) => Err(OAuthError::MethodNotAllowed("GET, POST")),
-        ("GET", [id]) => Ok(HttpResponse::json(200, &load(app, id).await?.view()).no_store()),
+        ("GET", [id]) => Ok(HttpResponse::json(200, &identities::with_identities(app, id, load(app, id).await?.view()).await?).no_store()),
         ("PATCH", [id]) => patch(app, id, body(req)?, cx).await,
         ("DELETE", [id]) => delete(app, id, cx.now_ms).await,
         (_, [_]) => Err(OAuthError::MethodNotAllowed("GET, PATCH, DELETE")),
@@ -38,6 +38,10 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         (_, [_, "grants"]) => Err(OAuthError::MethodNotAllowed("GET")),
         ("DELETE", [id, "grants", client_id]) => revoke_grant(app, id, client_id).await,
         (_, [_, "grants", _]) => Err(OAuthError::MethodNotAllowed("DELETE")),
+        ("POST", [id, "identities"]) => identities::link(app, object(id).map(|_| *id)?, body(req)?, cx.now_ms).await,
+        (_, [_, "identities"]) => Err(OAuthError::MethodNotAllowed("POST")),
+        ("DELETE", [id, "identities", provider_id]) => identities::unlink(app, object(id).map(|_| *id)?, provider_id).await,
+        (_, [_, "identities", _]) => Err(OAuthError::MethodNotAllowed("DELETE")),
         _ => Err(OAuthError::NotFound),
     }
 }
@@ -89,6 +93,7 @@ async fn delete<P: Platform>(app: &App<P>, id: &str, now_ms: u64) -> Outcome {
     kill_everywhere(app, id, &kill).await?;
     // Deleting a person deletes their projects (their keys stop first, all of them).
     lifecycle::delete_owned(app, id, now_ms).await?;
+    identities::release_all(app, id).await?;
     app.call(&user::name_object(&user.username), Release { user_id: user.user_id.clone() }).await?;
     user::store::delete(&app.kv, id).await?;
     app.call(&object, PurgeUser {}).await?;

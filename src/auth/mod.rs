@@ -3,7 +3,8 @@
 //! - [`credentials`]: parsing `Authorization` (Basic, Bearer) and `client_secret_post`.
 //! - [`client_auth`]: client authentication with brute-force protection.
 //! - [`crypto`]: the crypto seam (PBKDF2, RS256/ES256 verification).
-//! - [`jwt`], [`jwks`]: verifying a trusted issuer's JWTs, and its key sets.
+//! - [`jwt`], [`jwks`], [`keyset`]: verifying someone else's JWTs (a trusted issuer's, an
+//!   identity provider's ID tokens), their key sets, and the cached keys with their refetch rules.
 //! - [`password`]: password hashing policy (PBKDF2-HMAC-SHA256).
 //! - [`pkce`]: RFC 7636 S256.
 //! - [`session`]: the session and CSRF cookies.
@@ -14,6 +15,7 @@ pub mod credentials;
 pub mod crypto;
 pub mod jwks;
 pub mod jwt;
+pub mod keyset;
 pub mod password;
 pub mod pkce;
 pub mod session;

@@ -47,6 +47,18 @@ pub struct PasswordHash {
     pub hash: String,
 }
 
+impl PasswordHash {
+    /// No password: a person who signs in only through an identity provider. No password
+    /// ever matches it.
+    pub fn none() -> PasswordHash {
+        PasswordHash { iterations: 0, salt: String::new(), hash: String::new() }
+    }
+
+    pub fn is_none(&self) -> bool {
+        self.iterations == 0 && self.hash.is_empty()
+    }
+}
+
 impl std::fmt::Debug for PasswordHash {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "PasswordHash({} iterations, [redacted])", self.iterations)

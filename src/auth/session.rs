@@ -14,6 +14,8 @@ use subtle::ConstantTimeEq;
 
 const SESSION: &str = "eo_session";
 const CSRF: &str = "eo_csrf";
+/// A sign-in started at an upstream identity provider (see [`crate::upstream`]).
+const UPSTREAM: &str = "eo_upstream";
 
 /// Must cookies be `Secure`? Everywhere but plain-http loopback.
 pub fn secure(req: &HttpRequest) -> bool {
@@ -68,6 +70,24 @@ pub fn new_session(req: &HttpRequest, user_id: &str, max_age_s: u64, rng: &mut d
 pub fn clear_session(req: &HttpRequest) -> String {
     let secure = secure(req);
     set_cookie(&name(SESSION, secure), "", secure, Some(0))
+}
+
+/// The state cookie of a sign-in through an identity provider, if the browser sent one.
+pub fn upstream(req: &HttpRequest) -> Option<&str> {
+    cookie(req, &name(UPSTREAM, secure(req)))
+}
+
+/// The `Set-Cookie` that hands the browser a started sign-in's state for `max_age_s` (a
+/// `SameSite=Lax` cookie: the provider sends the browser back with a cross-site navigation).
+pub fn set_upstream(req: &HttpRequest, value: &str, max_age_s: u64) -> String {
+    let secure = secure(req);
+    set_cookie(&name(UPSTREAM, secure), value, secure, Some(max_age_s))
+}
+
+/// The `Set-Cookie` that ends the state cookie.
+pub fn clear_upstream(req: &HttpRequest) -> String {
+    let secure = secure(req);
+    set_cookie(&name(UPSTREAM, secure), "", secure, Some(0))
 }
 
 /// The CSRF token for this browser's forms, and a `Set-Cookie` when the browser has no CSRF

@@ -1,9 +1,9 @@
-//! Outbound HTTP through the Workers `fetch`, called directly: a GET with `AbortSignal.timeout`
+//! Outbound HTTP through the Workers `fetch`, called directly: a GET (or any [`Outbound`]) with `AbortSignal.timeout`
 //! as its deadline (which also bounds reading the body), redirects not followed (`manual`: a
 //! 3xx comes back as itself, and callers accept only 200), and the body read chunk by chunk up
 //! to a cap.
 
-use crate::store::{Fetch, Fetched};
+use crate::store::{Fetch, Fetched, Outbound};
 use js_sys::{Function, Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -20,12 +20,30 @@ async fn call(target: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValu
 
 impl Fetch for WebFetch {
     async fn get(&self, url: &str, timeout_ms: u64, max_bytes: usize) -> Result<Fetched, String> {
+        fetch("GET", url, &[], None, timeout_ms, max_bytes).await
+    }
+
+    async fn send(&self, req: &Outbound, timeout_ms: u64, max_bytes: usize) -> Result<Fetched, String> {
+        fetch(req.method, &req.url, &req.headers, req.body.as_deref(), timeout_ms, max_bytes).await
+    }
+}
+
+async fn fetch(method: &str, url: &str, headers: &[(&'static str, String)], body: Option<&str>, timeout_ms: u64, max_bytes: usize) -> Result<Fetched, String> {
+    {
         let global: JsValue = js_sys::global().into();
         let abort_signal = get(&global, "AbortSignal")?;
         let timeout: Function = get(&abort_signal, "timeout")?.unchecked_into();
         let signal = timeout.call1(&abort_signal, &JsValue::from_f64(timeout_ms as f64)).map_err(|e| format!("timeout: {e:?}"))?;
         let init = Object::new();
-        for (k, v) in [("method", JsValue::from_str("GET")), ("redirect", JsValue::from_str("manual")), ("signal", signal)] {
+        let head = Object::new();
+        for (k, v) in headers {
+            Reflect::set(&head, &JsValue::from_str(k), &JsValue::from_str(v)).map_err(|e| format!("headers: {e:?}"))?;
+        }
+        let mut members = vec![("method", JsValue::from_str(method)), ("redirect", JsValue::from_str("manual")), ("signal", signal), ("headers", head.into())];
+        if let Some(b) = body {
+            members.push(("body", JsValue::from_str(b)));
+        }
+        for (k, v) in members {
             Reflect::set(&init, &JsValue::from_str(k), &v).map_err(|e| format!("init: {e:?}"))?;
         }
         let resp = call(&global, "fetch", &[JsValue::from_str(url), init.into()]).await?;

@@ -206,7 +206,8 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
             // host it sends the person back to, so a borrowed name does not stand alone.
             let redirect_host = (!auth.client.origin.is_admin()).then_some(host.as_str());
             let client = ClientInfo { name, redirect_host, resource_hosts: &[] };
-            Ok(with_cookie(pages::login(Csrf(&token), &return_to, "", None, Some(client)), set_cookie))
+            let buttons = super::upstream::buttons(app, &return_to, cx.now_ms).await?;
+            Ok(with_cookie(pages::login_with_providers(Csrf(&token), &return_to, "", None, Some(client), &buttons), set_cookie))
         }
     }
 }

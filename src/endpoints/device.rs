@@ -145,7 +145,8 @@ async fn show<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_>, raw
     let Some(who) = signed_in(app, req).await? else {
         let (token, set) = session::csrf(req, cx.rng);
         let return_to = format!("/device?user_code={}", code.display());
-        return Ok(with_cookie(pages::login(Csrf(&token), &return_to, "", None, None), set));
+        let buttons = super::upstream::buttons(app, &return_to, cx.now_ms).await?;
+        return Ok(with_cookie(pages::login_with_providers(Csrf(&token), &return_to, "", None, None, &buttons), set));
     };
     let client = app.client(&flow.client_id, cx.now_ms).await?;
     let name = client.as_ref().map_or(flow.client_id.as_str(), |c| c.settings.name.as_str());

@@ -49,7 +49,8 @@ pub async fn login<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_>
                 }
             }
             let (token, set) = session::csrf(req, cx.rng);
-            Ok(with_cookie(pages::login(Csrf(&token), return_to.unwrap_or(""), "", None, None), set))
+            let buttons = super::upstream::buttons(app, return_to.unwrap_or(""), cx.now_ms).await?;
+            Ok(with_cookie(pages::login_with_providers(Csrf(&token), return_to.unwrap_or(""), "", None, None, &buttons), set))
         }
         "POST" => sign_in(app, req, cx).await,
         _ => Err(OAuthError::MethodNotAllowed("GET, POST")),
@@ -83,9 +84,10 @@ async fn sign_in<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_>) 
     };
     let object = user::object_name(user_id.as_deref().unwrap_or("nobody"));
     let user: Option<User> = app.call(&object, GetUser {}).await?;
+    // A person with no password (linked to an identity provider) signs in only through it.
     let verified = match &user {
-        Some(u) => password::verify(&app.crypto, &password, &u.password).await,
-        None => password::verify_nobody(&app.crypto, &password, app.config.pbkdf2_iterations).await,
+        Some(u) if !u.password.is_none() => password::verify(&app.crypto, &password, &u.password).await,
+        _ => password::verify_nobody(&app.crypto, &password, app.config.pbkdf2_iterations).await,
     }
     .map_err(|e| OAuthError::ServerError(format!("password check: {}", e.0)))?;
 
@@ -108,7 +110,8 @@ async fn sign_in<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_>) 
         return Ok(pages::too_many_attempts(d.retry_after_s));
     }
     let (token, set) = session::csrf(req, cx.rng);
-    let page = pages::login(Csrf(&token), return_to.as_deref().unwrap_or(""), &username, Some(LoginProblem::WrongCredentials), None);
+    let buttons = super::upstream::buttons(app, return_to.as_deref().unwrap_or(""), cx.now_ms).await?;
+    let page = pages::login_with_providers(Csrf(&token), return_to.as_deref().unwrap_or(""), &username, Some(LoginProblem::WrongCredentials), None, &buttons);
     Ok(with_cookie(page, set))
 }
 

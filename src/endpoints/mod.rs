@@ -9,6 +9,7 @@ pub mod metadata;
 pub mod register;
 pub mod revoke;
 pub mod token;
+pub mod upstream;
 pub mod validate;
 
 use crate::app::App;

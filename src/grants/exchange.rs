@@ -6,8 +6,9 @@
 use super::TokenResponse;
 use crate::app::{App, Cx};
 use crate::auth::client_auth::Authenticated;
-use crate::auth::jwks::{self, Cached};
+use crate::auth::jwks;
 use crate::auth::jwt::{self, JwtError};
+use crate::auth::keyset;
 use crate::error::OAuthError;
 use crate::form::Params;
 use crate::http::{HttpRequest, HttpResponse};
@@ -18,7 +19,7 @@ use crate::shard::route::{generate, generate_in, has_token_shape, route, shard_n
 use crate::shard::start::{IssueExchanged, NewTokens, Redeemed};
 use crate::shard::tokens::{Introspect, Issue, Issued, Principal, TokenRecord, TokenView};
 use crate::shard::users::grants::AddClient;
-use crate::store::{Fetch, Platform};
+use crate::store::Platform;
 use crate::user;
 use serde_json::Value;
 
@@ -157,23 +158,11 @@ async fn trusted<P: Platform>(app: &App<P>, iss: &str, now_ms: u64) -> Result<Op
 }
 
 /// The issuer's keys: cached, or fetched (then cached) under the refetch rules of
-/// [`jwks::should_fetch`]. An unreachable or broken JWKS leaves the cached keys in place, but
-/// only until a day after the last successful fetch ([`jwks::MAX_UNCONFIRMED_MS`]).
+/// [`crate::auth::keyset`].
 async fn keys_for<P: Platform>(app: &App<P>, issuer: &Issuer, kid: Option<&str>, now_ms: u64) -> Result<Vec<jwks::Jwk>, OAuthError> {
-    let mut cached = app.cache.jwks(&issuer.issuer_id);
-    if jwks::should_fetch(cached.as_ref(), kid, now_ms) {
-        let fetched = app.fetch.get(&issuer.jwks_uri, jwks::FETCH_TIMEOUT_MS, jwks::MAX_JWKS_BYTES).await;
-        let keys = fetched.ok().filter(|f| f.status == 200).and_then(|f| jwks::parse(&f.body));
-        // A failed attempt is remembered too, so a flood of unknown kids cannot make us ask
-        // more than once a minute; it does not vouch for the keys we had.
-        let next = Cached::after_fetch(cached, keys, now_ms);
-        app.cache.put_jwks(&issuer.issuer_id, next.clone());
-        cached = Some(next);
-    }
-    match cached.as_ref().and_then(|c| c.usable(now_ms)) {
-        Some(keys) => Ok(keys.to_vec()),
-        None => Err(invalid("the issuer's keys could not be fetched")),
-    }
+    keyset::keys(&app.fetch, &app.cache, &issuer.issuer_id, &issuer.jwks_uri, kid, now_ms)
+        .await
+        .ok_or_else(|| invalid("the issuer's keys could not be fetched"))
 }
 
 async fn issue<P: Platform>(

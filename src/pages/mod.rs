@@ -20,7 +20,7 @@ mod templates;
 mod tests;
 
 use templates::*;
-pub use templates::{ClientInfo, Person, ScopeInfo};
+pub use templates::{ClientInfo, Person, ProviderButton, ScopeInfo};
 
 /// The CSRF form token of this browser (goes in a hidden input named `csrf_token`).
 #[derive(Debug, Clone, Copy)]
@@ -36,8 +36,21 @@ pub enum LoginProblem {
 /// The login page (status 200, or 401 after a failed attempt). The form posts to `/login`
 /// with inputs `username`, `password`, hidden `csrf_token` and hidden `return_to`.
 pub fn login(csrf: Csrf, return_to: &str, username: &str, problem: Option<LoginProblem>, client: Option<ClientInfo>) -> HttpResponse {
+    login_with_providers(csrf, return_to, username, problem, client, &[])
+}
+
+/// [`login`] with a "Continue with {name}" link per upstream identity provider, below the
+/// password form.
+pub fn login_with_providers(
+    csrf: Csrf,
+    return_to: &str,
+    username: &str,
+    problem: Option<LoginProblem>,
+    client: Option<ClientInfo>,
+    providers: &[ProviderButton],
+) -> HttpResponse {
     let failed = matches!(problem, Some(LoginProblem::WrongCredentials));
-    let page = LoginPage { csrf: csrf.0, return_to, username, failed, client };
+    let page = LoginPage { csrf: csrf.0, return_to, username, failed, client, providers };
     respond(if failed { 401 } else { 200 }, &page)
 }
 

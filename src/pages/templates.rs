@@ -31,6 +31,15 @@ pub struct Person<'a> {
     pub name: &'a str,
 }
 
+/// A "Continue with {name}" button of the sign-in page: an upstream identity provider.
+#[derive(Debug, Clone)]
+pub struct ProviderButton {
+    /// The provider's name (operator-chosen: escaped like everything else).
+    pub name: String,
+    /// `/login/{provider_id}?return_to=…`.
+    pub href: String,
+}
+
 #[derive(Template)]
 #[template(path = "login.html", whitespace = "minimize")]
 pub(super) struct LoginPage<'a> {
@@ -39,6 +48,7 @@ pub(super) struct LoginPage<'a> {
     pub username: &'a str,
     pub failed: bool,
     pub client: Option<ClientInfo<'a>>,
+    pub providers: &'a [ProviderButton],
 }
 
 #[derive(Template)]

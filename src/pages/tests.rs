@@ -250,3 +250,19 @@ fn consent_names_a_document_clients_host() {
     let plain = consent(CSRF, person(), client(), SCOPES, "/authorize", &[]);
     assert!(!html(&plain).contains("which chose its name"), "only for document clients");
 }
+
+#[test]
+fn provider_buttons_are_escaped_links_below_the_form() {
+    let buttons = [
+        ProviderButton { name: EVIL.into(), href: "/login/p1?return_to=%2Fauthorize%3Fa%3D1".into() },
+        ProviderButton { name: "GitHub".into(), href: "/login/p2".into() },
+    ];
+    let r = login_with_providers(CSRF, "/authorize?a=1", "", None, Some(client()), &buttons);
+    let page = html(&r);
+    assert_eq!(r.status, 200);
+    assert!(!page.contains(EVIL), "escaped");
+    assert!(page.contains("Continue with &#60;script") || page.contains("Continue with &lt;script"), "{page}");
+    assert!(page.contains("Continue with GitHub") && page.contains("href=\"/login/p2\""));
+    assert!(page.find("</form>").unwrap() < page.find("Continue with GitHub").unwrap(), "below the password form");
+    assert!(!html(&login(CSRF, "", "", None, None)).contains("Continue with"), "no providers, no buttons");
+}

@@ -12,6 +12,7 @@ use crate::user::User;
 use serde::{Deserialize, Serialize};
 
 pub mod grants;
+pub mod identities;
 pub mod projects;
 pub mod sessions;
 

@@ -196,3 +196,17 @@ fn an_empty_body_without_content_type_is_an_empty_form() {
     assert_eq!((r.status, err(&r).as_str()), (400, "invalid_request"));
     assert!(text(&r).contains("missing Content-Type"), "{}", text(&r));
 }
+
+#[test]
+fn the_device_flows_sign_in_page_shows_the_provider_buttons() {
+    let mut h = Harness::new();
+    let body = r#"{"name":"GitHub","kind":"oauth2","authorization_endpoint":"https://gh.example/a","token_endpoint":"https://gh.example/t","userinfo_endpoint":"https://gh.example/u","client_id":"c","client_secret":"s","claims":{"subject":"id"}}"#;
+    let r = h.send(Req::new("POST", "/admin/providers").bearer(ADMIN).body(body));
+    let provider_id = r.body_json()["provider_id"].as_str().unwrap().to_string();
+    let tv = device_client(&mut h, &format!("\"{DEVICE}\""));
+    let user_code = start(&mut h, &tv)["user_code"].as_str().unwrap().to_string();
+    let login = Browser::new().send(&mut h, Req::new("GET", &format!("/device?user_code={user_code}")));
+    let page = text(&login);
+    assert!(input(&login, "return_to").is_some(), "the sign-in page");
+    assert!(page.contains("Continue with GitHub") && page.contains(&format!("href=\"/login/{provider_id}?return_to=%2Fdevice%3Fuser_code%3D")), "{page}");
+}

@@ -15,6 +15,7 @@ mod refresh;
 mod register;
 mod resources;
 mod token;
+mod upstream;
 mod usage;
 mod validate;
 
