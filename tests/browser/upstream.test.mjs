@@ -81,7 +81,7 @@ test("a person signs in at the OpenID Provider's own login page; the application
     await page.waitForURL((u) => u.toString().startsWith(worker.url + "/authorize"));
     await page.getByRole("button", { name: /allow|approve/i }).click();
     await page.waitForURL((u) => u.toString().startsWith(cbUrl));
-    const got = received.at(-1).query;
+    const got = received.findLast((r) => r.path === "/cb").query;
     assert.equal(got.get("state"), state);
     const tok = await redeemCode(api, { client: app, code: got.get("code"), redirect_uri: cbUrl, code_verifier: verifier });
     assert.equal(tok.status, 200, tok.text);
