@@ -236,6 +236,20 @@ mod tests {
     }
 
     #[test]
+    fn the_windows_are_the_contracts() {
+        assert_eq!((COOLDOWN_MS, BURST_WINDOW_MS, BURST_FAILURES), (900_000, 300_000, 10));
+        let long = |n: usize| format!("https://h.example/{}", "a".repeat(n - "https://h.example/".len()));
+        assert!(check_url(&long(2048)).is_ok());
+        assert!(check_url(&long(2049)).is_err());
+        for bad in ["https://255.255.255.255/", "https://0.1.2.3/", "https://100.127.255.255/", "https://10.0.0.1:443/", "https://[::]/"] {
+            assert!(check_url(bad).is_err(), "{bad}");
+        }
+        for ok in ["https://100.128.0.1/", "https://99.64.0.1/", "https://11.0.0.1/", "https://[fec0::1]/", "https://[fbff::1]/"] {
+            assert!(check_url(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
     fn secrets_are_whsec_and_24_bytes() {
         let s = new_secret(&mut SeqRng(7));
         let key = STANDARD.decode(s.strip_prefix("whsec_").unwrap()).unwrap();

@@ -140,7 +140,8 @@ impl HourRecord {
 /// finished hour is written as `h:{hour}`; the current one lazily (see the module docs).
 pub fn tally(loaded: &Loaded, fx: &mut Effects, fields: &[Field], now_ms: u64) -> Result<(), StoreError> {
     let hour = hour_of(now_ms);
-    let mut rec: HourRecord = loaded.get(USAGE_KEY)?.unwrap_or(HourRecord { hour, ..HourRecord::default() });
+    // None yet: an empty record, which the hour's change below replaces.
+    let mut rec: HourRecord = loaded.get(USAGE_KEY)?.unwrap_or_default();
     if rec.hour != hour {
         if !rec.is_empty() {
             fx.put(hour_key(rec.hour), &rec);

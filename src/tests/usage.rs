@@ -213,3 +213,44 @@ fn a_project_webhook_is_set_read_and_deleted_by_its_owner_with_the_secret_shown_
     assert_eq!(h.acct("DELETE", &path, &token, "").status, 404);
     assert_eq!(h.acct("PATCH", &path, &token, "{}").status, 405);
 }
+
+#[test]
+fn an_alert_goes_through_the_cooldown_onto_the_queue_and_its_attempts_are_logged() {
+    use crate::notify::{attempt, outcome, Message};
+    let mut h = Harness::new();
+    let api = h.api("Maps", r#"["maps:read"]"#, None);
+    let (_, token) = h.account("ada");
+    let v = h.acct("POST", "/account/projects", &token, &json!({"name": "P", "apis": [api]}).to_string()).body_json();
+    let (id, secret) = (v["client_id"].as_str().unwrap().to_string(), v["client_secret"].as_str().unwrap().to_string());
+    let path = format!("/account/projects/{id}/webhook");
+    let hook = h.acct("PUT", &path, &token, &json!({"url": "https://hooks.example/in", "events": ["token.wrong_ip"]}).to_string()).body_json();
+    let whsec = hook["secret"].as_str().unwrap().to_string();
+    let t = h.token(&id, &secret);
+    for _ in 0..3 {
+        assert_eq!(h.send(Req::new("GET", "/validate").bearer(&t).ip(Some("192.0.2.5"))).status, 401);
+    }
+    let sent = h.app.objects.now_ms.get();
+    let queued: Vec<Message> = h.app.outbox.sent.borrow().iter().map(|m| serde_json::from_str(m).unwrap()).collect();
+    assert_eq!(queued.len(), 1, "once per 15 minutes");
+    let m = &queued[0];
+    assert!(!m.operator && m.client_id == id);
+    let body: serde_json::Value = serde_json::from_str(&m.body).unwrap();
+    assert_eq!((body["type"].as_str(), body["data"]["count"].as_u64(), body["data"]["ip"].as_str()), (Some("token.wrong_ip"), Some(1), Some("192.0.2.5")));
+    // The consumer: signed for the attempt's time.
+    h.advance(7_000);
+    let a = block_on(attempt(&h.app, m, h.now)).unwrap().unwrap();
+    assert_eq!(a.url, "https://hooks.example/in");
+    let header = |n: &str| a.headers.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone()).unwrap();
+    assert_eq!(header("webhook-id"), m.webhook_id);
+    assert_eq!(header("webhook-timestamp"), ((sent + 7_000) / 1000).to_string());
+    let want = block_on(crate::alerts::sign(&h.app.crypto, &whsec, &m.webhook_id, (sent + 7_000) / 1000, &m.body)).unwrap();
+    assert_eq!(header("webhook-signature"), want);
+    assert_eq!(block_on(outcome(&h.app, m, Some(500), 1)).unwrap(), Some(5), "retried after ALERT_BACKOFF's first delay");
+    assert_eq!(block_on(outcome(&h.app, m, Some(204), 2)).unwrap(), None);
+    let log = h.acct("GET", &format!("{path}/deliveries"), &token, "").body_json();
+    assert_eq!((log["deliveries"][0]["status"].as_str(), log["deliveries"][0]["attempts"].as_u64()), (Some("delivered"), Some(2)));
+    // A type it does not take, or a deleted webhook: nowhere to send.
+    assert!(block_on(attempt(&h.app, &Message { kind: crate::alerts::EventType::KeyRotated, ..m.clone() }, h.now)).unwrap().is_none());
+    assert_eq!(h.acct("DELETE", &path, &token, "").status, 204);
+    assert!(block_on(attempt(&h.app, m, h.now)).unwrap().is_none());
+}

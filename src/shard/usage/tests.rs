@@ -123,6 +123,8 @@ fn reading_merges_shards_by_hour_and_takes_refusals_back() {
     let last = HourRecord { last_ms: 77, ..r(H, 1, 0) };
     assert_eq!(LastUsed {}.checked(&Loaded::default().with(USAGE_KEY, &last), T).unwrap().0, Some(77));
     assert_eq!(LastUsed {}.checked(&Loaded::default(), T).unwrap().0, None);
+    let refused_only = HourRecord { last_ms: 0, ..r(H, 0, 0) };
+    assert_eq!(LastUsed {}.checked(&Loaded::default().with(USAGE_KEY, &refused_only), T).unwrap().0, None, "no accepted use yet");
 }
 
 #[test]
@@ -134,4 +136,15 @@ fn the_sweep_keeps_90_days() {
     plan(&hours, now, &mut deletes, |at| next = Some(next.map_or(at, |n: u64| n.min(at))));
     assert_eq!(deletes, vec![hour_key(H - 1), "h:bad".to_string()]);
     assert_eq!(next, Some((H + RETENTION_HOURS + 1) * HOUR_MS), "back when hour H leaves the window");
+}
+
+#[test]
+fn the_chart_splits_accepted_from_rejected_and_the_window_is_90_days() {
+    let c = Counts { tokens_issued: 1, validations: 2, rejected_token: 4, rejected_ip: 8, rejected_scope: 16, rate_limited: 32, auth_failures: 64 };
+    assert_eq!((c.accepted(), c.rejected()), (3, 124));
+    assert_eq!(RETENTION_HOURS, 2_160);
+    // An hour record stores no zero extras.
+    let text = to_json(&HourRecord { hour: 1, ..HourRecord::default() });
+    assert!(!text.contains("unvalidated") && !text.contains("last_ms"), "{text}");
+    assert!(to_json(&HourRecord { hour: 1, unvalidated: 2, last_ms: 3, ..HourRecord::default() }).contains("\"unvalidated\":2"));
 }
