@@ -10,6 +10,10 @@
 //! `tests.rs`, `src/tests/`, `src/testing.rs` and `src/testing/`), which may name anything.
 //! The test fails listing each circle (a strongly connected set of modules): its members, one
 //! shortest cycle through it, and the edges inside it with the path that makes each.
+//!
+//! What a text scan cannot see: a method call names no module, so an inherent `impl App` in a
+//! lower module (a method that `app.rs` then calls) would hide an edge; keep such impls in the
+//! module of the type, or in a higher one (`routes.rs`).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
