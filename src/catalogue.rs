@@ -156,13 +156,6 @@ pub async fn list<K: Kv>(kv: &K) -> Result<Vec<Api>, StoreError> {
 mod tests {
     use super::*;
 
-    fn field_of(e: OAuthError) -> String {
-        match e {
-            OAuthError::InvalidField { field, .. } => field,
-            other => panic!("{other:?}"),
-        }
-    }
-
     #[test]
     fn creation_rules() {
         let a = parse_new(
@@ -201,7 +194,7 @@ mod tests {
             (br#"{"name":"x","scopes":["a"],"owner":"me"}"#, "owner"),
         ];
         for (body, field) in cases {
-            assert_eq!(field_of(parse_new(body, "id".into(), 0).unwrap_err()), *field, "{}", String::from_utf8_lossy(body));
+            assert_eq!(crate::error::field_of(parse_new(body, "id".into(), 0).unwrap_err()), *field, "{}", String::from_utf8_lossy(body));
         }
     }
 
@@ -211,7 +204,7 @@ mod tests {
         assert_eq!(parse_patch(br#"{}"#).unwrap(), ApiPatch::default());
         for (body, field) in [(&br#"{"scopes":["a"]}"#[..], "scopes"), (br#"{"resource":null}"#, "resource"), (br#"{"name":""}"#, "name"), (br#"{"x":1}"#, "x")]
         {
-            assert_eq!(field_of(parse_patch(body).unwrap_err()), field);
+            assert_eq!(crate::error::field_of(parse_patch(body).unwrap_err()), field);
         }
     }
 

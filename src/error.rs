@@ -282,6 +282,15 @@ impl OAuthError {
     }
 }
 
+/// Tests: the field a `400` names (panics on any other error).
+#[cfg(test)]
+pub fn field_of(e: OAuthError) -> String {
+    match e {
+        OAuthError::InvalidField { field, .. } => field,
+        other => panic!("{other:?}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

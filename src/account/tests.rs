@@ -7,13 +7,6 @@ use crate::secret::ClientSecret;
 const A1: &str = "AAAAAAAAAAAAAAAAAAAAA1";
 const A2: &str = "AAAAAAAAAAAAAAAAAAAAA2";
 
-fn field_of(e: OAuthError) -> String {
-    match e {
-        OAuthError::InvalidField { field, .. } => field,
-        other => panic!("{other:?}"),
-    }
-}
-
 fn api(id: &str, scopes: &[&str], resource: Option<&str>) -> Api {
     Api {
         api_id: id.into(),
@@ -54,7 +47,7 @@ fn new_project_rules() {
         (format!(r#"{{"name":"x","apis":["{A1}"],"scopes":["admin"]}}"#), "scopes"),
     ];
     for (body, field) in cases {
-        assert_eq!(field_of(parse_new(body.as_bytes()).unwrap_err()), field, "{body}");
+        assert_eq!(crate::error::field_of(parse_new(body.as_bytes()).unwrap_err()), field, "{body}");
     }
 }
 
@@ -70,7 +63,7 @@ fn patch_and_rotate_rules() {
         (r#"{"api_key":null}"#, "api_key"),
         (r#"{"client_id":"x"}"#, "client_id"),
     ] {
-        assert_eq!(field_of(parse_patch(body.as_bytes()).unwrap_err()), field, "{body}");
+        assert_eq!(crate::error::field_of(parse_patch(body.as_bytes()).unwrap_err()), field, "{body}");
     }
     assert_eq!(parse_rotate(b"").unwrap(), 0);
     for g in GRACE_CHOICES {

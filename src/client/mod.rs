@@ -80,18 +80,7 @@ impl Origin {
 impl Client {
     /// A confidential client with its first secret.
     pub fn new(client_id: String, settings: Settings, secret: &ClientSecret, now_ms: u64) -> Client {
-        Client {
-            client_id,
-            settings,
-            secret: Some(StoredSecret { hash: secret.hash(), generation: 0, valid_until_ms: None }),
-            previous_secret: None,
-            created_at: now_ms,
-            updated_at: now_ms,
-            origin: Origin::Admin,
-            owner: None,
-            apis: Vec::new(),
-            rotated_at: None,
-        }
+        Client { secret: Some(StoredSecret { hash: secret.hash(), generation: 0, valid_until_ms: None }), ..Client::public(client_id, settings, now_ms) }
     }
 
     /// A public client: no secret at all.

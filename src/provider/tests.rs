@@ -1,12 +1,5 @@
 use super::*;
 
-fn field_of(e: OAuthError) -> String {
-    match e {
-        OAuthError::InvalidField { field, .. } => field,
-        other => panic!("{other:?}"),
-    }
-}
-
 const GH: &str = r#"{"name":"GitHub","kind":"oauth2","authorization_endpoint":"https://github.com/login/oauth/authorize","token_endpoint":"https://github.com/login/oauth/access_token","userinfo_endpoint":"https://api.github.com/user","client_id":"c","client_secret":"s","scopes":"read:user","claims":{"subject":"id","username":"login","name":"name"}}"#;
 
 #[test]
@@ -41,7 +34,7 @@ fn creation_rules() {
             "authorization_endpoint",
         ),
     ] {
-        assert_eq!(field_of(parse_new(body.as_bytes(), "id".into(), 0).unwrap_err()), field, "{body}");
+        assert_eq!(crate::error::field_of(parse_new(body.as_bytes(), "id".into(), 0).unwrap_err()), field, "{body}");
     }
 }
 
@@ -51,8 +44,8 @@ fn patches_keep_what_they_do_not_name() {
     let q = parse_patch(&p, br#"{"name":"GH","client_secret":"new"}"#, 9).unwrap();
     assert_eq!((q.name.as_str(), q.client_secret.expose(), q.client_id.as_str(), q.created_at, q.updated_at), ("GH", "new", "c", 5, 9));
     assert_eq!(q.claims, p.claims);
-    assert_eq!(field_of(parse_patch(&p, br#"{"kind":"oidc"}"#, 9).unwrap_err()), "kind");
-    assert_eq!(field_of(parse_patch(&p, br#"{"provider_id":"x"}"#, 9).unwrap_err()), "provider_id");
+    assert_eq!(crate::error::field_of(parse_patch(&p, br#"{"kind":"oidc"}"#, 9).unwrap_err()), "kind");
+    assert_eq!(crate::error::field_of(parse_patch(&p, br#"{"provider_id":"x"}"#, 9).unwrap_err()), "provider_id");
 }
 
 #[test]
@@ -109,7 +102,7 @@ fn text_fields_scopes_and_claims_are_checked() {
         ("claims", json!({"subject": "x".repeat(101)})),
         ("claims", json!({"subject": "id", "name": 5})),
     ] {
-        assert_eq!(field_of(with(k, v.clone()).unwrap_err()), k, "{k}: {v}");
+        assert_eq!(crate::error::field_of(with(k, v.clone()).unwrap_err()), k, "{k}: {v}");
     }
     assert_eq!(with("name", json!("x".repeat(MAX_NAME))).unwrap().name.len(), MAX_NAME);
     assert_eq!(with("scopes", json!(" read:user  repo ")).unwrap().scopes, "read:user repo");

@@ -140,13 +140,6 @@ pub fn parse_patch(body: &[u8]) -> Result<UserPatch, OAuthError> {
 mod tests {
     use super::*;
 
-    fn field_of(e: OAuthError) -> String {
-        match e {
-            OAuthError::InvalidField { field, .. } => field,
-            other => panic!("{other:?}"),
-        }
-    }
-
     #[test]
     fn usernames() {
         for ok in ["a", "Alice", "alice.smith_2@example.com", "x-y", &"a".repeat(64)] {
@@ -175,7 +168,7 @@ mod tests {
             (br#"{"username":"bob","password":"12345678","role":"admin"}"#, "role"),
         ];
         for (body, field) in cases {
-            assert_eq!(field_of(parse_new(body).unwrap_err()), *field, "{}", String::from_utf8_lossy(body));
+            assert_eq!(crate::error::field_of(parse_new(body).unwrap_err()), *field, "{}", String::from_utf8_lossy(body));
         }
     }
 
@@ -189,7 +182,7 @@ mod tests {
             (br#"{"password":"short"}"#, "password"),
             (br#"{"colour":1}"#, "colour"),
         ] {
-            assert_eq!(field_of(parse_patch(body).unwrap_err()), field);
+            assert_eq!(crate::error::field_of(parse_patch(body).unwrap_err()), field);
         }
     }
 }
