@@ -23,6 +23,7 @@
 //! | [`client`], [`user`], [`issuer`], [`provider`] | client, user, trusted-issuer and identity-provider records, their JSON rules, their storage; RFC 7591 registration metadata and Client ID Metadata Documents |
 //! | [`upstream`] | signing in with an upstream identity provider: the pure protocol core (authorization URL, state cookie, ID token and userinfo claims, usernames) |
 //! | [`resource`] | RFC 8707 resource indicators: which resources a token is for |
+//! | [`intent`] | changes that span objects and KV (rotations, disables, deletions of clients and people), recorded first and completed by an alarm if their call is cut |
 //! | [`shard`] | the Durable Objects' logic (tokens, codes, families, devices, users, registration tokens, blocked hosts): read → pure decide → commit |
 //! | [`pages`] | the HTML pages: pure functions from values to a response, compile-time templates |
 //! | [`store`] | the storage seams (KV, Durable Objects, fetch) and the [`store::Platform`] bundle |
@@ -45,6 +46,7 @@ pub mod error;
 pub mod form;
 pub mod grants;
 pub mod http;
+pub mod intent;
 pub mod issuer;
 pub mod json;
 pub mod notify;

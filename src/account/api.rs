@@ -69,11 +69,11 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
             ok(201, v)
         }
         ("GET", ["projects", id]) => {
-            let client = projects::load(app, &user_id, id).await?;
+            let client = projects::load(app, &user_id, id, cx.now_ms).await?;
             ok(200, view(&client, &catalogue(app).await?, usage::last_used(app, id).await?))
         }
         ("PUT", ["projects", id, "webhook"]) => {
-            projects::load(app, &user_id, id).await?;
+            projects::load(app, &user_id, id, cx.now_ms).await?;
             let (url, events) = parse_webhook(body(req)?)?;
             let secret = alerts::new_secret(cx.rng);
             let webhook = Webhook { url, events, secret, created_ms: cx.now_ms, off: false };
@@ -83,41 +83,41 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
             ok(201, v)
         }
         ("GET", ["projects", id, "webhook"]) => {
-            projects::load(app, &user_id, id).await?;
+            projects::load(app, &user_id, id, cx.now_ms).await?;
             match app.call(&shard_name(id, 0), GetWebhook {}).await? {
                 Some(w) => ok(200, webhook_view(&w)),
                 None => Err(OAuthError::NotFound),
             }
         }
         ("DELETE", ["projects", id, "webhook"]) => {
-            projects::load(app, &user_id, id).await?;
+            projects::load(app, &user_id, id, cx.now_ms).await?;
             match app.call(&shard_name(id, 0), DeleteWebhook {}).await? {
                 true => Ok(HttpResponse::new(204)),
                 false => Err(OAuthError::NotFound),
             }
         }
         ("GET", ["projects", id, "webhook", "deliveries"]) => {
-            projects::load(app, &user_id, id).await?;
+            projects::load(app, &user_id, id, cx.now_ms).await?;
             ok(200, json!({ "deliveries": app.call(&shard_name(id, 0), Deliveries {}).await? }))
         }
         ("GET", ["projects", id, "usage"]) => {
-            projects::load(app, &user_id, id).await?;
+            projects::load(app, &user_id, id, cx.now_ms).await?;
             let days = usage::parse_days(Params::parse(req.query.as_bytes())?.single("days")?)?;
             ok(200, usage::report(app, id, days, cx.now_ms).await?)
         }
         ("PATCH", ["projects", id]) => {
             // Whose it is first: someone else's project is 404 whatever the body says.
-            projects::load(app, &user_id, id).await?;
+            projects::load(app, &user_id, id, cx.now_ms).await?;
             let patch = parse_patch(body(req)?)?;
-            let client = projects::patch(app, &user_id, id, &patch, cx.now_ms).await?;
+            let client = projects::patch(app, &user_id, id, &patch, cx.now_ms, cx.rng).await?;
             ok(200, view(&client, &catalogue(app).await?, usage::last_used(app, id).await?))
         }
         ("DELETE", ["projects", id]) => {
-            projects::delete(app, &user_id, id, cx.now_ms).await?;
+            projects::delete(app, &user_id, id, cx.now_ms, cx.rng).await?;
             Ok(HttpResponse::new(204))
         }
         ("POST", ["projects", id, "rotate"]) => {
-            projects::load(app, &user_id, id).await?;
+            projects::load(app, &user_id, id, cx.now_ms).await?;
             let grace = parse_rotate(body(req)?)?;
             let (secret, until) = projects::rotate(app, &user_id, id, grace, cx.now_ms, cx.rng).await?;
             ok(201, json!({ "client_secret": secret.expose(), "old_secret_expires_at": until.map(|t| t / 1000) }))

@@ -79,7 +79,7 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         (None, []) => ctx.list().await,
         (None, ["projects"]) => see_other(PATH),
         (None, ["projects", "new"]) => ctx.new_form(200, "", &[], true, None, cx.rng).await,
-        (None, ["projects", id]) => ctx.project(200, &projects::load(app, &who.user_id, id).await?, None, None).await,
+        (None, ["projects", id]) => ctx.project(200, &projects::load(app, &who.user_id, id, cx.now_ms).await?, None, None).await,
         (Some(f), ["projects"]) => ctx.create(&f, cx).await,
         (Some(f), ["projects", id, action]) => ctx.act(id, action, &f, cx).await,
         _ => Err(OAuthError::NotFound),
@@ -221,7 +221,7 @@ impl<P: Platform> Page<'_, P> {
 
     async fn act(&self, id: &str, action: &str, f: &Params, cx: &mut Cx<'_>) -> Outcome {
         let user = &self.who.user_id;
-        let client = projects::load(self.app, user, id).await?;
+        let client = projects::load(self.app, user, id, cx.now_ms).await?;
         let back = format!("{PATH}/projects/{id}");
         let result = match action {
             "edit" => {
@@ -232,14 +232,14 @@ impl<P: Platform> Page<'_, P> {
                 }
                 .await;
                 match patch {
-                    Ok(p) => projects::patch(self.app, user, id, &p, cx.now_ms).await.map(|_| None),
+                    Ok(p) => projects::patch(self.app, user, id, &p, cx.now_ms, cx.rng).await.map(|_| None),
                     Err(e) => Err(e),
                 }
             }
             "disable" => {
                 let disabled = f.single("disabled").ok().flatten() == Some("true");
                 let p = ProjectPatch { disabled: Some(disabled), ..ProjectPatch::default() };
-                projects::patch(self.app, user, id, &p, cx.now_ms).await.map(|_| None)
+                projects::patch(self.app, user, id, &p, cx.now_ms, cx.rng).await.map(|_| None)
             }
             "rotate" => {
                 let generation = f.single("generation").ok().flatten().and_then(|g| g.parse::<u32>().ok());
@@ -261,7 +261,7 @@ impl<P: Platform> Page<'_, P> {
                     let problem = "To delete the project, type its name exactly as shown.";
                     return self.project(400, &client, None, Some(problem)).await;
                 }
-                projects::delete(self.app, user, id, cx.now_ms).await?;
+                projects::delete(self.app, user, id, cx.now_ms, cx.rng).await?;
                 return see_other(PATH);
             }
             _ => return Err(OAuthError::NotFound),
@@ -269,7 +269,7 @@ impl<P: Platform> Page<'_, P> {
         match result {
             Ok(None) => see_other(&back),
             Ok(Some((secret, old_until))) => {
-                let client = projects::load(self.app, user, id).await?;
+                let client = projects::load(self.app, user, id, cx.now_ms).await?;
                 let s = NewSecret { title: "New secret".into(), value: secret.expose().to_string(), old_until: old_until.map(|t| when(t / 1000)) };
                 self.project(200, &client, Some(&s), None).await
             }

@@ -6,9 +6,10 @@ use super::{apply_apis, new_settings, unknown_api, NewProject, ProjectPatch};
 use crate::alerts::EventType;
 use crate::app::App;
 use crate::catalogue::{self, Api};
-use crate::client::lifecycle::{self, owned, save};
+use crate::client::lifecycle::{owned, save};
 use crate::client::{store, Client};
 use crate::error::OAuthError;
+use crate::intent::{self, Intent};
 use crate::notify;
 use crate::secret::{generate_client_id, generate_client_secret, ClientSecret, Random};
 use crate::shard::apis::{Attach, Detach};
@@ -29,11 +30,13 @@ pub async fn list<P: Platform>(app: &App<P>, user_id: &str) -> Result<Vec<Client
     Ok(out)
 }
 
-/// One of the person's projects; anything else is `404`.
-pub async fn load<P: Platform>(app: &App<P>, user_id: &str, client_id: &str) -> Result<Client, OAuthError> {
+/// One of the person's projects; anything else is `404`. What is pending for it is done
+/// first (`crate::intent`): the record shown or changed is the one in force.
+pub async fn load<P: Platform>(app: &App<P>, user_id: &str, client_id: &str, now_ms: u64) -> Result<Client, OAuthError> {
     if !owned(app, user_id).await?.iter().any(|id| id == client_id) {
         return Err(OAuthError::NotFound);
     }
+    intent::settle_client(app, client_id, now_ms).await?;
     match store::get(&app.kv, client_id).await? {
         Some(c) if c.owner.as_deref() == Some(user_id) => Ok(c),
         _ => Err(OAuthError::NotFound),
@@ -113,8 +116,15 @@ pub fn form_project_id(user_id: &str, nonce: &str) -> String {
 /// Change a project. New APIs are attached before the record changes, and dropped ones
 /// detached after, so the API indexes never miss a project that has the API. A change of
 /// `apis` governs tokens issued afterwards; disabling cuts every token at once.
-pub async fn patch<P: Platform>(app: &App<P>, user_id: &str, client_id: &str, patch: &ProjectPatch, now_ms: u64) -> Result<Client, OAuthError> {
-    let mut client = load(app, user_id, client_id).await?;
+pub async fn patch<P: Platform>(
+    app: &App<P>,
+    user_id: &str,
+    client_id: &str,
+    patch: &ProjectPatch,
+    now_ms: u64,
+    rng: &mut dyn Random,
+) -> Result<Client, OAuthError> {
+    let mut client = load(app, user_id, client_id, now_ms).await?;
     let before = client.apis.clone();
     if let Some(ids) = &patch.apis {
         let apis = attach(app, client_id, ids, &before).await?;
@@ -127,15 +137,12 @@ pub async fn patch<P: Platform>(app: &App<P>, user_id: &str, client_id: &str, pa
     if let Some(k) = patch.api_key {
         client.settings.api_key = k;
     }
+    let was_disabled = client.settings.disabled;
     if let Some(d) = patch.disabled {
-        lifecycle::set_disabled(app, client_id, d).await?;
-        if d && !client.settings.disabled {
-            notify::event(app, client_id, EventType::KeyDisabled, json!({}), now_ms).await;
-        }
         client.settings.disabled = d;
     }
     client.updated_at = now_ms;
-    save(app, &client, now_ms).await?;
+    intent::save_client(app, &client, patch.disabled, was_disabled, now_ms, rng).await?;
     for gone in before.iter().filter(|a| !client.apis.contains(a)) {
         app.call(&catalogue::object_name(gone), Detach { client_id: client_id.to_string() }).await?;
     }
@@ -152,21 +159,22 @@ pub async fn rotate<P: Platform>(
     now_ms: u64,
     rng: &mut dyn Random,
 ) -> Result<(ClientSecret, Option<u64>), OAuthError> {
-    let mut client = load(app, user_id, client_id).await?;
-    let (secret, until_ms) = lifecycle::rotate(app, &mut client, grace_s, now_ms, rng).await?;
+    let mut client = load(app, user_id, client_id, now_ms).await?;
+    let (secret, until_ms) = intent::rotate(app, &mut client, grace_s, now_ms, rng).await?;
     Ok((secret, (until_ms > 0).then_some(until_ms)))
 }
 
 /// Delete a project: every token stops at once.
-pub async fn delete<P: Platform>(app: &App<P>, user_id: &str, client_id: &str, now_ms: u64) -> Result<(), OAuthError> {
+pub async fn delete<P: Platform>(app: &App<P>, user_id: &str, client_id: &str, now_ms: u64, rng: &mut dyn Random) -> Result<(), OAuthError> {
     if !owned(app, user_id).await?.iter().any(|id| id == client_id) {
         return Err(OAuthError::NotFound);
     }
+    intent::settle_client(app, client_id, now_ms).await?;
     match store::get(&app.kv, client_id).await? {
-        Some(c) => lifecycle::delete(app, &c, now_ms).await,
+        Some(c) => intent::run(app, Intent::DeleteClient { client: c }, now_ms, rng).await,
         // An earlier attempt got as far as KV: close the gates again and finish.
         None => {
-            lifecycle::update_gates(app, client_id, crate::shard::gate::GateChange::Delete).await?;
+            crate::client::lifecycle::update_gates(app, client_id, crate::shard::gate::GateChange::Delete).await?;
             app.call(&user::object_name(user_id), RemoveProject { client_id: client_id.to_string() }).await?;
             Ok(())
         }

@@ -1,16 +1,17 @@
 //! `/admin/clients`: create, list, read, change, delete clients and rotate their secrets.
 //! Changes that must take effect at once (disable, delete, rotate) reach every shard's gate
-//! before KV, and before the call answers.
+//! before KV, and before the call answers; each is an intent (`crate::intent`), so a call cut
+//! part way is completed by itself, and a read completes what is pending before answering.
 
 use super::{authorize, body, segments};
 use crate::app::{App, Cx};
-use crate::client::lifecycle::{self, save};
 use crate::client::settings::{grace_for_rotation, settings_for_create, settings_for_patch};
 use crate::client::{self, Client, ClientType};
 use crate::endpoints::Outcome;
 use crate::error::OAuthError;
 use crate::form::Params;
 use crate::http::{HttpRequest, HttpResponse};
+use crate::intent;
 use crate::secret;
 use crate::store::Platform;
 use crate::usage;
@@ -24,17 +25,17 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         ("GET", []) => list(app).await,
         ("POST", []) => create(app, body(req)?, cx).await,
         (_, []) => Err(OAuthError::MethodNotAllowed("GET, POST")),
-        ("GET", [id]) => Ok(HttpResponse::json(200, &load(app, id).await?.view()).no_store()),
+        ("GET", [id]) => Ok(HttpResponse::json(200, &load(app, id, cx.now_ms).await?.view()).no_store()),
         ("PATCH", [id]) if is_document_id(id) => {
             Err(OAuthError::Forbidden("a metadata-document client is defined by its document, not by the admin API".into()))
         }
-        ("PATCH", [id]) => patch(app, id, body(req)?, cx.now_ms).await,
-        ("DELETE", [id]) => delete(app, id, cx.now_ms).await,
+        ("PATCH", [id]) => patch(app, id, body(req)?, cx).await,
+        ("DELETE", [id]) => delete(app, id, cx).await,
         (_, [_]) => Err(OAuthError::MethodNotAllowed("GET, PATCH, DELETE")),
         ("POST", [id, "secret"]) => rotate(app, id, body(req)?, cx).await,
         (_, [_, "secret"]) => Err(OAuthError::MethodNotAllowed("POST")),
         ("GET", [id, "usage"]) => {
-            load(app, id).await?;
+            load(app, id, cx.now_ms).await?;
             let days = usage::parse_days(Params::parse(req.query.as_bytes())?.single("days")?)?;
             Ok(HttpResponse::json(200, &usage::report(app, id, days, cx.now_ms).await?).no_store())
         }
@@ -49,8 +50,10 @@ fn is_document_id(raw: &str) -> bool {
     crate::form::decode_component(raw.as_bytes()).is_ok_and(|id| id.contains("://"))
 }
 
-/// The admin API always reads KV itself, never the isolate cache.
-async fn load<P: Platform>(app: &App<P>, id: &str) -> Result<Client, OAuthError> {
+/// The admin API always reads KV itself, never the isolate cache, once what is pending for
+/// the client is done (so that it shows only what is in force, and changes apply in order).
+async fn load<P: Platform>(app: &App<P>, id: &str, now_ms: u64) -> Result<Client, OAuthError> {
+    intent::settle_client(app, id, now_ms).await?;
     client::store::get(&app.kv, id).await?.ok_or(OAuthError::NotFound)
 }
 
@@ -80,35 +83,32 @@ async fn create<P: Platform>(app: &App<P>, body: &[u8], cx: &mut Cx<'_>) -> Outc
     Ok(HttpResponse::json(201, &view).no_store())
 }
 
-async fn patch<P: Platform>(app: &App<P>, id: &str, body: &[u8], now_ms: u64) -> Outcome {
-    let mut client = load(app, id).await?;
+async fn patch<P: Platform>(app: &App<P>, id: &str, body: &[u8], cx: &mut Cx<'_>) -> Outcome {
+    let mut client = load(app, id, cx.now_ms).await?;
     let (settings, sets_disabled) = settings_for_patch(&client.settings, body)?;
     // A registered client's resources are the worker's `RESOURCES`: its own would be ignored.
     if !client.origin.is_admin() && settings.resources != client.settings.resources {
         return Err(OAuthError::field("resources", "a registered client may name the worker's RESOURCES only; its own resources cannot be set"));
     }
-    // The shards' gates first: once they say "disabled", no stale KV read helps a token.
-    // Told whenever the body names `disabled`: the KV record we compared with may be stale.
-    if sets_disabled {
-        lifecycle::set_disabled(app, id, settings.disabled).await?;
-    }
+    let was_disabled = client.settings.disabled;
+    let disabled = sets_disabled.then_some(settings.disabled);
     client.settings = settings;
-    client.updated_at = now_ms;
-    save(app, &client, now_ms).await?;
+    client.updated_at = cx.now_ms;
+    intent::save_client(app, &client, disabled, was_disabled, cx.now_ms, cx.rng).await?;
     Ok(HttpResponse::json(200, &client.view()).no_store())
 }
 
 /// A project (a client with an owner) leaves its owner's and its APIs' indexes too.
-async fn delete<P: Platform>(app: &App<P>, id: &str, now_ms: u64) -> Outcome {
-    let client = load(app, id).await?;
-    lifecycle::delete(app, &client, now_ms).await?;
+async fn delete<P: Platform>(app: &App<P>, id: &str, cx: &mut Cx<'_>) -> Outcome {
+    let client = load(app, id, cx.now_ms).await?;
+    intent::delete_client(app, &client, cx.now_ms, cx.rng).await?;
     Ok(HttpResponse::new(204))
 }
 
 async fn rotate<P: Platform>(app: &App<P>, id: &str, body: &[u8], cx: &mut Cx<'_>) -> Outcome {
-    let mut client = load(app, id).await?;
+    let mut client = load(app, id, cx.now_ms).await?;
     let grace = grace_for_rotation(body)?;
-    let (new_secret, grace_until_ms) = lifecycle::rotate(app, &mut client, grace, cx.now_ms, cx.rng).await?;
+    let (new_secret, grace_until_ms) = intent::rotate(app, &mut client, grace, cx.now_ms, cx.rng).await?;
     let body = json!({
         "client_id": client.client_id,
         "client_secret": new_secret.expose(),

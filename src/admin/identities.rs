@@ -67,11 +67,3 @@ pub async fn unlink<P: Platform>(app: &App<P>, user_id: &str, provider_id: &str)
     app.call(&provider::link_object(&had.provider_id, &had.subject), Release { user_id: user_id.to_string() }).await?;
     Ok(HttpResponse::new(204))
 }
-
-/// A deleted person's identities become free again (before its object forgets them).
-pub async fn release_all<P: Platform>(app: &App<P>, user_id: &str) -> Result<(), OAuthError> {
-    for i in app.call(&user::object_name(user_id), Identities {}).await?.unwrap_or_default() {
-        app.call(&provider::link_object(&i.provider_id, &i.subject), Release { user_id: user_id.to_string() }).await?;
-    }
-    Ok(())
-}

@@ -2,23 +2,23 @@
 //! grants, takes effect before the call answers: the user's object ends its sessions and raises
 //! its epoch in one step, then the kill reaches the one shard of each client holding tokens for
 //! the user (`{client}/{hash(user) mod 8}`), which kills those families and tokens at once.
-//! Every step is idempotent: a call that failed part way (503) is completed by repeating it.
 //! A person's projects follow them (invariant 10): disabling closes every project's gates
 //! (purging their tokens), enabling reopens them for new tokens, deleting deletes them.
+//! Changes and deletions are intents (`crate::intent`): recorded in the person's object first,
+//! so a call cut part way is completed by itself (the object's alarm), and a read completes
+//! what is pending before answering. Revoking a grant is completed by repeating it.
 
 use super::{authorize, body, identities, segments};
 use crate::app::{App, Cx};
 use crate::auth::password;
-use crate::client::lifecycle;
 use crate::endpoints::Outcome;
 use crate::error::OAuthError;
 use crate::http::{HttpRequest, HttpResponse};
-use crate::shard::families::KillUser;
-use crate::shard::names::Release;
-use crate::shard::route::{shard_name, user_shard};
+use crate::intent::{self, Intent};
 use crate::shard::users::grants::{ForgetGrant, Grants, RevokeGrant};
-use crate::shard::users::{DeleteUser, GetUser, Kill, PurgeUser, UpdateUser};
+use crate::shard::users::{GetUser, UpdateUser};
 use crate::store::Platform;
+use crate::user::lifecycle::kill_in;
 use crate::user::{self, User};
 use serde_json::json;
 
@@ -30,9 +30,9 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         ("GET", []) => Ok(HttpResponse::json(200, &json!({ "users": user::store::list(&app.kv).await? })).no_store()),
         ("POST", []) => create(app, body(req)?, cx).await,
         (_, []) => Err(OAuthError::MethodNotAllowed("GET, POST")),
-        ("GET", [id]) => Ok(HttpResponse::json(200, &identities::with_identities(app, id, load(app, id).await?.view()).await?).no_store()),
+        ("GET", [id]) => Ok(HttpResponse::json(200, &identities::with_identities(app, id, load(app, id, cx.now_ms).await?.view()).await?).no_store()),
         ("PATCH", [id]) => patch(app, id, body(req)?, cx).await,
-        ("DELETE", [id]) => delete(app, id, cx.now_ms).await,
+        ("DELETE", [id]) => delete(app, id, cx).await,
         (_, [_]) => Err(OAuthError::MethodNotAllowed("GET, PATCH, DELETE")),
         ("GET", [id, "grants"]) => grants(app, id).await,
         (_, [_, "grants"]) => Err(OAuthError::MethodNotAllowed("GET")),
@@ -52,8 +52,11 @@ fn object(id: &str) -> Result<String, OAuthError> {
     ours.then(|| user::object_name(id)).ok_or(OAuthError::NotFound)
 }
 
-async fn load<P: Platform>(app: &App<P>, id: &str) -> Result<User, OAuthError> {
-    app.call(&object(id)?, GetUser {}).await?.ok_or(OAuthError::NotFound)
+/// The person, once what is pending for them is done (a read shows only what is in force).
+async fn load<P: Platform>(app: &App<P>, id: &str, now_ms: u64) -> Result<User, OAuthError> {
+    let object = object(id)?;
+    intent::settle_person(app, id, now_ms).await?;
+    app.call(&object, GetUser {}).await?.ok_or(OAuthError::NotFound)
 }
 
 async fn create<P: Platform>(app: &App<P>, body: &[u8], cx: &mut Cx<'_>) -> Outcome {
@@ -73,30 +76,21 @@ async fn patch<P: Platform>(app: &App<P>, id: &str, body: &[u8], cx: &mut Cx<'_>
         ),
         None => None,
     };
+    // The intent first: once the object has changed, the rest (the kill, the projects'
+    // gates, invariant 10; the KV copy) follows even if this call is cut.
+    app.call(&object, GetUser {}).await?.ok_or(OAuthError::NotFound)?;
+    let intent = Intent::ChangePerson { user_id: id.to_string(), disabled_named: patch.disabled.is_some() };
+    let recording = intent::record(app, intent, cx.now_ms, cx.rng).await?;
     let op = UpdateUser { name: patch.name, password: hash, disabled: patch.disabled };
     let updated = app.call(&object, op).await?.ok_or(OAuthError::NotFound)?;
-    if let Some(kill) = &updated.kill {
-        kill_everywhere(app, id, kill).await?;
-    }
-    // Invariant 10: the person's projects follow them, before this call answers. Told
-    // whenever the body names `disabled` (a repeat repairs a fan-out that failed part way).
-    if let Some(disabled) = patch.disabled {
-        lifecycle::owner_changed(app, id, disabled).await?;
-    }
-    user::store::put(&app.kv, &updated.user).await?;
+    intent::finish(app, recording, cx.now_ms).await?;
     Ok(HttpResponse::json(200, &updated.user.view()).no_store())
 }
 
-async fn delete<P: Platform>(app: &App<P>, id: &str, now_ms: u64) -> Outcome {
-    let object = object(id)?;
-    let (user, kill) = app.call(&object, DeleteUser {}).await?.ok_or(OAuthError::NotFound)?;
-    kill_everywhere(app, id, &kill).await?;
-    // Deleting a person deletes their projects (their keys stop first, all of them).
-    lifecycle::delete_owned(app, id, now_ms).await?;
-    identities::release_all(app, id).await?;
-    app.call(&user::name_object(&user.username), Release { user_id: user.user_id.clone() }).await?;
-    user::store::delete(&app.kv, id).await?;
-    app.call(&object, PurgeUser {}).await?;
+/// Deleting a person deletes their projects (their keys stop first, all of them).
+async fn delete<P: Platform>(app: &App<P>, id: &str, cx: &mut Cx<'_>) -> Outcome {
+    load(app, id, cx.now_ms).await?;
+    intent::run(app, Intent::DeletePerson { user_id: id.to_string() }, cx.now_ms, cx.rng).await?;
     Ok(HttpResponse::new(204))
 }
 
@@ -114,17 +108,4 @@ async fn revoke_grant<P: Platform>(app: &App<P>, id: &str, client_id: &str) -> O
     kill_in(app, id, client_id, epoch).await?;
     app.call(&object, ForgetGrant { client_id: client_id.to_string() }).await?;
     Ok(HttpResponse::new(204))
-}
-
-/// The kill reaches the one shard of each client that holds tokens for the user.
-async fn kill_everywhere<P: Platform>(app: &App<P>, user_id: &str, kill: &Kill) -> Result<(), OAuthError> {
-    for client_id in &kill.clients {
-        kill_in(app, user_id, client_id, kill.epoch).await?;
-    }
-    Ok(())
-}
-
-async fn kill_in<P: Platform>(app: &App<P>, user_id: &str, client_id: &str, epoch: u32) -> Result<(), OAuthError> {
-    let shard = shard_name(client_id, user_shard(user_id));
-    app.call(&shard, KillUser { user_id: user_id.to_string(), epoch }).await
 }

@@ -1,7 +1,8 @@
-//! Changes to a client that must take effect at once, shared by the admin API
+//! The steps of changes to a client that must take effect at once, shared by the admin API
 //! (`/admin/clients`, `/admin/users`) and the Account API and console (projects): every
 //! shard's gate hears of a disable, delete or rotation before KV, and before the call answers.
-//! Every step is idempotent, so a call that failed part way (503) is completed by repeating it.
+//! Every step is idempotent: `crate::intent` records each change before its steps, and does
+//! them again (an alarm) when a call is cut part way.
 //!
 //! Projects (clients with an `owner`) add two indexes: the owner's (`o:{client_id}` in the
 //! person's object) and each API's (`p:{client_id}` in `api:{api_id}`). Deleting a project
@@ -37,35 +38,29 @@ pub async fn save<P: Platform>(app: &App<P>, client: &Client, now_ms: u64) -> Re
     Ok(())
 }
 
-/// A new secret for a confidential client; the old one works `grace_s` more seconds (0: not
-/// at all, and every token obtained with it dies now). Returns the secret and when the old one
-/// stops working (0 without grace).
-pub async fn rotate<P: Platform>(
-    app: &App<P>,
-    client: &mut Client,
-    grace_s: u64,
-    now_ms: u64,
-    rng: &mut dyn Random,
-) -> Result<(ClientSecret, u64), OAuthError> {
+/// A rotation, decided: the new secret is in `client`; the old one works `grace_s` more
+/// seconds (0: not at all, and every token obtained with it dies). Returns the secret, when
+/// the old one stops working (0 without grace), and the change every gate must hear (before
+/// the record is saved).
+pub fn rotation(client: &mut Client, grace_s: u64, now_ms: u64, rng: &mut dyn Random) -> Result<(ClientSecret, u64, GateChange), OAuthError> {
     if client.is_public() {
         return Err(OAuthError::field("client_type", "a public client has no secret to rotate"));
     }
     let new_secret = secret::generate_client_secret(rng);
     client.rotate(&new_secret, grace_s, now_ms);
     let grace_until_ms = client.previous_secret.as_ref().and_then(|p| p.valid_until_ms).unwrap_or(0);
-    let change = GateChange::Rotate { generation: client.generation(), grace_until_ms };
-    update_gates(app, &client.client_id, change).await?;
-    save(app, client, now_ms).await?;
-    let until = (grace_until_ms > 0).then_some(grace_until_ms / 1000);
-    notify::event(app, &client.client_id, EventType::KeyRotated, serde_json::json!({ "old_secret_expires_at": until }), now_ms).await;
-    Ok((new_secret, grace_until_ms))
+    Ok((new_secret, grace_until_ms, GateChange::Rotate { generation: client.generation(), grace_until_ms }))
 }
 
-/// Disable or enable a client (its own switch; a project's owner has another, see
-/// [`owner_changed`]). The gates first: once they say "disabled", no stale KV read helps a
-/// token. Re-enabling revives nothing (disabling purged every token).
-pub async fn set_disabled<P: Platform>(app: &App<P>, client_id: &str, disabled: bool) -> Result<(), OAuthError> {
-    update_gates(app, client_id, if disabled { GateChange::Disable } else { GateChange::Enable }).await
+/// The gates' change for a client's own switch (a project's owner has another, see
+/// [`owner_changed`]). The gates hear it first: once they say "disabled", no stale KV read
+/// helps a token. Re-enabling revives nothing (disabling purged every token).
+pub fn switch(disabled: bool) -> GateChange {
+    if disabled {
+        GateChange::Disable
+    } else {
+        GateChange::Enable
+    }
 }
 
 /// Delete a client: its gates, then (a project) its APIs' indexes, then KV, then its owner's

@@ -165,7 +165,7 @@ async function deliverAlert(env, msg) {
 
 // The Durable Object classes: each forwards `request` (one JSON request, one JSON reply) and
 // its alarm to the Rust core that holds the object's memory.
-function objectClass(Core) {
+function objectClass(Core, resumeIntents) {
   return class extends DurableObject {
     #core = null;
     #generation = -1;
@@ -187,9 +187,14 @@ function objectClass(Core) {
       }
       return typeof reply === "string" ? reply : reply.catch(failed);
     }
+    // The sweep, then the intents the object keeps (changes whose callers were cut): the core
+    // resolves to a line to log (one it could not complete yet; it set the alarm again) or null.
     async alarm() {
       try {
-        await this.#get().alarm();
+        const core = this.#get();
+        await core.alarm();
+        const log = await resumeIntents(this.env, core);
+        if (log) console.error(`edge-oauth: ${log}`);
       } catch (error) {
         failed(error); // the runtime retries the alarm
       }
@@ -197,5 +202,5 @@ function objectClass(Core) {
   };
 }
 
-export const TokenShard = objectClass(core.TokenShardCore);
-export const UserObject = objectClass(core.UserObjectCore);
+export const TokenShard = objectClass(core.TokenShardCore, core.resume_token_intents);
+export const UserObject = objectClass(core.UserObjectCore, core.resume_user_intents);

@@ -170,6 +170,39 @@ fn answer(response: crate::http::HttpResponse, context: Option<&HttpRequest>) ->
     Array::of4(&JsValue::from(response.status), &headers, &Uint8Array::from(response.body.as_slice()), &log)
 }
 
+// An object's alarm, second half (after its sweep): the intents it keeps, whose callers were
+// cut (`crate::intent`).
+
+/// A token shard's intents (a client's shard 0 keeps them). Resolves to a line to log (an
+/// intent that could not be completed yet: the alarm is set again) or null; a storage failure
+/// rejects (the runtime retries the alarm).
+#[wasm_bindgen]
+pub fn resume_token_intents(env: JsValue, core: &objects::TokenShardCore) -> Promise {
+    let memo = core.memo();
+    futures::promise(async move { resume(&env, &*memo, false).await })
+}
+
+/// A user object's intents.
+#[wasm_bindgen]
+pub fn resume_user_intents(env: JsValue, core: &objects::UserObjectCore) -> Promise {
+    let memo = core.memo();
+    futures::promise(async move { resume(&env, &*memo, true).await })
+}
+
+async fn resume(env: &JsValue, memo: &crate::shard::memo::Memo<objects::DoStorage>, users: bool) -> Result<JsValue, JsValue> {
+    use crate::shard::{earlier_alarm, ShardStorage};
+    let app = app(env)?;
+    let now = now_ms();
+    let store = |e: crate::error::StoreError| JsValue::from_str(&e.0);
+    let done = crate::intent::resume(&app, memo, users, now, crate::shard::intents::INTENT_RETRY_MS).await.map_err(|e| JsValue::from_str(&e.description()))?;
+    if let Some(at) = done.again {
+        if let Some(at) = earlier_alarm(memo.alarm().await.map_err(store)?, at) {
+            memo.set_alarm(at).await.map_err(store)?;
+        }
+    }
+    Ok(done.failure.map_or(JsValue::NULL, |f| JsValue::from_str(&f)))
+}
+
 // The alerts Queue's consumer (`queue()` in entry.mjs): for each message, what to send, then
 // how it went (`crate::notify`).
 

@@ -172,7 +172,8 @@ impl TokenShardCore {
         answer(Box::pin(async move { shard::requests::handle(&*memo, &request, now_ms()).await }))
     }
 
-    /// The alarm: flush slides, then delete what has expired.
+    /// The alarm: flush slides, then delete what has expired. (Then `entry.mjs` has the
+    /// intents this object keeps completed: `resume_token_intents`.)
     pub fn alarm(&self) -> Promise {
         let memo = Rc::clone(&self.memo);
         futures::promise(async move {
@@ -181,6 +182,12 @@ impl TokenShardCore {
             memo.flush(now).await.map_err(|e| JsValue::from_str(&e.0))?;
             reply(shard::sweep::sweep(&*memo, now).await.map(|n| n.to_string()))
         })
+    }
+}
+
+impl TokenShardCore {
+    pub(super) fn memo(&self) -> Rc<Memo<DoStorage>> {
+        Rc::clone(&self.memo)
     }
 }
 
@@ -202,11 +209,18 @@ impl UserObjectCore {
         answer(Box::pin(async move { shard::requests::handle_users(&*memo, &request, now_ms()).await }))
     }
 
+    /// The alarm: end expired sessions. (Then `resume_user_intents`.)
     pub fn alarm(&self) -> Promise {
         let memo = Rc::clone(&self.memo);
         futures::promise(async move {
             memo.alarm_fired();
             reply(shard::users::sessions::sweep(&*memo, now_ms()).await.map(|n| n.to_string()))
         })
+    }
+}
+
+impl UserObjectCore {
+    pub(super) fn memo(&self) -> Rc<Memo<DoStorage>> {
+        Rc::clone(&self.memo)
     }
 }

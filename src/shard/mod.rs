@@ -22,6 +22,7 @@
 //!   in the user's shard.
 //! - [`counters`]: sliding-window counters for brute-force protection and rate limits.
 //! - [`sweep`]: the alarm that deletes what has expired.
+//! - [`intents`]: changes spanning objects, recorded before their steps (both classes).
 //! - [`blocklist`]: the metadata-document hosts refused, in the one object `cimd-blocklist`.
 //! - [`registration`]: initial access tokens for RFC 7591 registration, in the one object
 //!   `registration-tokens`.
@@ -44,6 +45,7 @@ pub mod counters;
 pub mod devices;
 pub mod families;
 pub mod gate;
+pub mod intents;
 pub mod keys;
 pub mod memo;
 pub mod names;
@@ -273,6 +275,12 @@ async fn read<S: ShardStorage>(s: &S, op: &dyn AnyOp) -> Result<Loaded, StoreErr
         loaded.0.extend(s.get(&more).await?);
     }
     Ok(loaded)
+}
+
+/// Run `op` on an object's own storage (its alarm), with the typed reply.
+pub async fn local<S: ShardStorage, O: Op + 'static>(s: &S, op: O, now_ms: u64) -> Result<O::Reply, StoreError> {
+    let text = run(s, Box::new(op), now_ms).await?;
+    decode("reply", &text)
 }
 
 /// For the table tests of `decide`: [`Checked::checked`] decides on a state directly *and*

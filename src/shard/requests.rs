@@ -3,7 +3,7 @@
 //! reply out. The operations are the record modules'; the machinery that runs them is
 //! [`super`]'s. Nothing below names this module: it is the top of the shard.
 
-use super::{apis, blocklist, codes, counters, devices, families, gate, names, refresh, registration, start, tokens, usage, users, webhooks};
+use super::{apis, blocklist, codes, counters, devices, families, gate, intents, names, refresh, registration, start, tokens, usage, users, webhooks};
 use super::{parse, run, AnyOp, ShardStorage};
 use crate::error::StoreError;
 use crate::store::Namespace;
@@ -78,6 +78,9 @@ requests! { Request in Namespace::Tokens => {
     Raise(webhooks::Raise),
     Attempted(webhooks::Attempted),
     Deliveries(webhooks::Deliveries),
+    Intend(intents::Intend),
+    Done(intents::Done),
+    Pending(intents::Pending),
 }}
 
 requests! { UserRequest in Namespace::Users => {
@@ -110,6 +113,9 @@ requests! { UserRequest in Namespace::Users => {
     Claim(names::Claim),
     Release(names::Release),
     Resolve(names::Resolve),
+    Intend(intents::UserIntend),
+    Done(intents::UserDone),
+    Pending(intents::UserPending),
 }}
 
 /// A token shard's side: one request (JSON) in, its reply (JSON) out.

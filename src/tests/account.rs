@@ -32,7 +32,7 @@ impl Harness {
     }
 }
 
-fn project(h: &mut Harness, token: &str, name: &str, apis: &[&str]) -> (String, String) {
+pub(super) fn project(h: &mut Harness, token: &str, name: &str, apis: &[&str]) -> (String, String) {
     let body = json!({"name": name, "apis": apis}).to_string();
     let r = h.acct("POST", "/account/projects", token, &body);
     assert_eq!(r.status, 201, "{}", text(&r));

@@ -207,7 +207,8 @@ fn users_api() {
     assert_eq!(h.send(Req::new("GET", "/admin/users/nope").bearer(ADMIN)).status, 404);
     assert_eq!(h.send(Req::new("GET", "/admin/users").bearer("wrong")).status, 401);
     assert_eq!(h.send(Req::new("PATCH", &format!("/admin/users/{id}")).bearer(ADMIN).body(r#"{"username":"x"}"#)).body_json()["field"], "username");
-    assert_eq!(h.send(Req::new("DELETE", &format!("/admin/users/{id}")).bearer(ADMIN)).status, 204);
+    let del = h.send(Req::new("DELETE", &format!("/admin/users/{id}")).bearer(ADMIN));
+    assert_eq!(del.status, 204, "{:?}", del.log);
     assert_eq!(h.send(Req::new("GET", &format!("/admin/users/{id}")).bearer(ADMIN)).status, 404);
     assert_eq!(h.send(Req::new("DELETE", &format!("/admin/users/{id}")).bearer(ADMIN)).status, 404);
     // The name is free again.

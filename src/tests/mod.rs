@@ -10,6 +10,7 @@ mod console;
 mod device;
 mod exchange;
 mod import_graph;
+mod intents;
 mod person;
 mod refresh;
 mod register;
@@ -49,6 +50,28 @@ impl Harness {
     pub fn advance(&mut self, ms: u64) {
         self.now += ms;
         self.app.objects.now_ms.set(self.now);
+    }
+
+    /// Fire every alarm that is due, as the edge does: the object's sweep, then the intents it
+    /// keeps (`crate::intent::resume`), setting the alarm again for those left. Returns how
+    /// many intents were completed.
+    pub fn alarms(&mut self) -> usize {
+        let now = self.now;
+        let due: Vec<String> =
+            self.app.objects.shards.borrow().iter().filter(|(_, s)| s.storage().alarm.get().is_some_and(|a| a <= now)).map(|(n, _)| n.clone()).collect();
+        block_on(self.app.objects.fire_alarms());
+        let mut completed = 0;
+        for name in due {
+            let s = self.app.objects.shard(&name);
+            let r = block_on(crate::intent::resume(&self.app, &*s, name.starts_with("users/"), now, crate::shard::intents::INTENT_RETRY_MS)).expect("resume");
+            completed += r.completed;
+            if let Some(at) = r.again {
+                if let Some(at) = shard::earlier_alarm(s.storage().alarm.get(), at) {
+                    s.storage().alarm.set(Some(at));
+                }
+            }
+        }
+        completed
     }
 
     pub fn send(&mut self, r: Req) -> HttpResponse {
