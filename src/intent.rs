@@ -37,7 +37,9 @@ pub struct Event {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+// Externally tagged (serde's default): an internally tagged enum would pull serde's buffering
+// deserializer into the wasm (about 30 KB gzipped) for this one type.
+#[serde(rename_all = "snake_case")]
 pub enum Intent {
     /// A client's new record (a rotation, a disable, any change): every shard's gate first
     /// when `gate` is set, then KV, then the alert.

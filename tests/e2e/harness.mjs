@@ -103,6 +103,13 @@ async function startOnce({ configs = ["wrangler.toml"], state, vars = { ADMIN_TO
     stateDir,
     log: () => log,
     stop,
+    /** `kill -9` of the whole process group (wrangler, workerd): a crash, not a stop. */
+    async kill() {
+      if (exited) return;
+      const done = new Promise((r) => child.once("exit", r));
+      try { process.kill(-child.pid, "SIGKILL"); } catch {}
+      await done;
+    },
     /** Stop, and remove the state folder if this session made it (or `force`). */
     async destroy(force = false) {
       await stop();
