@@ -50,6 +50,8 @@ pub enum Intent {
     ChangePerson { user_id: String, disabled_named: bool },
     /// Delete a person: [`user::lifecycle::delete`].
     DeletePerson { user_id: String },
+    /// A person's grant to a client revoked: [`user::lifecycle::revoke_grant`].
+    RevokeGrant { user_id: String, client_id: String },
 }
 
 /// Where an intent is kept: one object per client (its shard 0) or per person (their own).
@@ -63,7 +65,7 @@ impl Intent {
     pub fn place(&self) -> Place {
         match self {
             Intent::SaveClient { client, .. } | Intent::DeleteClient { client } => Place::Client(client.client_id.clone()),
-            Intent::ChangePerson { user_id, .. } | Intent::DeletePerson { user_id } => Place::Person(user_id.clone()),
+            Intent::ChangePerson { user_id, .. } | Intent::DeletePerson { user_id } | Intent::RevokeGrant { user_id, .. } => Place::Person(user_id.clone()),
         }
     }
 
@@ -82,6 +84,7 @@ impl Intent {
             Intent::DeleteClient { client } => lifecycle::delete(app, client, now_ms).await?,
             Intent::ChangePerson { user_id, disabled_named } => user::lifecycle::propagate(app, user_id, *disabled_named).await?,
             Intent::DeletePerson { user_id } => user::lifecycle::delete(app, user_id, now_ms).await?,
+            Intent::RevokeGrant { user_id, client_id } => user::lifecycle::revoke_grant(app, user_id, client_id).await?,
         }
         Ok(())
     }

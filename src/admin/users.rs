@@ -6,7 +6,7 @@
 //! (purging their tokens), enabling reopens them for new tokens, deleting deletes them.
 //! Changes and deletions are intents (`crate::intent`): recorded in the person's object first,
 //! so a call cut part way is completed by itself (the object's alarm), and a read completes
-//! what is pending before answering. Revoking a grant is completed by repeating it.
+//! what is pending before answering. Revoking a grant is an intent too.
 
 use super::{authorize, body, identities, segments};
 use crate::app::{App, Cx};
@@ -15,10 +15,9 @@ use crate::endpoints::Outcome;
 use crate::error::OAuthError;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::intent::{self, Intent};
-use crate::shard::users::grants::{ForgetGrant, Grants, RevokeGrant};
+use crate::shard::users::grants::Grants;
 use crate::shard::users::{GetUser, UpdateUser};
 use crate::store::Platform;
-use crate::user::lifecycle::kill_in;
 use crate::user::{self, User};
 use serde_json::json;
 
@@ -34,9 +33,9 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         ("PATCH", [id]) => patch(app, id, body(req)?, cx).await,
         ("DELETE", [id]) => delete(app, id, cx).await,
         (_, [_]) => Err(OAuthError::MethodNotAllowed("GET, PATCH, DELETE")),
-        ("GET", [id, "grants"]) => grants(app, id).await,
+        ("GET", [id, "grants"]) => grants(app, id, cx.now_ms).await,
         (_, [_, "grants"]) => Err(OAuthError::MethodNotAllowed("GET")),
-        ("DELETE", [id, "grants", client_id]) => revoke_grant(app, id, client_id).await,
+        ("DELETE", [id, "grants", client_id]) => revoke_grant(app, id, client_id, cx).await,
         (_, [_, "grants", _]) => Err(OAuthError::MethodNotAllowed("DELETE")),
         ("POST", [id, "identities"]) => identities::link(app, object(id).map(|_| *id)?, body(req)?, cx.now_ms).await,
         (_, [_, "identities"]) => Err(OAuthError::MethodNotAllowed("POST")),
@@ -94,18 +93,24 @@ async fn delete<P: Platform>(app: &App<P>, id: &str, cx: &mut Cx<'_>) -> Outcome
     Ok(HttpResponse::new(204))
 }
 
-async fn grants<P: Platform>(app: &App<P>, id: &str) -> Outcome {
-    let grants = app.call(&object(id)?, Grants {}).await?.ok_or(OAuthError::NotFound)?;
+async fn grants<P: Platform>(app: &App<P>, id: &str, now_ms: u64) -> Outcome {
+    let object = object(id)?;
+    intent::settle_person(app, id, now_ms).await?;
+    let grants = app.call(&object, Grants {}).await?.ok_or(OAuthError::NotFound)?;
     let views: Vec<_> = grants.iter().map(|g| json!({"client_id": g.client_id, "scope": g.scope.join(" "), "created_at": g.created_at})).collect();
     Ok(HttpResponse::json(200, &json!({ "grants": views })).no_store())
 }
 
-async fn revoke_grant<P: Platform>(app: &App<P>, id: &str, client_id: &str) -> Outcome {
+/// Revoking a grant kills the person's tokens of that client: an intent, like a disable.
+async fn revoke_grant<P: Platform>(app: &App<P>, id: &str, client_id: &str, cx: &mut Cx<'_>) -> Outcome {
     let object = object(id)?;
     // Percent-decoded: a metadata-document client's id is a URL (`https%3A%2F%2F…`).
-    let client_id = &crate::form::decode_component(client_id.as_bytes()).map_err(|_| OAuthError::NotFound)?;
-    let epoch = app.call(&object, RevokeGrant { client_id: client_id.to_string() }).await?.ok_or(OAuthError::NotFound)?;
-    kill_in(app, id, client_id, epoch).await?;
-    app.call(&object, ForgetGrant { client_id: client_id.to_string() }).await?;
+    let client_id = crate::form::decode_component(client_id.as_bytes()).map_err(|_| OAuthError::NotFound)?;
+    intent::settle_person(app, id, cx.now_ms).await?;
+    let grants = app.call(&object, Grants {}).await?.ok_or(OAuthError::NotFound)?;
+    if !grants.iter().any(|g| g.client_id == client_id) {
+        return Err(OAuthError::NotFound);
+    }
+    intent::run(app, Intent::RevokeGrant { user_id: id.to_string(), client_id }, cx.now_ms, cx.rng).await?;
     Ok(HttpResponse::new(204))
 }

@@ -14,6 +14,7 @@ use crate::secret::{generate_client_id, Random};
 use crate::shard::families::KillUser;
 use crate::shard::names::{Claim, Release};
 use crate::shard::route::{shard_name, user_shard};
+use crate::shard::users::grants::{ForgetGrant, RevokeGrant};
 use crate::shard::users::identities::Identities;
 use crate::shard::users::{CreateUser, DeleteUser, GetUser, Kill, PurgeUser};
 use crate::store::Platform;
@@ -91,6 +92,18 @@ pub async fn delete<P: Platform>(app: &App<P>, user_id: &str, now_ms: u64) -> Re
     store::delete(&app.kv, user_id).await?;
     app.call(&object, PurgeUser {}).await?;
     Ok(())
+}
+
+/// A person's grant to `client_id` revoked, every step: the grant marked revoked with a new
+/// epoch (no longer a grant), the kill in the shard holding the person's tokens of that client,
+/// then the grant forgotten. Nothing to do when it is gone already.
+pub async fn revoke_grant<P: Platform>(app: &App<P>, user_id: &str, client_id: &str) -> Result<(), OAuthError> {
+    let object = object_name(user_id);
+    let Some(epoch) = app.call(&object, RevokeGrant { client_id: client_id.to_string() }).await? else {
+        return Ok(());
+    };
+    kill_in(app, user_id, client_id, epoch).await?;
+    app.call(&object, ForgetGrant { client_id: client_id.to_string() }).await
 }
 
 /// A deleted person's identities become free again (before their object forgets them).
