@@ -330,21 +330,44 @@ impl MemObjects {
     /// Fire every alarm that is due, as the runtime would. Returns how many entries the
     /// sweeps deleted.
     pub async fn fire_alarms(&self) -> usize {
+        self.try_fire_alarms().await.expect("memory alarms")
+    }
+
+    /// [`fire_alarms`](Self::fire_alarms), where an alarm handler may fail (a storage fault):
+    /// that object's alarm stays set, as the runtime retries a failed alarm, the others run,
+    /// and the first failure is returned.
+    pub async fn try_fire_alarms(&self) -> Result<usize, StoreError> {
         let now = self.now_ms.get();
-        let due: Vec<(String, Rc<Memo<MemStorage>>)> =
+        let mut due: Vec<(String, Rc<Memo<MemStorage>>)> =
             self.shards.borrow().iter().filter(|(_, s)| s.storage().alarm.get().is_some_and(|a| a <= now)).map(|(n, s)| (n.clone(), s.clone())).collect();
+        // In a fixed order, so that a run can be repeated step by step.
+        due.sort_by(|a, b| a.0.cmp(&b.0));
         let mut deleted = 0;
+        let mut failed = None;
         for (name, s) in due {
+            let at = s.storage().alarm.get();
             s.storage().alarm.set(None);
             s.alarm_fired();
             // As `TokenShardCore::alarm` does: the deferred writes first, then the sweep.
-            if !name.starts_with("users/") {
-                s.flush(now).await.expect("memory flush");
+            let swept = async {
+                if name.starts_with("users/") {
+                    shard::users::sessions::sweep(&*s, now).await
+                } else {
+                    s.flush(now).await?;
+                    shard::sweep::sweep(&*s, now).await
+                }
             }
-            deleted += if name.starts_with("users/") { shard::users::sessions::sweep(&*s, now).await } else { shard::sweep::sweep(&*s, now).await }
-                .expect("memory sweep");
+            .await;
+            match swept {
+                Ok(n) => deleted += n,
+                Err(e) => {
+                    // Retried: due again at once (or earlier, if the handler set one).
+                    s.storage().alarm.set(Some(s.storage().alarm.get().map_or(now, |a| a.min(now)).min(at.unwrap_or(now))));
+                    failed.get_or_insert(e);
+                }
+            }
         }
-        deleted
+        failed.map_or(Ok(deleted), Err)
     }
 
     /// Access-token records in the storage of all shards.
