@@ -48,15 +48,14 @@ async fn attach<P: Platform>(app: &App<P>, client_id: &str, ids: &[String], keep
     let mut apis = Vec::with_capacity(ids.len());
     for id in ids {
         let attached = app.call(&catalogue::object_name(id), Attach { client_id: client_id.to_string() }).await;
-        let failed = match attached {
+        let (failed, lost) = match attached {
             Ok(Some(api)) => {
                 apis.push(api);
                 continue;
             }
-            Ok(None) => unknown_api(id),
-            Err(e) => e.into(),
+            Ok(None) => (unknown_api(id), None),
+            Err(e) => (e, Some(id.as_str())),
         };
-        let lost = matches!(failed, OAuthError::Unavailable(_)).then_some(id.as_str());
         let done = apis.iter().map(|a: &Api| a.api_id.as_str()).chain(lost);
         detach(app, client_id, done.filter(|a| !keep.iter().any(|k| k == a))).await?;
         return Err(failed);

@@ -26,6 +26,9 @@ trait Flow: Sized {
     const NAME: &'static str;
     /// How many requests the flow makes.
     const STEPS: usize;
+    /// The KV prefixes under which the flow may add records; every record there before
+    /// (clients, people, APIs, issuers) must be exactly as it was, whatever failed.
+    const KV_WRITES: &'static [&'static str] = &[];
     fn setup(h: &mut Harness) -> Self;
     /// Make request `i`.
     fn request(&mut self, h: &mut Harness, i: usize) -> HttpResponse;
@@ -115,6 +118,7 @@ enum Outcome {
 fn run<F: Flow>(fault: Option<(usize, When)>) -> (Outcome, Vec<Step>, Option<(usize, Step)>) {
     let mut h = Harness::new();
     let mut f = F::setup(&mut h);
+    let before = h.app.kv.map.borrow().clone();
     let sweep = sweep_of(&h);
     match fault {
         Some((n, when)) => sweep.arm(n, when),
@@ -153,6 +157,13 @@ fn run<F: Flow>(fault: Option<(usize, When)>) -> (Outcome, Vec<Step>, Option<(us
         Some(_) => println!("run: {} fault {fault:?}: fired at {:?}", F::NAME, sweep.fired()),
     }
     f.invariants(&mut h, F::STEPS);
+    for (k, v) in h.app.kv.map.borrow().iter() {
+        match before.get(k) {
+            Some(was) => assert_eq!(v, was, "{}: a stored record changed", F::NAME),
+            None => assert!(F::KV_WRITES.iter().any(|p| k.starts_with(p)), "{}: a record added to KV: {k}", F::NAME),
+        }
+    }
+    assert!(before.keys().all(|k| h.app.kv.map.borrow().contains_key(k)), "{}: a stored record was lost", F::NAME);
     f.complete(&mut h);
     (outcome, trace, sweep.fired())
 }
@@ -912,6 +923,7 @@ struct UserCreate {
 impl Flow for UserCreate {
     const NAME: &'static str = "user create";
     const STEPS: usize = 1;
+    const KV_WRITES: &'static [&'static str] = &["user:"];
     fn setup(h: &mut Harness) -> Self {
         h.user("bob", "12345678");
         UserCreate { made: None }
@@ -1010,6 +1022,7 @@ struct ProjectCreate {
 impl Flow for ProjectCreate {
     const NAME: &'static str = "account project create";
     const STEPS: usize = 1;
+    const KV_WRITES: &'static [&'static str] = &["client:"];
     fn setup(h: &mut Harness) -> Self {
         let api = h.api("Maps API", r#"["maps:read"]"#, None);
         let (_, token) = h.account("alice");
