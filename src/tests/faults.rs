@@ -29,6 +29,9 @@ trait Flow: Sized {
     /// The KV prefixes under which the flow may add records; every record there before
     /// (clients, people, APIs, issuers) must be exactly as it was, whatever failed.
     const KV_WRITES: &'static [&'static str] = &[];
+    /// Whether the sweep also restarts every object right after the failure (memory gone,
+    /// storage kept), as the runtime may reset an object whose storage failed.
+    const RESTART: bool = true;
     fn setup(h: &mut Harness) -> Self;
     /// Make request `i`.
     fn request(&mut self, h: &mut Harness, i: usize) -> HttpResponse;
@@ -115,7 +118,8 @@ enum Outcome {
 
 /// Run the flow's requests in a fresh harness, with step `fault` failing (none: a clean run).
 /// Returns how it went, the steps, and the step that failed.
-fn run<F: Flow>(fault: Option<(usize, When)>) -> (Outcome, Vec<Step>, Option<(usize, Step)>) {
+/// With `restart`, every object restarts right after the failure.
+fn run<F: Flow>(fault: Option<(usize, When)>, restart: bool) -> (Outcome, Vec<Step>, Option<(usize, Step)>) {
     let mut h = Harness::new();
     let mut f = F::setup(&mut h);
     let before = h.app.kv.map.borrow().clone();
@@ -124,14 +128,17 @@ fn run<F: Flow>(fault: Option<(usize, When)>) -> (Outcome, Vec<Step>, Option<(us
         Some((n, when)) => sweep.arm(n, when),
         None => sweep.record(),
     }
-    let at = |i: usize| format!("{} request {i}, fault {fault:?}", F::NAME);
+    let at = |i: usize| format!("{} request {i}, fault {fault:?}, restart {restart}", F::NAME);
     // Shown with a failure: the run it happened in.
-    println!("run: {} fault {fault:?}", F::NAME);
+    println!("run: {} fault {fault:?}, restart {restart}", F::NAME);
     let mut outcome = Outcome::Clean;
     for i in 0..F::STEPS {
         let fired_before = sweep.fired().is_some();
         let r = f.request(&mut h, i);
         let fired = !fired_before && sweep.fired().is_some();
+        if fired && restart {
+            h.app.objects.evict_all();
+        }
         shaped(&at(i), &r);
         if f.accept(&mut h, i, &r) {
             if fired {
@@ -168,14 +175,16 @@ fn run<F: Flow>(fault: Option<(usize, When)>) -> (Outcome, Vec<Step>, Option<(us
     (outcome, trace, sweep.fired())
 }
 
-/// Sweep the flow: each step of a clean run failed before, and each write after, in turn.
+/// Sweep the flow: each step of a clean run failed before, and each write after, in turn;
+/// each with and without a restart of every object right after the failure.
 fn sweep<F: Flow>() -> Covered {
-    let (_, trace, _) = run::<F>(None);
+    let (_, trace, _) = run::<F>(None, false);
     let mut c = Covered { steps: trace.len(), ..Covered::default() };
+    let restarts: &[bool] = if F::RESTART { &[false, true] } else { &[false] };
     for (n, step) in trace.iter().enumerate() {
         let whens: &[When] = if step.writes() { &[When::Before, When::After] } else { &[When::Before] };
-        for when in whens {
-            let (outcome, _, fired) = run::<F>(Some((n + 1, *when)));
+        for (when, restart) in whens.iter().flat_map(|w| restarts.iter().map(move |r| (w, *r))) {
+            let (outcome, _, fired) = run::<F>(Some((n + 1, *when)), restart);
             assert_eq!(fired, Some((n + 1, *step)), "{}: the faulted run took the clean run's steps", F::NAME);
             c.runs += 1;
             c.repeated += usize::from(outcome == Outcome::Repeated);
@@ -474,6 +483,9 @@ struct Alarm {
 impl Flow for Alarm {
     const NAME: &'static str = "alarm (flush + sweep)";
     const STEPS: usize = 1;
+    /// A restart before the deferred slide is written may end the live token up to `LAG_MS`
+    /// early, by design (`shard::memo`): the checks below assume the slide survives.
+    const RESTART: bool = false;
     fn setup(h: &mut Harness) -> Self {
         let (id, secret) = h.create(r#"{"name":"svc","scopes":["read"],"token_ttl":5,"max_lifetime":3600}"#);
         let live = h.token(&id, &secret);
