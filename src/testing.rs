@@ -153,6 +153,7 @@ pub struct Sweep {
     trace: RefCell<Vec<Step>>,
     armed: Cell<Option<(usize, When)>>,
     fired: Cell<Option<(usize, Step)>>,
+    fired_when: Cell<Option<When>>,
 }
 
 impl Sweep {
@@ -160,6 +161,7 @@ impl Sweep {
     pub fn arm(&self, nth: usize, when: When) {
         self.trace.borrow_mut().clear();
         self.fired.set(None);
+        self.fired_when.set(None);
         self.armed.set(Some((nth, when)));
     }
 
@@ -167,6 +169,7 @@ impl Sweep {
     pub fn record(&self) {
         self.trace.borrow_mut().clear();
         self.fired.set(None);
+        self.fired_when.set(None);
         self.armed.set(None);
     }
 
@@ -185,6 +188,11 @@ impl Sweep {
         self.fired.get()
     }
 
+    /// Whether the step that failed had taken effect (its answer was lost).
+    pub fn fired_after(&self) -> bool {
+        self.fired_when.get() == Some(When::After)
+    }
+
     /// A step begins: `Err` if it fails now, `Ok(true)` if it is to fail once it took effect.
     fn enter(&self, step: Step) -> Result<bool, StoreError> {
         let n = {
@@ -196,6 +204,7 @@ impl Sweep {
             Some((nth, when)) if nth == n => {
                 self.armed.set(None);
                 self.fired.set(Some((n, step)));
+                self.fired_when.set(Some(when));
                 match when {
                     When::Before => Err(StoreError(format!("injected fault before step {n} ({step:?})"))),
                     When::After => Ok(true),

@@ -73,6 +73,13 @@ fn body(r: &HttpResponse) -> String {
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Whether the failure was an object's answer lost after its commit landed: the one failure
+/// that may leave a single-use thing used (any other failure writes nothing).
+fn lost_answer(h: &Harness) -> bool {
+    let sweep = sweep_of(h);
+    sweep.fired_after() && matches!(sweep.fired(), Some((_, Step::Call | Step::Commit)))
+}
+
 /// An answer a client can act on: a 5xx only as 500 `server_error` or 503
 /// `temporarily_unavailable` (a page's 5xx is HTML, with the same status).
 fn shaped(what: &str, r: &HttpResponse) {
@@ -150,6 +157,7 @@ fn run<F: Flow>(fault: Option<(usize, When)>, restart: bool) -> (Outcome, Vec<St
         }
         assert!(fired, "{}: failed without a fault: {} {}", at(i), r.status, body(&r));
         assert!(r.status >= 500, "{}: a storage failure answered as the client's fault: {} {}", at(i), r.status, body(&r));
+        println!("failed: {} {} {}", F::NAME, r.status, if r.header("content-type").is_some_and(|c| c.contains("json")) { err(&r) } else { "page".into() });
         f.invariants(&mut h, i);
         outcome = Outcome::Repeated;
         let again = f.request(&mut h, i);
@@ -617,6 +625,7 @@ impl Flow for CodeFlow {
         // used, and the client starts the authorization again (its session and consent stand).
         if i == 4 && err(r) == "invalid_grant" {
             println!("restarted: {} (the code was used by the lost redemption)", Self::NAME);
+            assert!(lost_answer(h), "only a redemption that committed leaves the code used: {:?}", sweep_of(h).fired());
             let again = self.b.send(h, Req::new("GET", &self.url));
             let ok = again.status == 302
                 || (self.accept(h, 2, &again) && {
@@ -830,6 +839,7 @@ impl Flow for DeviceFlow {
         // used (`invalid_grant`), and the device starts again.
         if i == 4 && err(r) == "invalid_grant" {
             println!("restarted: {} (the device code was used by the lost poll)", Self::NAME);
+            assert!(lost_answer(h), "only a poll that committed leaves the device code used: {:?}", sweep_of(h).fired());
             self.start(h);
             for step in 2..=4 {
                 let r = self.request(h, step);
