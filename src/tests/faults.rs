@@ -757,6 +757,8 @@ struct DeviceFlow {
     b: Browser,
     page: Option<HttpResponse>,
     access: Vec<String>,
+    /// A poll's answer was lost, and the device started again.
+    restarted: bool,
 }
 
 impl DeviceFlow {
@@ -780,7 +782,8 @@ impl Flow for DeviceFlow {
                 .body(format!(r#"{{"name":"TV","client_type":"public","scopes":["read"],"grant_types":["{DEVICE}","refresh_token"]}}"#)),
         );
         let cid = r.body_json()["client_id"].as_str().unwrap().to_string();
-        let mut f = DeviceFlow { cid, device_code: String::new(), user_code: String::new(), b: Browser::new(), page: None, access: Vec::new() };
+        let mut f =
+            DeviceFlow { cid, device_code: String::new(), user_code: String::new(), b: Browser::new(), page: None, access: Vec::new(), restarted: false };
         f.start(h);
         f
     }
@@ -840,6 +843,7 @@ impl Flow for DeviceFlow {
         if i == 4 && err(r) == "invalid_grant" {
             println!("restarted: {} (the device code was used by the lost poll)", Self::NAME);
             assert!(lost_answer(h), "only a poll that committed leaves the device code used: {:?}", sweep_of(h).fired());
+            self.restarted = true;
             self.start(h);
             for step in 2..=4 {
                 let r = self.request(h, step);
@@ -861,6 +865,10 @@ impl Flow for DeviceFlow {
         h.advance(10_000);
         let r = h.send(Req::new("POST", "/token").form(&format!("client_id={}&device_code={}&grant_type={DEVICE}", self.cid, self.device_code)));
         assert_eq!(err(&r), "invalid_grant", "once only");
+        // A poll whose answer was lost created a family nobody holds: it stays (unlike a
+        // code's, RFC 6749 §4.1.2, the contract does not kill it on a second use) until its
+        // tokens and refresh token expire. Not observable: no client has its tokens.
+        assert_eq!(families(h).len(), 1 + usize::from(self.restarted), "one family per redeemed approval");
     }
 }
 
