@@ -152,6 +152,8 @@ pub enum When {
 pub struct Sweep {
     trace: RefCell<Vec<Step>>,
     armed: Cell<Option<(usize, When)>>,
+    /// A second fault of the same run ([`Sweep::also`]).
+    also: Cell<Option<(usize, When)>>,
     fired: Cell<Option<(usize, Step)>>,
     fired_when: Cell<Option<When>>,
 }
@@ -163,6 +165,12 @@ impl Sweep {
         self.fired.set(None);
         self.fired_when.set(None);
         self.armed.set(Some((nth, when)));
+        self.also.set(None);
+    }
+
+    /// Fail the `nth` step from the last [`arm`](Self::arm) too (two faults in one run).
+    pub fn also(&self, nth: usize, when: When) {
+        self.also.set(Some((nth, when)));
     }
 
     /// Count from now, failing nothing.
@@ -171,11 +179,13 @@ impl Sweep {
         self.fired.set(None);
         self.fired_when.set(None);
         self.armed.set(None);
+        self.also.set(None);
     }
 
     /// Fail nothing more (the trace goes on).
     pub fn disarm(&self) {
         self.armed.set(None);
+        self.also.set(None);
     }
 
     /// The steps taken since the last [`arm`](Self::arm) or [`record`](Self::record).
@@ -200,17 +210,24 @@ impl Sweep {
             trace.push(step);
             trace.len()
         };
-        match self.armed.get() {
-            Some((nth, when)) if nth == n => {
-                self.armed.set(None);
-                self.fired.set(Some((n, step)));
-                self.fired_when.set(Some(when));
+        let second = self.also.get().filter(|(nth, _)| *nth == n);
+        match self.armed.get().filter(|(nth, _)| *nth == n).or(second) {
+            Some((_, when)) => {
+                if second.is_some() {
+                    self.also.set(None);
+                } else {
+                    self.armed.set(None);
+                }
+                if self.fired.get().is_none() {
+                    self.fired.set(Some((n, step)));
+                    self.fired_when.set(Some(when));
+                }
                 match when {
                     When::Before => Err(StoreError(format!("injected fault before step {n} ({step:?})"))),
                     When::After => Ok(true),
                 }
             }
-            _ => Ok(false),
+            None => Ok(false),
         }
     }
 
