@@ -1034,6 +1034,69 @@ impl Flow for SignIn {
     }
 }
 
+/// `/signup`: the form, the person made and signed in, the console.
+struct SignUp {
+    b: Browser,
+    page: Option<HttpResponse>,
+    /// The account was made but the session did not start: sign in first.
+    sign_in: bool,
+}
+
+impl Flow for SignUp {
+    const NAME: &'static str = "sign-up";
+    const STEPS: usize = 3;
+    const KV_WRITES: &'static [&'static str] = &["user:"];
+    fn setup(h: &mut Harness) -> Self {
+        h.app.config.signup = true;
+        SignUp { b: Browser::new(), page: None, sign_in: false }
+    }
+    fn request(&mut self, h: &mut Harness, i: usize) -> HttpResponse {
+        match i {
+            0 => self.b.send(h, Req::new("GET", "/signup")),
+            1 => {
+                let page = self.page.as_ref().unwrap();
+                let form = format!("csrf_token={}&username=ann&name=Ann&password=correct%20horse", input(page, "csrf_token").unwrap());
+                self.b.send(h, Req::new("POST", "/signup").form(&form))
+            }
+            _ => {
+                if self.sign_in {
+                    let page = self.b.send(h, Req::new("GET", crate::account::signup::SIGN_IN_AFTER));
+                    let form = format!("username=ann&password=correct%20horse&csrf_token={}&return_to=%2Fconsole", input(&page, "csrf_token").unwrap());
+                    let r = self.b.send(h, Req::new("POST", "/login").form(&form));
+                    assert_eq!((r.status, r.header("location")), (303, Some("/console")), "{}", body(&r));
+                    self.sign_in = false;
+                }
+                self.b.send(h, Req::new("GET", "/console"))
+            }
+        }
+    }
+    fn accept(&mut self, _: &mut Harness, i: usize, r: &HttpResponse) -> bool {
+        match i {
+            0 => {
+                let ok = r.status == 200;
+                self.page = Some(r.clone()).filter(|_| ok);
+                ok
+            }
+            1 => {
+                // Made and signed in; or made, and sent to sign in.
+                self.sign_in = r.status == 303 && r.header("location") == Some(crate::account::signup::SIGN_IN_AFTER);
+                r.status == 303 && (r.header("location") == Some("/console") || self.sign_in)
+            }
+            _ => r.status == 200 && text(r).contains("ann"),
+        }
+    }
+    fn invariants(&mut self, h: &mut Harness, _: usize) {
+        let users = listed_users(h);
+        assert!(users.len() <= 1, "{users:?}");
+        if !users.is_empty() {
+            assert!(signs_in(h, "ann", "correct horse"), "a listed person can sign in");
+        }
+    }
+    fn complete(&mut self, h: &mut Harness) {
+        assert_eq!(listed_users(h).len(), 1);
+    }
+}
+
 /// A person's projects as the Account API lists them, each checked whole: its own page, its
 /// client record, its key working.
 fn projects(h: &mut Harness, token: &str) -> Vec<String> {
@@ -1159,6 +1222,7 @@ sweeps! {
     faults_exchange: Exchange,
     faults_user_create: UserCreate,
     faults_sign_in: SignIn,
+    faults_sign_up: SignUp,
     faults_project_create: ProjectCreate,
     faults_webhook_set: WebhookSet,
 }
