@@ -543,21 +543,14 @@ struct CodeFlow {
     refresh: Vec<String>,
 }
 
-impl CodeFlow {
-    fn new(h: &mut Harness) -> Self {
-        h.user("rita", "12345678");
-        let client = h.web_client("");
-        CodeFlow { client, b: Browser::new(), url: authorize_url("", ""), page: None, code: None, access: Vec::new(), refresh: Vec::new() }
-    }
-}
-
 impl Flow for CodeFlow {
     const NAME: &'static str = "authorization code + PKCE";
     const STEPS: usize = 5;
     fn setup(h: &mut Harness) -> Self {
-        let mut f = CodeFlow::new(h);
-        f.url = authorize_url(&f.client.0, "");
-        f
+        h.user("rita", "12345678");
+        let client = h.web_client("");
+        let url = authorize_url(&client.0, "");
+        CodeFlow { client, b: Browser::new(), url, page: None, code: None, access: Vec::new(), refresh: Vec::new() }
     }
     fn request(&mut self, h: &mut Harness, i: usize) -> HttpResponse {
         match i {
@@ -653,7 +646,9 @@ impl Flow for CodeFlow {
     }
 }
 
-/// Refresh rotation, a retry within the window, and reuse detection killing the family.
+/// Refresh rotation, a retry within the window, and reuse detection killing the family. A
+/// rotation whose answer was lost is recovered by the plain repeat: a retry within the window
+/// gets the successor the lost answer carried.
 struct Refresh {
     client: (String, String),
     access: Vec<String>,
@@ -693,7 +688,7 @@ impl Flow for Refresh {
             }
         }
     }
-    fn accept(&mut self, h: &mut Harness, i: usize, r: &HttpResponse) -> bool {
+    fn accept(&mut self, _: &mut Harness, i: usize, r: &HttpResponse) -> bool {
         if i == 3 {
             self.killed = r.status == 400 && err(r) == "invalid_grant";
             return self.killed;
@@ -710,13 +705,7 @@ impl Flow for Refresh {
             self.refresh.push(rt);
         }
         self.access.push(a);
-        let _ = h;
         true
-    }
-    fn recover(&mut self, h: &mut Harness, i: usize, r: &HttpResponse) -> bool {
-        // The rotation's answer was lost: the same request again is a retry within the
-        // window, and gets the successor the lost answer carried (RFC 9700 §4.14.2).
-        self.accept(h, i, r)
     }
     fn invariants(&mut self, h: &mut Harness, _: usize) {
         let usable = usable_refresh(h, &self.refresh);
