@@ -112,31 +112,164 @@ impl Faults {
     }
 }
 
+/// One step a storage fake takes: what a [`Sweep`] counts and can fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    KvGet,
+    KvPut,
+    KvDelete,
+    KvList,
+    /// A request to a Durable Object (the object then takes steps of its own).
+    Call,
+    Get,
+    List,
+    Commit,
+    Alarm,
+    SetAlarm,
+}
+
+impl Step {
+    /// Whether the step changes anything: only then does failing it after it took effect
+    /// differ from failing it before.
+    pub fn writes(self) -> bool {
+        matches!(self, Step::KvPut | Step::KvDelete | Step::Call | Step::Commit | Step::SetAlarm)
+    }
+}
+
+/// How a swept step fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// Before it takes effect: nothing happened.
+    Before,
+    /// After it took effect: the write landed (the object ran the request), its answer was lost.
+    After,
+}
+
+/// A fault sweep, shared by every fake of one app: counts every step of every kind, in order,
+/// and fails the one armed ([`Sweep::arm`]), once. A sweep records the steps of a run
+/// ([`Sweep::trace`]), so that a test can fail each of them in turn.
+#[derive(Default)]
+pub struct Sweep {
+    trace: RefCell<Vec<Step>>,
+    armed: Cell<Option<(usize, When)>>,
+    /// A second fault of the same run ([`Sweep::also`]).
+    also: Cell<Option<(usize, When)>>,
+    fired: Cell<Option<(usize, Step)>>,
+    fired_when: Cell<Option<When>>,
+}
+
+impl Sweep {
+    /// Fail the `nth` step from now (1-based), `when`; the trace starts again.
+    pub fn arm(&self, nth: usize, when: When) {
+        self.trace.borrow_mut().clear();
+        self.fired.set(None);
+        self.fired_when.set(None);
+        self.armed.set(Some((nth, when)));
+        self.also.set(None);
+    }
+
+    /// Fail the `nth` step from the last [`arm`](Self::arm) too (two faults in one run).
+    pub fn also(&self, nth: usize, when: When) {
+        self.also.set(Some((nth, when)));
+    }
+
+    /// Count from now, failing nothing.
+    pub fn record(&self) {
+        self.trace.borrow_mut().clear();
+        self.fired.set(None);
+        self.fired_when.set(None);
+        self.armed.set(None);
+        self.also.set(None);
+    }
+
+    /// Fail nothing more (the trace goes on).
+    pub fn disarm(&self) {
+        self.armed.set(None);
+        self.also.set(None);
+    }
+
+    /// The steps taken since the last [`arm`](Self::arm) or [`record`](Self::record).
+    pub fn trace(&self) -> Vec<Step> {
+        self.trace.borrow().clone()
+    }
+
+    /// The step that failed, with its number.
+    pub fn fired(&self) -> Option<(usize, Step)> {
+        self.fired.get()
+    }
+
+    /// Whether the step that failed had taken effect (its answer was lost).
+    pub fn fired_after(&self) -> bool {
+        self.fired_when.get() == Some(When::After)
+    }
+
+    /// A step begins: `Err` if it fails now, `Ok(true)` if it is to fail once it took effect.
+    fn enter(&self, step: Step) -> Result<bool, StoreError> {
+        let n = {
+            let mut trace = self.trace.borrow_mut();
+            trace.push(step);
+            trace.len()
+        };
+        let second = self.also.get().filter(|(nth, _)| *nth == n);
+        match self.armed.get().filter(|(nth, _)| *nth == n).or(second) {
+            Some((_, when)) => {
+                if second.is_some() {
+                    self.also.set(None);
+                } else {
+                    self.armed.set(None);
+                }
+                if self.fired.get().is_none() {
+                    self.fired.set(Some((n, step)));
+                    self.fired_when.set(Some(when));
+                }
+                match when {
+                    When::Before => Err(StoreError(format!("injected fault before step {n} ({step:?})"))),
+                    When::After => Ok(true),
+                }
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// A step that [`enter`](Self::enter) marked took effect: its answer is lost.
+    fn lose<T>(after: bool, step: Step, value: T) -> Result<T, StoreError> {
+        if after {
+            return Err(StoreError(format!("injected fault after {step:?} took effect")));
+        }
+        Ok(value)
+    }
+}
+
 /// KV in memory; consistent (tests that need staleness plant old values themselves).
 #[derive(Default)]
 pub struct MemKv {
     pub map: RefCell<BTreeMap<String, String>>,
     pub faults: Faults,
+    pub sweep: Rc<Sweep>,
 }
 
 impl Kv for MemKv {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.faults.check("kv get")?;
-        Ok(self.map.borrow().get(key).cloned())
+        let after = self.sweep.enter(Step::KvGet)?;
+        Sweep::lose(after, Step::KvGet, self.map.borrow().get(key).cloned())
     }
     async fn put(&self, key: &str, value: &str) -> Result<(), StoreError> {
         self.faults.check("kv put")?;
+        let after = self.sweep.enter(Step::KvPut)?;
         self.map.borrow_mut().insert(key.to_string(), value.to_string());
-        Ok(())
+        Sweep::lose(after, Step::KvPut, ())
     }
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.faults.check("kv delete")?;
+        let after = self.sweep.enter(Step::KvDelete)?;
         self.map.borrow_mut().remove(key);
-        Ok(())
+        Sweep::lose(after, Step::KvDelete, ())
     }
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         self.faults.check("kv list")?;
-        Ok(self.map.borrow().keys().filter(|k| k.starts_with(prefix)).cloned().collect())
+        let after = self.sweep.enter(Step::KvList)?;
+        Sweep::lose(after, Step::KvList, self.map.borrow().keys().filter(|k| k.starts_with(prefix)).cloned().collect())
     }
 }
 
@@ -145,6 +278,7 @@ impl Kv for MemKv {
 pub struct MemStorage {
     pub entries: RefCell<BTreeMap<String, String>>,
     pub alarm: Cell<Option<u64>>,
+    pub sweep: Rc<Sweep>,
 }
 
 impl MemStorage {
@@ -155,14 +289,18 @@ impl MemStorage {
 
 impl ShardStorage for MemStorage {
     async fn get(&self, keys: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+        let after = self.sweep.enter(Step::Get)?;
         let map = self.entries.borrow();
-        Ok(keys.iter().filter_map(|k| map.get(k).map(|v| (k.clone(), v.clone()))).collect())
+        Sweep::lose(after, Step::Get, keys.iter().filter_map(|k| map.get(k).map(|v| (k.clone(), v.clone()))).collect())
     }
     async fn list(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let after = self.sweep.enter(Step::List)?;
         let map = self.entries.borrow();
-        Ok(map.range(prefix.to_string()..).take_while(|(k, _)| k.starts_with(prefix)).map(|(k, v)| (k.clone(), v.clone())).collect())
+        let listed = map.range(prefix.to_string()..).take_while(|(k, _)| k.starts_with(prefix)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        Sweep::lose(after, Step::List, listed)
     }
     async fn commit(&self, puts: &[(String, String)], deletes: &[String]) -> Result<(), StoreError> {
+        let after = self.sweep.enter(Step::Commit)?;
         let mut map = self.entries.borrow_mut();
         for (k, v) in puts {
             map.insert(k.clone(), v.clone());
@@ -170,14 +308,16 @@ impl ShardStorage for MemStorage {
         for k in deletes {
             map.remove(k);
         }
-        Ok(())
+        Sweep::lose(after, Step::Commit, ())
     }
     async fn alarm(&self) -> Result<Option<u64>, StoreError> {
-        Ok(self.alarm.get())
+        let after = self.sweep.enter(Step::Alarm)?;
+        Sweep::lose(after, Step::Alarm, self.alarm.get())
     }
     async fn set_alarm(&self, at_ms: u64) -> Result<(), StoreError> {
+        let after = self.sweep.enter(Step::SetAlarm)?;
         self.alarm.set(Some(at_ms));
-        Ok(())
+        Sweep::lose(after, Step::SetAlarm, ())
     }
 }
 
@@ -189,18 +329,24 @@ pub struct MemObjects {
     pub shards: RefCell<HashMap<String, Rc<Memo<MemStorage>>>>,
     pub now_ms: Cell<u64>,
     pub faults: Faults,
+    /// Shared with every object's storage (and, in [`mem_app`], with KV).
+    pub sweep: Rc<Sweep>,
 }
 
 impl MemObjects {
     pub fn shard(&self, name: &str) -> Rc<Memo<MemStorage>> {
-        self.shards.borrow_mut().entry(name.to_string()).or_insert_with(|| Rc::new(Memo::new(MemStorage::default()))).clone()
+        self.shards
+            .borrow_mut()
+            .entry(name.to_string())
+            .or_insert_with(|| Rc::new(Memo::new(MemStorage { sweep: self.sweep.clone(), ..MemStorage::default() })))
+            .clone()
     }
 
     /// Every object is evicted: memory is gone, storage stays (a restart).
     pub fn evict_all(&self) {
         let mut map = self.shards.borrow_mut();
         for s in map.values_mut() {
-            let storage = MemStorage::default();
+            let storage = MemStorage { sweep: self.sweep.clone(), ..MemStorage::default() };
             *storage.entries.borrow_mut() = s.storage().entries.borrow().clone();
             storage.alarm.set(s.storage().alarm.get());
             *s = Rc::new(Memo::new(storage));
@@ -210,21 +356,44 @@ impl MemObjects {
     /// Fire every alarm that is due, as the runtime would. Returns how many entries the
     /// sweeps deleted.
     pub async fn fire_alarms(&self) -> usize {
+        self.try_fire_alarms().await.expect("memory alarms")
+    }
+
+    /// [`fire_alarms`](Self::fire_alarms), where an alarm handler may fail (a storage fault):
+    /// that object's alarm stays set, as the runtime retries a failed alarm, the others run,
+    /// and the first failure is returned.
+    pub async fn try_fire_alarms(&self) -> Result<usize, StoreError> {
         let now = self.now_ms.get();
-        let due: Vec<(String, Rc<Memo<MemStorage>>)> =
+        let mut due: Vec<(String, Rc<Memo<MemStorage>>)> =
             self.shards.borrow().iter().filter(|(_, s)| s.storage().alarm.get().is_some_and(|a| a <= now)).map(|(n, s)| (n.clone(), s.clone())).collect();
+        // In a fixed order, so that a run can be repeated step by step.
+        due.sort_by(|a, b| a.0.cmp(&b.0));
         let mut deleted = 0;
+        let mut failed = None;
         for (name, s) in due {
+            let at = s.storage().alarm.get();
             s.storage().alarm.set(None);
             s.alarm_fired();
             // As `TokenShardCore::alarm` does: the deferred writes first, then the sweep.
-            if !name.starts_with("users/") {
-                s.flush(now).await.expect("memory flush");
+            let swept = async {
+                if name.starts_with("users/") {
+                    shard::users::sessions::sweep(&*s, now).await
+                } else {
+                    s.flush(now).await?;
+                    shard::sweep::sweep(&*s, now).await
+                }
             }
-            deleted += if name.starts_with("users/") { shard::users::sessions::sweep(&*s, now).await } else { shard::sweep::sweep(&*s, now).await }
-                .expect("memory sweep");
+            .await;
+            match swept {
+                Ok(n) => deleted += n,
+                Err(e) => {
+                    // Retried: due again at once (or earlier, if the handler set one).
+                    s.storage().alarm.set(Some(s.storage().alarm.get().map_or(now, |a| a.min(now)).min(at.unwrap_or(now))));
+                    failed.get_or_insert(e);
+                }
+            }
         }
-        deleted
+        failed.map_or(Ok(deleted), Err)
     }
 
     /// Access-token records in the storage of all shards.
@@ -236,10 +405,12 @@ impl MemObjects {
 impl Objects for MemObjects {
     async fn send(&self, ns: Namespace, name: &str, request: &str) -> Result<String, StoreError> {
         self.faults.check("durable object")?;
-        match ns {
+        let after = self.sweep.enter(Step::Call)?;
+        let reply = match ns {
             Namespace::Tokens => shard::requests::handle(&*self.shard(name), request, self.now_ms.get()).await,
             Namespace::Users => shard::requests::handle_users(&*self.shard(&format!("users/{name}")), request, self.now_ms.get()).await,
-        }
+        }?;
+        Sweep::lose(after, Step::Call, reply)
     }
 }
 
@@ -376,8 +547,10 @@ impl Platform for MemPlatform {
 
 /// An app on the in-memory platform, its clock at `now_ms`.
 pub fn mem_app(config: Config, now_ms: u64) -> App<MemPlatform> {
-    let app: App<MemPlatform> =
-        App::new(config, MemKv::default(), MemObjects::default(), NativeCrypto, MemFetch::default(), MemOutbox::default(), Default::default());
+    let sweep = Rc::new(Sweep::default());
+    let kv = MemKv { sweep: sweep.clone(), ..MemKv::default() };
+    let objects = MemObjects { sweep, ..MemObjects::default() };
+    let app: App<MemPlatform> = App::new(config, kv, objects, NativeCrypto, MemFetch::default(), MemOutbox::default(), Default::default());
     app.objects.now_ms.set(now_ms);
     app
 }

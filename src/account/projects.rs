@@ -44,21 +44,34 @@ pub async fn load<P: Platform>(app: &App<P>, user_id: &str, client_id: &str, now
 }
 
 /// Attach the project to each of `ids` (in order). On an unknown id, undo the attachments
-/// this call made (not those in `keep`, which the project already had) and say which id.
+/// this call made (not those in `keep`, which the project already had) and say which id. On a
+/// failed call, the same, and undo that attachment too: it may have landed though its answer
+/// was lost (detaching what is not attached changes nothing).
 async fn attach<P: Platform>(app: &App<P>, client_id: &str, ids: &[String], keep: &[String]) -> Result<Vec<Api>, OAuthError> {
     let mut apis = Vec::with_capacity(ids.len());
     for id in ids {
-        match app.call(&catalogue::object_name(id), Attach { client_id: client_id.to_string() }).await? {
-            Some(api) => apis.push(api),
-            None => {
-                for done in apis.iter().filter(|a: &&Api| !keep.contains(&a.api_id)) {
-                    app.call(&catalogue::object_name(&done.api_id), Detach { client_id: client_id.to_string() }).await?;
-                }
-                return Err(unknown_api(id));
+        let attached = app.call(&catalogue::object_name(id), Attach { client_id: client_id.to_string() }).await;
+        let (failed, lost) = match attached {
+            Ok(Some(api)) => {
+                apis.push(api);
+                continue;
             }
-        }
+            Ok(None) => (unknown_api(id), None),
+            Err(e) => (e, Some(id.as_str())),
+        };
+        let done = apis.iter().map(|a: &Api| a.api_id.as_str()).chain(lost);
+        detach(app, client_id, done.filter(|a| !keep.iter().any(|k| k == a))).await?;
+        return Err(failed);
     }
     Ok(apis)
+}
+
+/// Take the project out of these APIs' indexes.
+async fn detach<'a, P: Platform>(app: &App<P>, client_id: &str, ids: impl Iterator<Item = &'a str>) -> Result<(), OAuthError> {
+    for id in ids {
+        app.call(&catalogue::object_name(id), Detach { client_id: client_id.to_string() }).await?;
+    }
+    Ok(())
 }
 
 /// A new project and its secret (shown once). The owner's index first (the bound, and the
@@ -102,7 +115,15 @@ pub async fn create<P: Platform>(
     let mut client = Client::new(client_id, new_settings(new, &apis), &secret, now_ms);
     client.owner = Some(user_id.to_string());
     client.apis = new.apis.clone();
-    save(app, &client, now_ms).await?;
+    if let Err(e) = save(app, &client, now_ms).await {
+        // Undo in the reverse order, best effort (the error is what the caller needs to see):
+        // the record may have landed though its answer was lost, then the APIs' indexes and
+        // the owner's, so that nothing is left of a project whose secret nobody got.
+        let _ = store::delete(&app.kv, &client.client_id).await;
+        let _ = detach(app, &client.client_id, new.apis.iter().map(String::as_str)).await;
+        let _ = app.call(&owner, RemoveProject { client_id: client.client_id.clone() }).await;
+        return Err(e);
+    }
     notify::event(app, &client.client_id, EventType::KeyCreated, json!({ "name": client.settings.name }), now_ms).await;
     Ok((client, secret))
 }

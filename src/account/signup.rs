@@ -32,6 +32,9 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
     }
 }
 
+/// Where a person goes whose account was made but whose session did not start.
+pub const SIGN_IN_AFTER: &str = "/login?return_to=%2Fconsole";
+
 async fn sign_up<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_>) -> Outcome {
     let form = page_form(req)?;
     let field = |n: &str| form.single(n).ok().flatten().unwrap_or("").to_string();
@@ -62,12 +65,15 @@ async fn sign_up<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_>) 
         Err(OAuthError::Conflict { .. }) => return Ok(again(409, "This username is taken. Choose another one.")),
         Err(e) => return Err(e),
     };
-    app.count(&ip_owner, SIGNUPS, SIGNUP_WINDOW_MS, SIGNUPS_PER_IP, false).await?;
+    // The person exists from here on: an error now would send them to repeat the sign-up,
+    // which finds the name taken. So the count is best effort, and a session that does not
+    // start sends them to sign in instead (with the password they just chose).
+    let _ = app.count(&ip_owner, SIGNUPS, SIGNUP_WINDOW_MS, SIGNUPS_PER_IP, false).await;
     // Signed in, as `/login` does it.
     let (secret, cookie) = session::new_session(req, &person.user_id, app.config.session_ms / 1000, cx.rng);
     let op = StartSession { hash: secret.hash(), expires_ms: cx.now_ms + app.config.session_ms, password: person.password.clone() };
-    if !app.call(&user::object_name(&person.user_id), op).await? {
-        return Err(OAuthError::ServerError("a new person's session did not start".into()));
+    match app.call(&user::object_name(&person.user_id), op).await {
+        Ok(true) => Ok(HttpResponse::new(303).with_header("location", "/console").with_header("set-cookie", cookie).no_store()),
+        _ => Ok(HttpResponse::new(303).with_header("location", SIGN_IN_AFTER).no_store()),
     }
-    Ok(HttpResponse::new(303).with_header("location", "/console").with_header("set-cookie", cookie).no_store())
 }

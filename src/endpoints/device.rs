@@ -109,7 +109,8 @@ enum Lookup {
 
 /// The flow a code names, with wrong codes counted per address (RFC 8628 §5.1): over the limit,
 /// no code is even looked up.
-async fn lookup<P: Platform>(app: &App<P>, req: &HttpRequest, raw: &str) -> Result<Lookup, OAuthError> {
+/// `approved_by`: also a flow this person approved already (see [`LookupDevice`]).
+async fn lookup<P: Platform>(app: &App<P>, req: &HttpRequest, raw: &str, approved_by: Option<String>) -> Result<Lookup, OAuthError> {
     let limits = app.config.limits;
     let owner = format!("ip:{}", req.client_ip.as_deref().unwrap_or("unknown"));
     let d = app.peek(&owner, USER_CODE_FAILURES, limits.failure_window_ms, USER_CODE_FAILURES_PER_IP).await?;
@@ -117,7 +118,7 @@ async fn lookup<P: Platform>(app: &App<P>, req: &HttpRequest, raw: &str) -> Resu
         return Ok(Lookup::Refused(pages::too_many_attempts(d.retry_after_s)));
     }
     if let Some(code) = UserCode::parse(raw) {
-        if let Some(flow) = app.call(&code.object(), LookupDevice {}).await? {
+        if let Some(flow) = app.call(&code.object(), LookupDevice { approved_by }).await? {
             return Ok(Lookup::Found(code, flow));
         }
     }
@@ -137,7 +138,7 @@ fn wrong_code(req: &HttpRequest, cx: &mut Cx<'_>, raw: &str) -> Outcome {
 
 /// The consent page for the flow a code names (never an automatic approval: RFC 8628 §5.4).
 async fn show<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_>, raw: &str) -> Outcome {
-    let (code, flow) = match lookup(app, req, raw).await? {
+    let (code, flow) = match lookup(app, req, raw, None).await? {
         Lookup::Found(code, flow) => (code, flow),
         Lookup::Unknown => return wrong_code(req, cx, raw),
         Lookup::Refused(page) => return Ok(page),
@@ -162,9 +163,12 @@ async fn show<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_>, raw
 
 /// Approve or deny. Approval is stored first where the tokens will live, then the flow is
 /// marked approved: a failure between the two leaves the device waiting, and repeating the
-/// approval completes it.
+/// approval completes it. A repeat after the flow was marked (the answer was lost) finds it
+/// approved by this person and answers as the first time, changing nothing (the approval
+/// may have been redeemed already: it is not stored again).
 async fn decide<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_>, raw: &str, approve: bool) -> Outcome {
-    let (code, flow) = match lookup(app, req, raw).await? {
+    let me = session::session(req).map(|(user_id, _)| user_id).filter(|_| approve);
+    let (code, flow) = match lookup(app, req, raw, me).await? {
         Lookup::Found(code, flow) => (code, flow),
         Lookup::Unknown => return wrong_code(req, cx, raw),
         Lookup::Refused(page) => return Ok(page),
@@ -173,6 +177,13 @@ async fn decide<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_>, r
         return Err(OAuthError::Forbidden("sign in first".into()));
     };
     let name = app.client(&flow.client_id, cx.now_ms).await?.map(|c| c.settings.name).unwrap_or_else(|| flow.client_id.clone());
+    if let DeviceStatus::Approved { user_id: by } = &flow.status {
+        // Approved by this person already: only their live session may learn it.
+        return match signed_in(app, req).await? {
+            Some(who) if &who.user_id == by => Ok(pages::device_done(true, &name)),
+            _ => wrong_code(req, cx, raw),
+        };
+    }
     if !approve {
         app.call(&code.object(), DecideDevice { approved_by: None }).await?;
         return Ok(pages::device_done(false, &name));

@@ -81,9 +81,13 @@ impl Op for CreateDevice {
     }
 }
 
-/// The flow a person's code names, while it waits for a decision.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LookupDevice {}
+/// The flow a person's code names, while it waits for a decision; or, with `approved_by`,
+/// also once that person approved it (their approval repeated: its answer was lost).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LookupDevice {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
+}
 
 impl Op for LookupDevice {
     type Reply = Option<DeviceRecord>;
@@ -91,7 +95,12 @@ impl Op for LookupDevice {
         vec![DEVICE_KEY.into()]
     }
     fn decide(self, loaded: &Loaded, now_ms: u64) -> Result<(Option<DeviceRecord>, Effects), StoreError> {
-        let live = loaded.get::<DeviceRecord>(DEVICE_KEY)?.filter(|d| d.is_live(now_ms) && d.status == DeviceStatus::Pending);
+        let waiting = |d: &DeviceRecord| match &d.status {
+            DeviceStatus::Pending => true,
+            DeviceStatus::Approved { user_id } => self.approved_by.as_ref() == Some(user_id),
+            DeviceStatus::Denied => false,
+        };
+        let live = loaded.get::<DeviceRecord>(DEVICE_KEY)?.filter(|d| d.is_live(now_ms) && waiting(d));
         Ok((live, Effects::default()))
     }
 }

@@ -195,13 +195,17 @@ impl Effects {
                 self.deletes.push(row);
             }
         }
-        if !self.puts.is_empty() || !self.lazy.is_empty() || !self.deletes.is_empty() {
-            s.commit_lazy(&self.puts, &self.lazy, &self.deletes, now_ms).await?;
-        }
+        // The alarm before the commit: the commit is the last step, so an error means nothing
+        // was written (an alarm that finds nothing due only re-arms). Set after the commit, a
+        // failed alarm answered an error for writes that had landed: a code redeemed, its
+        // answer lost.
         if let Some(at) = self.alarm_by {
             if let Some(at) = earlier_alarm(s.alarm().await?, at) {
                 s.set_alarm(at).await?;
             }
+        }
+        if !self.puts.is_empty() || !self.lazy.is_empty() || !self.deletes.is_empty() {
+            s.commit_lazy(&self.puts, &self.lazy, &self.deletes, now_ms).await?;
         }
         Ok(())
     }

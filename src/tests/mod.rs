@@ -9,6 +9,7 @@ mod cimd;
 mod console;
 mod device;
 mod exchange;
+mod faults;
 mod import_graph;
 mod intents;
 mod person;

@@ -72,9 +72,13 @@ fn create_lookup_decide() {
     let live = with(record(DeviceStatus::Pending, None));
     assert!(!CreateDevice { record: record(DeviceStatus::Pending, None) }.checked(&live, NOW).unwrap().0, "a live code is not reused");
     assert!(CreateDevice { record: record(DeviceStatus::Pending, None) }.checked(&live, NOW + 590_000).unwrap().0, "an expired one is");
-    assert!(LookupDevice {}.checked(&live, NOW).unwrap().0.is_some());
-    assert!(LookupDevice {}.checked(&live, NOW + 590_000).unwrap().0.is_none());
-    assert!(LookupDevice {}.checked(&with(record(DeviceStatus::Denied, None)), NOW).unwrap().0.is_none(), "decided: no longer waiting");
+    assert!(LookupDevice::default().checked(&live, NOW).unwrap().0.is_some());
+    assert!(LookupDevice::default().checked(&live, NOW + 590_000).unwrap().0.is_none());
+    assert!(LookupDevice::default().checked(&with(record(DeviceStatus::Denied, None)), NOW).unwrap().0.is_none(), "decided: no longer waiting");
+    let approved = with(record(DeviceStatus::Approved { user_id: "u1".into() }, None));
+    assert!(LookupDevice::default().checked(&approved, NOW).unwrap().0.is_none(), "approved: no longer waiting");
+    let mine = |who: &str| LookupDevice { approved_by: Some(who.into()) }.checked(&approved, NOW).unwrap().0;
+    assert!(mine("u1").is_some() && mine("u2").is_none(), "but found for its approver, repeating the approval");
     let (ok, fx) = DecideDevice { approved_by: Some("u1".into()) }.checked(&live, NOW).unwrap();
     assert!(ok);
     assert_eq!(serde_json::from_str::<DeviceRecord>(&fx.puts[0].1).unwrap().status, DeviceStatus::Approved { user_id: "u1".into() });
