@@ -24,9 +24,12 @@ test("a rotation cut by kill -9 converges by itself after the restart", { timeou
   // How long a whole rotation takes here: the kills land inside that window.
   const probe = clientFor(worker.url);
   const p = await probe.createClient({ scopes: ["read"], grant_types: ["client_credentials"] });
-  let took = Date.now();
-  assert.equal((await probe.admin("POST", `/admin/clients/${p.client_id}/secret`, { grace: 0 })).status, 201);
-  took = Date.now() - took;
+  let took = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const t0 = Date.now();
+    assert.equal((await probe.admin("POST", `/admin/clients/${p.client_id}/secret`, { grace: 0 })).status, 201);
+    took = Math.min(took, Date.now() - t0);
+  }
   let halfDone = 0;
   const rounds = [];
   for (let round = 1; round <= 20 && halfDone < 1; round++) {
@@ -41,6 +44,7 @@ test("a rotation cut by kill -9 converges by itself after the restart", { timeou
     const answered = await cut;
     const restart = Date.now();
     worker = await startWorker({ state: worker.stateDir, vars });
+    const ready = Date.now();
     api = clientFor(worker.url);
     const first = await observe(api, c, tokens);
     let now = first;
@@ -58,8 +62,8 @@ test("a rotation cut by kill -9 converges by itself after the restart", { timeou
       if (now.settled && settledAt === null) settledAt = Date.now();
       if (!now.settled) settledAt = null;
     }
-    const seconds = settledAt === null ? null : (settledAt - restart) / 1000;
-    rounds.push({ round, answered: answered?.status ?? "none", first, last: now, settledAfterRestart: seconds });
+    const seconds = settledAt === null ? null : (settledAt - ready) / 1000;
+    rounds.push({ round, answered: answered?.status ?? "none", first, last: now, restartS: (ready - restart) / 1000, settledAfterReadyS: seconds });
     assert.ok(now.settled, `round ${round}: still half done 30 s after the restart: ${JSON.stringify(now)}`);
     if (!first.settled) halfDone += 1;
     // Once settled it stays so: nothing resurrects.
