@@ -59,6 +59,8 @@ const CONCURRENCY = int("CONCURRENCY", 8);
 const CONVERGE_SECONDS = int("CONVERGE_SECONDS", 30);
 const RESTART_LIMIT_SECONDS = 30;
 const OLD_SAMPLE = int("OLD_SAMPLE", 400); // tokens of earlier rounds re-checked per round
+const PROBES = int("PROBES", 10);          // requests per secret check of a cut call (shards differ)
+const FAMILIES = 4;                        // live refresh families at the start of each round
 const VERBOSE = env.VERBOSE === "1";
 const KEEP_STATE = env.KEEP_STATE === "1";
 const SEED = env.SEED !== undefined && env.SEED !== "" ? Number(env.SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
@@ -120,6 +122,22 @@ const issue = (id, secret) => http("POST", "/token", { headers: { authorization:
 const validate = (token) => http("GET", "/validate", { headers: { authorization: `Bearer ${token}` } });
 const refreshCall = (fc, token) => http("POST", "/token", { headers: { authorization: basic(fc.id, fc.secret) }, form: { grant_type: "refresh_token", refresh_token: token } });
 const revokeCall = (c, token) => http("POST", "/revoke", { headers: { authorization: basic(c.id, c.secret) }, form: { token } });
+
+/**
+ * Whether a secret issues: `n` client_credentials requests (a token's shard is random, and each
+ * shard keeps its own gate, so one request can miss a half-applied change). "works" when all
+ * answer 200, "refused" when all answer 401, else "mixed". Issued tokens join the model.
+ */
+async function secretState(c, secret, n, round) {
+  const rs = await mapLimit(Array.from({ length: n }), 4, async () => {
+    const start = now();
+    const r = await issue(c.id, secret);
+    if (r.status === 200 && secret === c.secret) addToken(r.json.access_token, c, { start, end: now(), round });
+    return r.status;
+  });
+  const ok = rs.filter((s) => s === 200).length, no = rs.filter((s) => s === 401).length;
+  return { state: ok === n ? "works" : no === n ? "refused" : "mixed", text: ok === n ? "issues" : no === n ? "refused" : `${ok}/${n} issue (${[...new Set(rs)].join(",")})` };
+}
 
 function violation(kind, detail) {
   violations.push({ kind, detail });
@@ -248,8 +266,8 @@ async function newFamily(p, round) {
 
 // ---- the workload ------------------------------------------------------------------------------
 const OPS = [
-  ["issueAdmin", 20], ["issueProject", 12], ["validate", 30], ["refresh", 14], ["newFamily", 1.5],
-  ["revoke", 4], ["revokeFamily", 1.2], ["rotate", 2], ["toggle", 2.5],
+  ["issueAdmin", 20], ["issueProject", 12], ["validate", 30], ["refresh", 16], ["newFamily", 2],
+  ["revoke", 4], ["revokeFamily", 0.8], ["rotate", 1.2], ["toggle", 1.2],
   ["projectCreate", 1.5], ["projectRotate", 2], ["projectDelete", 1.2],
 ];
 
@@ -317,7 +335,7 @@ async function workload(round, rng, deadline, state) {
         return;
       }
       case "newFamily": {
-        if (families >= 3) return;
+        if (families >= 4) return;
         const pool = M.persons.filter((p) => p !== M.console && !p.disabled && !p.unknown && !locks.has(p));
         if (!pool.length) return;
         const p = pick(r, pool);
@@ -447,13 +465,11 @@ async function observeCut(k) {
   if (k.kind === "rotate") {
     const c = k.client;
     const old = M.tokens.filter((t) => t.client === c && !t.family && expect(t, k) === "alive");
-    const sec = await issue(c.id, k.oldSecret);
-    if (sec.status === 200) addToken(sec.json.access_token, c, { start: now(), end: now(), round: k.round, probe: true }).probeOf = k;
-    const secretWorks = sec.status === 200;
+    const sec = await secretState(c, k.oldSecret, PROBES, k.round);
     const statuses = await mapLimit(old, 8, async (t) => (await validate(t.value)).status);
     const alive = statuses.filter((s) => s === 200).length;
-    const state = secretWorks && alive === old.length ? "none" : !secretWorks && alive === 0 ? "applied" : "mixed";
-    return { state, detail: `old secret ${sec.status}, ${alive}/${old.length} old tokens validate` };
+    const state = sec.state === "works" && alive === old.length ? "none" : sec.state === "refused" && alive === 0 ? "applied" : "mixed";
+    return { state, detail: `old secret ${sec.text}, ${alive}/${old.length} old tokens validate` };
   }
   if (k.kind === "disable" || k.kind === "enable") {
     const p = k.person;
@@ -462,22 +478,22 @@ async function observeCut(k) {
     const toks = M.tokens.filter((t) => t.person === p && expect(t, k) === "alive");
     const statuses = await mapLimit(toks, 8, async (t) => (await validate(t.value)).status);
     const alive = statuses.filter((s) => s === 200).length;
-    let keyWorks = null;
+    let keyWorks = null, keyText = "-";
     if (p.project && !p.project.deleted && !p.project.unknown) {
-      const r = await issue(p.project.id, p.project.secret);
-      keyWorks = r.status === 200;
-      if (keyWorks) addToken(r.json.access_token, p.project, { start: now(), end: now(), round: k.round });
+      const sec = await secretState(p.project, p.project.secret, PROBES, k.round);
+      keyWorks = sec.state === "works" ? true : sec.state === "refused" ? false : "mixed";
+      keyText = sec.text;
     }
-    const detail = `GET disabled=${disabled}, ${alive}/${toks.length} of the person's tokens validate, project key ${keyWorks === null ? "-" : keyWorks ? "issues" : "refused"}`;
+    const detail = `GET disabled=${disabled}, ${alive}/${toks.length} of the person's tokens validate, project key ${keyText}`;
     let state;
     if (k.kind === "disable") {
       // Tokens of an enabled person may have died by the disable only if it applied.
-      if (disabled === true && alive === 0 && keyWorks !== true) state = "applied";
-      else if (disabled === false && alive === toks.length && keyWorks !== false) state = "none";
+      if (disabled === true && alive === 0 && (keyWorks === false || keyWorks === null)) state = "applied";
+      else if (disabled === false && alive === toks.length && (keyWorks === true || keyWorks === null)) state = "none";
       else state = "mixed";
     } else {
-      if (disabled === false && keyWorks !== false && alive === 0) state = "applied";
-      else if (disabled === true && keyWorks !== true && alive === 0) state = "none";
+      if (disabled === false && (keyWorks === true || keyWorks === null) && alive === 0) state = "applied";
+      else if (disabled === true && (keyWorks === false || keyWorks === null) && alive === 0) state = "none";
       else state = "mixed";
     }
     return { state, detail, disabled };
@@ -488,11 +504,10 @@ async function observeCut(k) {
     const toks = M.tokens.filter((t) => t.client === c && expect(t, k) === "alive");
     const statuses = await mapLimit(toks, 8, async (t) => (await validate(t.value)).status);
     const alive = statuses.filter((s) => s === 200).length;
-    const sec = await issue(c.id, c.secret);
-    if (sec.status === 200) addToken(sec.json.access_token, c, { start: now(), end: now(), round: k.round });
-    const detail = `GET ${g.status}, secret ${sec.status}, ${alive}/${toks.length} tokens validate`;
-    const state = g.status === 200 && sec.status === 200 && alive === toks.length ? "none"
-      : g.status === 404 && sec.status === 401 && alive === 0 ? "applied" : "mixed";
+    const sec = await secretState(c, c.secret, PROBES, k.round);
+    const detail = `GET ${g.status}, secret ${sec.text}, ${alive}/${toks.length} tokens validate`;
+    const state = g.status === 200 && sec.state === "works" && alive === toks.length ? "none"
+      : g.status === 404 && sec.state === "refused" && alive === 0 ? "applied" : "mixed";
     return { state, detail };
   }
   throw new Error(`no observation for ${k.kind}`);
@@ -506,7 +521,7 @@ async function converge(k, readyAt) {
     if (obs.state !== "mixed") {
       const at = now();
       // Stable? An intent being completed may still move "none" to "applied"; never back.
-      await sleep(1500);
+      await sleep(3000);
       const again = await observeCut(k);
       if (again.state === obs.state) return { k, state: obs.state, ms: at - readyAt, polls, detail: obs.detail, disabled: obs.disabled };
       if (obs.state === "applied") return { k, state: "reverted", ms: at - readyAt, polls, detail: `${obs.detail}, then ${again.detail}` };
@@ -534,18 +549,19 @@ async function checkAnswered(round, rng, stats) {
   // Secrets: the current one issues, the ones rotated away by answered calls are refused.
   for (const c of M.clients) {
     if (c.unknown || c.unknownDeleted || c.owner?.unknown) continue;
-    const r = await issue(c.id, c.secret);
+    if (c.deleted && c.checkedDeleted) continue;
+    const r = await secretState(c, c.secret, 4, round);
     stats.checked++;
     const ownerOff = c.owner && c.owner.disabled;
     if (c.deleted || ownerOff) {
-      if (r.status !== 401) violation("lost write", `${c.kind} ${c.id} is ${c.deleted ? "deleted" : "owned by a disabled person"} (answered), yet its secret issues: ${r.status}`);
-    } else if (r.status !== 200) {
-      violation("lost write", `${c.kind} ${c.id}: its current secret (answered ${c.created ? "creation" : "rotation"}) is refused: ${r.status} ${r.text.slice(0, 120)}`);
-    } else addToken(r.json.access_token, c, { start: now(), end: now(), round });
+      if (r.state !== "refused") violation("lost write", `${c.kind} ${c.id} is ${c.deleted ? "deleted" : "owned by a disabled person"} (answered), yet its secret: ${r.text}`);
+    } else if (r.state !== "works") {
+      violation("lost write", `${c.kind} ${c.id}: its current secret (answered ${c.oldSecrets.length ? "rotation" : "creation"}) is refused: ${r.text}`);
+    }
     for (const o of c.oldSecrets.filter((s) => s.by.round === round)) {
-      const q = await issue(c.id, o.secret);
+      const q = await secretState(c, o.secret, 4, round);
       stats.checked++;
-      if (q.status !== 401) violation("lost write", `${c.kind} ${c.id}: a secret rotated away (grace 0, answered ${o.by.status}) still answers ${q.status}`);
+      if (q.state !== "refused") violation("lost write", `${c.kind} ${c.id}: a secret rotated away (grace 0, answered ${o.by.status}) still: ${q.text}`);
     }
   }
   // People: the last answered disabled flag.
@@ -652,6 +668,17 @@ async function round(i, stateDir, worker, totals) {
   const stats = { checked: 0, maybe: 0, inflightResolved: 0 };
   const killAfter = MIN_KILL_MS + Math.floor(rng() * Math.max(1, WORKLOAD_SECONDS * 1000 - MIN_KILL_MS));
   const state = { killed: false };
+  // Refresh chains to work on: a few live families, from enabled people (enable one if need be).
+  const liveFamilies = () => M.families.filter((f) => !f.dead && !f.unknown && !f.person.disabled && familyExpect(f) === "alive").length;
+  let people = M.persons.filter((p) => p !== M.console && !p.disabled && !p.unknown);
+  if (!people.length && liveFamilies() < FAMILIES) {
+    const p = pick(rng, M.persons.filter((p) => p !== M.console && !p.unknown));
+    const r = await admin("PATCH", `/admin/users/${p.user.user_id}`, { disabled: false });
+    if (r.status !== 200) throw new Error(`enable ${p.user.user_id}: ${r.status} ${r.text}`);
+    p.disabled = false;
+    people = [p];
+  }
+  for (let n = liveFamilies(); n < FAMILIES; n++) await newFamily(pick(rng, people), i);
   const t0 = now();
   const w = await workload(i, rng, t0 + WORKLOAD_SECONDS * 1000 + 5000, state);
   await sleep(killAfter);
