@@ -464,7 +464,7 @@ async function kill(worker) {
 async function observeCut(k) {
   if (k.kind === "rotate") {
     const c = k.client;
-    const old = M.tokens.filter((t) => t.client === c && !t.family && expect(t, k) === "alive");
+    const old = M.tokens.filter((t) => t.client === c && !t.family && t.end < k.start && expect(t, k) === "alive");
     const sec = await secretState(c, k.oldSecret, PROBES, k.round);
     const statuses = await mapLimit(old, 8, async (t) => (await validate(t.value)).status);
     const alive = statuses.filter((s) => s === 200).length;
@@ -475,7 +475,7 @@ async function observeCut(k) {
     const p = k.person;
     const g = await admin("GET", `/admin/users/${p.user.user_id}`);
     const disabled = g.json?.disabled;
-    const toks = M.tokens.filter((t) => t.person === p && expect(t, k) === "alive");
+    const toks = M.tokens.filter((t) => t.person === p && t.end < k.start && expect(t, k) === "alive");
     const statuses = await mapLimit(toks, 8, async (t) => (await validate(t.value)).status);
     const alive = statuses.filter((s) => s === 200).length;
     let keyWorks = null, keyText = "-";
@@ -501,7 +501,7 @@ async function observeCut(k) {
   if (k.kind === "delete") {
     const c = k.client;
     const g = await account(M.console.token, "GET", `/account/projects/${c.id}`);
-    const toks = M.tokens.filter((t) => t.client === c && expect(t, k) === "alive");
+    const toks = M.tokens.filter((t) => t.client === c && t.end < k.start && expect(t, k) === "alive");
     const statuses = await mapLimit(toks, 8, async (t) => (await validate(t.value)).status);
     const alive = statuses.filter((s) => s === 200).length;
     const sec = await secretState(c, c.secret, PROBES, k.round);
