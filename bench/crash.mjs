@@ -101,6 +101,7 @@ const now = () => performance.now();
 let base = "";             // the worker's URL (changes at each restart)
 let afterRestart = false;  // 5xx after a restart are violations
 let violations = [];       // this round's
+let currentWorker = null, logShown = false;
 const basic = (id, secret) => "Basic " + Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString("base64");
 
 /** One request; throws on a network error (the worker died). */
@@ -109,7 +110,19 @@ async function http(method, path, { headers = {}, form, json, timeout = 15_000 }
   let body;
   if (form !== undefined) { h["content-type"] = "application/x-www-form-urlencoded"; body = new URLSearchParams(form).toString(); }
   if (json !== undefined) { h["content-type"] = "application/json"; body = JSON.stringify(json); }
-  const r = await fetch(base + path, { method, headers: h, body, redirect: "manual", signal: AbortSignal.timeout(timeout) });
+  let r;
+  try {
+    r = await fetch(base + path, { method, headers: h, body, redirect: "manual", signal: AbortSignal.timeout(timeout) });
+  } catch (e) {
+    if (!afterRestart) throw e;
+    // After the restart every request must be answered: a hang or a reset is a violation.
+    violation("no answer after restart", `${method} ${path.split("?")[0]}: ${e.name === "TimeoutError" ? `no answer in ${timeout / 1000} s` : String(e.cause?.code ?? e.message)}`);
+    if (!logShown && currentWorker) {
+      logShown = true;
+      console.log(`  wrangler log (last lines):\n${currentWorker.log().trim().split("\n").slice(-15).map((l) => `    ${l}`).join("\n")}`);
+    }
+    return { status: 0, text: "", json: undefined };
+  }
   const text = await r.text();
   let parsed;
   try { parsed = JSON.parse(text); } catch {}
@@ -588,6 +601,7 @@ async function checkAnswered(round, rng, stats) {
     const e = expect(t);
     if (e === "expired") return;
     const v = await validate(t.value);
+    if (v.status === 0) return; // no answer: already a violation
     if (e === "maybe") { stats.maybe++; if (v.status === 200) t.lastUse = now(); return; }
     stats.checked++;
     if (e === "alive") {
@@ -613,6 +627,7 @@ async function checkAnswered(round, rng, stats) {
       continue;
     }
     const r1 = await refreshCall(f.client, f.head);
+    if (r1.status === 0) continue; // no answer: already a violation
     if (r1.status !== 200) {
       if (e === "alive" && !inflight) {
         stats.checked++;
@@ -663,6 +678,7 @@ async function checkAnswered(round, rng, stats) {
 async function round(i, stateDir, worker, totals) {
   const seed = roundSeed(i);
   const rng = mulberry32(seed);
+  if (VERBOSE) console.log(`round ${i + 1}/${ROUNDS} seed=${seed} starts`);
   violations = [];
   afterRestart = false;
   const stats = { checked: 0, maybe: 0, inflightResolved: 0 };
@@ -696,6 +712,7 @@ async function round(i, stateDir, worker, totals) {
   afterRestart = true;
   worker = await startWorker({ state: stateDir, vars: VARS });
   base = worker.url;
+  currentWorker = worker; logShown = false;
   const readyAt = now();
   const restartMs = readyAt - r0;
   if (restartMs > RESTART_LIMIT_SECONDS * 1000) violation("slow restart", `${(restartMs / 1000).toFixed(1)} s`);
