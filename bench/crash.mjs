@@ -62,6 +62,9 @@ const OLD_SAMPLE = int("OLD_SAMPLE", 400); // tokens of earlier rounds re-checke
 const PROBES = int("PROBES", 10);          // requests per secret check of a cut call (shards differ)
 const FAMILIES = 4;                        // live refresh families at the start of each round
 const VERBOSE = env.VERBOSE === "1";
+// CUT=1: after the random delay, the kill waits (at most 3 s) for an admin call to be in flight,
+// then falls a random 0-30 ms into it, so that rounds cut admin calls more often.
+const CUT = (env.CUT ?? (SHORT ? "1" : "0")) === "1";
 const KEEP_STATE = env.KEEP_STATE === "1";
 const SEED = env.SEED !== undefined && env.SEED !== "" ? Number(env.SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
 if (env.SEED && !/^[0-9]+$/.test(env.SEED)) { console.error("crash: SEED must be an unsigned integer"); process.exit(2); }
@@ -290,11 +293,14 @@ async function workload(round, rng, deadline, state) {
   const run = async (o, fn) => {
     o.start = now(); o.end = null; o.round = round; o.answered = false; o.inflight = false;
     ops.push(o);
+    state.pending.add(o);
     try {
       const r = await fn();
       o.end = now(); o.status = r.status; o.answered = true; o.res = r;
     } catch (e) {
       o.inflight = true; o.error = String(e.cause?.code ?? e.name ?? e);
+    } finally {
+      state.pending.delete(o);
     }
     return o;
   };
@@ -683,7 +689,7 @@ async function round(i, stateDir, worker, totals) {
   afterRestart = false;
   const stats = { checked: 0, maybe: 0, inflightResolved: 0 };
   const killAfter = MIN_KILL_MS + Math.floor(rng() * Math.max(1, WORKLOAD_SECONDS * 1000 - MIN_KILL_MS));
-  const state = { killed: false };
+  const state = { killed: false, pending: new Set() };
   // Refresh chains to work on: a few live families, from enabled people (enable one if need be).
   const liveFamilies = () => M.families.filter((f) => !f.dead && !f.unknown && !f.person.disabled && familyExpect(f) === "alive").length;
   let people = M.persons.filter((p) => p !== M.console && !p.disabled && !p.unknown);
@@ -698,6 +704,12 @@ async function round(i, stateDir, worker, totals) {
   const t0 = now();
   const w = await workload(i, rng, t0 + WORKLOAD_SECONDS * 1000 + 5000, state);
   await sleep(killAfter);
+  if (CUT) {
+    const until = now() + 3000;
+    const adminInFlight = () => [...state.pending].some((o) => ["rotate", "disable", "enable", "delete"].includes(o.kind));
+    while (!adminInFlight() && now() < until) await sleep(2);
+    if (adminInFlight()) await sleep(Math.floor(rng() * 30));
+  }
   state.killed = true;
   const killedAt = now();
   const { workerd } = await kill(worker);
@@ -787,7 +799,7 @@ async function round(i, stateDir, worker, totals) {
 // ---- main ----------------------------------------------------------------------------------------
 async function main() {
   const stateDir = mkdtempSync(join(tmpdir(), "edge-oauth-crash-"));
-  console.log(`# edge-oauth crash rounds: ROUNDS=${ROUNDS} SEED=${SEED} WORKLOAD_SECONDS=${WORKLOAD_SECONDS} CONCURRENCY=${CONCURRENCY} CONVERGE_SECONDS=${CONVERGE_SECONDS}${SHORT ? " (--short)" : ""}`);
+  console.log(`# edge-oauth crash rounds: ROUNDS=${ROUNDS} SEED=${SEED} WORKLOAD_SECONDS=${WORKLOAD_SECONDS} CONCURRENCY=${CONCURRENCY} CONVERGE_SECONDS=${CONVERGE_SECONDS} CUT=${CUT ? 1 : 0}${SHORT ? " (--short)" : ""}`);
   console.log(`state: ${stateDir}${KEEP_STATE ? " (kept)" : ""}`);
   const totals = [];
   let worker;
