@@ -142,13 +142,14 @@ const revokeCall = (c, token) => http("POST", "/revoke", { headers: { authorizat
 /**
  * Whether a secret issues: `n` client_credentials requests (a token's shard is random, and each
  * shard keeps its own gate, so one request can miss a half-applied change). "works" when all
- * answer 200, "refused" when all answer 401, else "mixed". Issued tokens join the model.
+ * answer 200, "refused" when all answer 401, else "mixed". Issued tokens join the model
+ * (`keep`), except a cut call's probes: whether they live depends on that call.
  */
-async function secretState(c, secret, n, round) {
+async function secretState(c, secret, n, round, keep = true) {
   const rs = await mapLimit(Array.from({ length: n }), 4, async () => {
     const start = now();
     const r = await issue(c.id, secret);
-    if (r.status === 200 && secret === c.secret) addToken(r.json.access_token, c, { start, end: now(), round });
+    if (r.status === 200 && keep && secret === c.secret) addToken(r.json.access_token, c, { start, end: now(), round });
     return r.status;
   });
   const ok = rs.filter((s) => s === 200).length, no = rs.filter((s) => s === 401).length;
@@ -484,7 +485,7 @@ async function observeCut(k) {
   if (k.kind === "rotate") {
     const c = k.client;
     const old = M.tokens.filter((t) => t.client === c && !t.family && t.end < k.start && expect(t, k) === "alive");
-    const sec = await secretState(c, k.oldSecret, PROBES, k.round);
+    const sec = await secretState(c, k.oldSecret, PROBES, k.round, false);
     const statuses = await mapLimit(old, 8, async (t) => (await validate(t.value)).status);
     const alive = statuses.filter((s) => s === 200).length;
     const state = sec.state === "works" && alive === old.length ? "none" : sec.state === "refused" && alive === 0 ? "applied" : "mixed";
@@ -499,7 +500,7 @@ async function observeCut(k) {
     const alive = statuses.filter((s) => s === 200).length;
     let keyWorks = null, keyText = "-";
     if (p.project && !p.project.deleted && !p.project.unknown) {
-      const sec = await secretState(p.project, p.project.secret, PROBES, k.round);
+      const sec = await secretState(p.project, p.project.secret, PROBES, k.round, false);
       keyWorks = sec.state === "works" ? true : sec.state === "refused" ? false : "mixed";
       keyText = sec.text;
     }
@@ -523,7 +524,7 @@ async function observeCut(k) {
     const toks = M.tokens.filter((t) => t.client === c && t.end < k.start && expect(t, k) === "alive");
     const statuses = await mapLimit(toks, 8, async (t) => (await validate(t.value)).status);
     const alive = statuses.filter((s) => s === 200).length;
-    const sec = await secretState(c, c.secret, PROBES, k.round);
+    const sec = await secretState(c, c.secret, PROBES, k.round, false);
     const detail = `GET ${g.status}, secret ${sec.text}, ${alive}/${toks.length} tokens validate`;
     const state = g.status === 200 && sec.state === "works" && alive === toks.length ? "none"
       : g.status === 404 && sec.state === "refused" && alive === 0 ? "applied" : "mixed";
