@@ -59,7 +59,11 @@ const CONCURRENCY = int("CONCURRENCY", 8);
 const CONVERGE_SECONDS = int("CONVERGE_SECONDS", 30);
 const RESTART_LIMIT_SECONDS = 30;
 const OLD_SAMPLE = int("OLD_SAMPLE", 400); // tokens of earlier rounds re-checked per round
-const PROBES = int("PROBES", 10);          // requests per secret check of a cut call (shards differ)
+// Requests per secret check of a cut call. A token's shard is random and a cut rotation may
+// have raised the gates of only some of the 8 shards: with one raised, 16 probes miss it with
+// probability (7/8)^16 = 12 %, and a "not applied" verdict takes two observations (32 probes,
+// 1.4 %); a miss shows up later as a refused "current" secret, flagged as such.
+const PROBES = int("PROBES", 16);
 const FAMILIES = 4;                        // live refresh families at the start of each round
 const VERBOSE = env.VERBOSE === "1";
 // CUT=1: after the random delay, the kill waits (at most 3 s) for an admin call to be in flight,
@@ -576,7 +580,8 @@ async function checkAnswered(round, rng, stats) {
     if (c.deleted || ownerOff) {
       if (r.state !== "refused") violation("lost write", `${c.kind} ${c.id} is ${c.deleted ? "deleted" : "owned by a disabled person"} (answered), yet its secret: ${r.text}`);
     } else if (r.state !== "works") {
-      violation("lost write", `${c.kind} ${c.id}: its current secret (answered ${c.oldSecrets.length ? "rotation" : "creation"}) is refused: ${r.text}`);
+      violation("lost write", `${c.kind} ${c.id}: its current secret (answered ${c.oldSecrets.length ? "rotation" : "creation"}) is refused: ${r.text}` +
+        (c.judgedNone ? ` (NB: judged not applied after the restart, so possibly half-applied where the probes missed: ${c.judgedNone.join("; ")})` : ""));
     }
     for (const o of c.oldSecrets.filter((s) => s.by.round === round)) {
       const q = await secretState(c, o.secret, 4, round);
@@ -738,6 +743,7 @@ async function round(i, stateDir, worker, totals) {
     if (c.state === "mixed") violation("cut call not converged", `${describeCut(k)} (cut at the kill) is still half-done ${CONVERGE_SECONDS} s after the restart: ${c.detail}`);
     if (c.state === "reverted") violation("cut call reverted", `${describeCut(k)}: looked applied, then not: ${c.detail}`);
     if (c.state === "applied" || c.state === "none") k.applied = c.state === "applied";
+    if (k.client && c.state === "none") (k.client.judgedNone ??= []).push(`${describeCut(k)} in round ${i + 1}`);
   }
   // Model updates from the cut calls that converged.
   for (const c of conv) {
