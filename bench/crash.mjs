@@ -67,7 +67,8 @@ const PROBES = int("PROBES", 16);
 const FAMILIES = 4;                        // live refresh families at the start of each round
 const VERBOSE = env.VERBOSE === "1";
 // CUT=1: after the random delay, the kill waits (at most 3 s) for an admin call to be in flight,
-// then falls a random 0-30 ms into it, so that rounds cut admin calls more often.
+// then falls at a random point of it (up to 1.5 x the median admin latency of the round), so that
+// rounds cut admin calls more often.
 const CUT = (env.CUT ?? (SHORT ? "1" : "0")) === "1";
 const KEEP_STATE = env.KEEP_STATE === "1";
 const SEED = env.SEED !== undefined && env.SEED !== "" ? Number(env.SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
@@ -493,7 +494,7 @@ async function observeCut(k) {
     const statuses = await mapLimit(old, 8, async (t) => (await validate(t.value)).status);
     const alive = statuses.filter((s) => s === 200).length;
     const state = sec.state === "works" && alive === old.length ? "none" : sec.state === "refused" && alive === 0 ? "applied" : "mixed";
-    return { state, detail: `old secret ${sec.text}, ${alive}/${old.length} old tokens validate` };
+    return { state, some: sec.state !== "works" || alive < old.length, detail: `old secret ${sec.text}, ${alive}/${old.length} old tokens validate` };
   }
   if (k.kind === "disable" || k.kind === "enable") {
     const p = k.person;
@@ -520,7 +521,9 @@ async function observeCut(k) {
       else if (disabled === true && (keyWorks === false || keyWorks === null) && alive === 0) state = "none";
       else state = "mixed";
     }
-    return { state, detail, disabled };
+    const some = k.kind === "disable" ? disabled === true || alive < toks.length || (keyWorks !== true && keyWorks !== null)
+      : disabled === false || (keyWorks !== false && keyWorks !== null);
+    return { state, some, detail, disabled };
   }
   if (k.kind === "delete") {
     const c = k.client;
@@ -532,21 +535,29 @@ async function observeCut(k) {
     const detail = `GET ${g.status}, secret ${sec.text}, ${alive}/${toks.length} tokens validate`;
     const state = g.status === 200 && sec.state === "works" && alive === toks.length ? "none"
       : g.status === 404 && sec.state === "refused" && alive === 0 ? "applied" : "mixed";
-    return { state, detail };
+    return { state, some: g.status === 404 || sec.state !== "works" || alive < toks.length, detail };
   }
   throw new Error(`no observation for ${k.kind}`);
 }
 async function converge(k, readyAt) {
   const limit = readyAt + CONVERGE_SECONDS * 1000;
-  let obs, polls = 0;
+  let obs, polls = 0, seen = false;
+  // Once any part of the call was seen in force, "nothing applied" is no longer a consistent
+  // end (a probe that missed the one changed shard would otherwise pass for it).
+  const look = async () => {
+    const o = await observeCut(k);
+    seen ||= o.some;
+    if (o.state === "none" && seen) return { ...o, state: "mixed", detail: `${o.detail} (but parts of the call were seen in force before)` };
+    return o;
+  };
   for (;;) {
-    obs = await observeCut(k);
+    obs = await look();
     polls++;
     if (obs.state !== "mixed") {
       const at = now();
       // Stable? An intent being completed may still move "none" to "applied"; never back.
       await sleep(3000);
-      const again = await observeCut(k);
+      const again = await look();
       if (again.state === obs.state) return { k, state: obs.state, ms: at - readyAt, polls, detail: obs.detail, disabled: obs.disabled };
       if (obs.state === "applied") return { k, state: "reverted", ms: at - readyAt, polls, detail: `${obs.detail}, then ${again.detail}` };
       obs = again;
@@ -709,18 +720,20 @@ async function round(i, stateDir, worker, totals) {
   for (let n = liveFamilies(); n < FAMILIES; n++) await newFamily(pick(rng, people), i);
   const t0 = now();
   const w = await workload(i, rng, t0 + WORKLOAD_SECONDS * 1000 + 5000, state);
+  const ops = w.ops;
   await sleep(killAfter);
   if (CUT) {
     const until = now() + 3000;
     const adminInFlight = () => [...state.pending].some((o) => ["rotate", "disable", "enable", "delete"].includes(o.kind));
     while (!adminInFlight() && now() < until) await sleep(2);
-    if (adminInFlight()) await sleep(Math.floor(rng() * 30));
+    // A random point of a typical admin call: up to 1.5 x the median admin latency so far.
+    const lat = ops.filter((o) => o.answered && ["rotate", "disable", "enable", "delete"].includes(o.kind)).map((o) => o.end - o.start).sort((a, b) => a - b);
+    if (adminInFlight()) await sleep(Math.floor(rng() * 1.5 * (lat.length ? lat[lat.length >> 1] : 60)));
   }
   state.killed = true;
   const killedAt = now();
   const { workerd } = await kill(worker);
   await w.done;
-  const ops = w.ops;
   const answered = ops.filter((o) => o.answered);
   const inflight = ops.filter((o) => o.inflight);
   const writes = answered.filter((o) => o.kind !== "validate" && o.status >= 200 && o.status < 300);
