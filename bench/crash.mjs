@@ -735,6 +735,8 @@ async function round(i, stateDir, worker, totals) {
   }
   state.killed = true;
   const killedAt = now();
+  const pendingAtKill = [...state.pending].map((o) => o.kind);
+  if (VERBOSE) console.log(`  at the kill: ${pendingAtKill.length} requests pending (${pendingAtKill.join(", ")})`);
   const { workerd } = await kill(worker);
   await w.done;
   const answered = ops.filter((o) => o.answered);
