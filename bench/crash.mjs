@@ -215,6 +215,9 @@ function killersOf(t) {
 function expect(t, ignore = null) {
   const c = t.client;
   if (now() - t.lastUse > (c.ttl - 20) * 1000) return "expired";
+  // A family the server has since refused (a refresh answered invalid_grant, or our reuse
+  // probe) is dead as a whole, whatever the model's killers say.
+  if (t.family?.dead) return "dead";
   let out = "alive";
   for (const k of killersOf(t)) {
     if (k === ignore) continue;
@@ -356,6 +359,8 @@ async function workload(round, rng, deadline, state) {
           if (o.answered && o.status === 200) {
             f.prev = head; f.head = o.res.json.refresh_token; f.headSince = o.end;
             addToken(o.res.json.access_token, f.client, { person: f.person, family: f, start: o.start, end: o.end, round });
+          } else if (o.answered && o.status !== 400) {
+            f.unknown = true; // 429 or 5xx: nothing is known of the family from here on
           } else if (o.answered) {
             if (familyExpect(f) === "alive") violation("refused before the kill", `family of ${f.person.user.user_id}: its newest refresh token answered ${o.status} ${o.res.json?.error} with nothing that ends it`);
             f.dead = f.dead ?? `refused in the workload (${o.status} ${o.res.json?.error})`;
