@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test: the wasm size gate, formatting, native unit tests of the core, the end-to-end
-# suite against the real worker under `wrangler dev`, then the real-browser tests (headless
-# Chromium). Installs and builds whatever is missing first.
+# suite against the real worker under `wrangler dev`, the short crash rounds (bench/crash), then
+# the real-browser tests (headless Chromium). Installs and builds whatever is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
@@ -35,6 +35,13 @@ cargo check --quiet --manifest-path fuzz/Cargo.toml --bins
 echo "== end-to-end tests (node --test, wrangler dev)"
 node --test --test-concurrency=1 --test-reporter=spec tests/e2e/ 2>&1 | tee -a "$log"
 status=${PIPESTATUS[0]}
+
+# Crash rounds, short form (issue 24): kill -9 wrangler dev mid-workload, restart on the same
+# state, check every answered write (bench/crash; the full form is 18 rounds).
+echo "== crash rounds (bench/crash --short)"
+crash=0
+./bench/crash --short 2>&1 | tee -a "$log" || crash=${PIPESTATUS[0]}
+[ "$status" -ne 0 ] || status=$crash
 
 ./scripts/browser.sh 2>&1 | tee -a "$log"
 browser=${PIPESTATUS[0]}

@@ -101,6 +101,8 @@ async function startOnce({ configs = ["wrangler.toml"], state, vars = { ADMIN_TO
   return {
     url,
     stateDir,
+    /** The process id of `npx wrangler dev`, also its process group's (it is started detached). */
+    pid: child.pid,
     log: () => log,
     stop,
     /** `kill -9` of the whole process group (wrangler, workerd): a crash, not a stop. */
