@@ -126,9 +126,13 @@ console.log(`ready:    ${URL_} (wrangler process group ${pgid})`);
 
 const HZ = Number(sh("getconf", ["CLK_TCK"])) || 100;
 const PAGE_KB = 4;
-/** workerd and everything else (wrangler's node) of the group: CPU seconds and RSS MB. */
+/**
+ * CPU seconds and RSS MB of the group's processes: the workerd that runs the Worker (w: the one
+ * started with an inspector address), the workerd of wrangler's own proxy worker in front of it
+ * (x: it takes the port and forwards every request), and the rest (o: wrangler's node).
+ */
 function procSample() {
-  const s = { wCpu: 0, wRss: 0, oCpu: 0, oRss: 0, workerd: 0 };
+  const s = { wCpu: 0, wRss: 0, xCpu: 0, xRss: 0, oCpu: 0, oRss: 0, workerd: 0 };
   for (const p of readdirSync("/proc")) {
     if (!/^[0-9]+$/.test(p)) continue;
     let stat;
@@ -139,7 +143,11 @@ function procSample() {
     if (Number(f[2]) !== pgid) continue; // field 5: pgrp
     const cpu = (Number(f[11]) + Number(f[12])) / HZ; // fields 14, 15: utime, stime
     const rss = (Number(f[21]) * PAGE_KB) / 1024; // field 24: rss pages
-    if (comm === "workerd") { s.wCpu += cpu; s.wRss += rss; s.workerd++; } else { s.oCpu += cpu; s.oRss += rss; }
+    if (comm !== "workerd") { s.oCpu += cpu; s.oRss += rss; continue; }
+    s.workerd++;
+    let cmd = "";
+    try { cmd = readFileSync(`/proc/${p}/cmdline`, "latin1"); } catch {}
+    if (cmd.includes("--inspector-addr")) { s.wCpu += cpu; s.wRss += rss; } else { s.xCpu += cpu; s.xRss += rss; }
   }
   return s;
 }
@@ -300,20 +308,21 @@ const startT = performance.now();
 LOAD0 = now();
 let prev = { t: 0, req: 0, ...procSample() };
 const q = (a, p) => { if (!a.length) return 0; const s = Float64Array.from(a).sort(); return s[Math.min(s.length - 1, Math.ceil((s.length * p) / 100) - 1)]; };
-console.log("\n|   t (s) | req/s | p50 ms | p99 ms | errors | workerd RSS MB | workerd CPU/req ms | node RSS MB | node CPU/req ms | load 1m |");
-console.log("|--------:|------:|-------:|-------:|-------:|---------------:|-------------------:|------------:|----------------:|--------:|");
+console.log("\nworkerd: the one running the Worker; proxy: the workerd of wrangler's proxy worker in front of it; node: wrangler");
+console.log("\n|   t (s) | req/s | p50 ms | p99 ms | errors | workerd RSS MB | workerd CPU/req ms | proxy RSS MB | proxy CPU/req ms | node RSS MB | node CPU/req ms | load 1m |");
+console.log("|--------:|------:|-------:|-------:|-------:|---------------:|-------------------:|-------------:|-----------------:|------------:|----------------:|--------:|");
 function takeSample() {
   const t = now() - LOAD0, ps = procSample();
   if (t - prev.t < 1) return;
   const n = cur.lat.length;
   const s = {
     t: Math.round(t), n, rps: n / (t - prev.t), p50: q(cur.lat, 50), p99: q(cur.lat, 99), errors: cur.errors + cur.skipped, skipped: cur.skipped,
-    wRss: ps.wRss, wCpuReq: n ? (1000 * (ps.wCpu - prev.wCpu)) / n : 0, oRss: ps.oRss, oCpuReq: n ? (1000 * (ps.oCpu - prev.oCpu)) / n : 0,
+    wRss: ps.wRss, wCpuReq: n ? (1000 * (ps.wCpu - prev.wCpu)) / n : 0, oRss: ps.oRss, oCpuReq: n ? (1000 * (ps.oCpu - prev.oCpu)) / n : 0, xRss: ps.xRss, xCpuReq: n ? (1000 * (ps.xCpu - prev.xCpu)) / n : 0,
     wCpu: ps.wCpu, oCpu: ps.oCpu, load: Number(loadavg().split(" ")[0]), ops: cur.ops, workerd: ps.workerd,
   };
   samples.push(s);
   console.log(`| ${String(s.t).padStart(7)} | ${s.rps.toFixed(0).padStart(5)} | ${s.p50.toFixed(2).padStart(6)} | ${s.p99.toFixed(2).padStart(6)} | ${String(s.errors).padStart(6)} | ` +
-    `${s.wRss.toFixed(1).padStart(14)} | ${s.wCpuReq.toFixed(3).padStart(18)} | ${s.oRss.toFixed(1).padStart(11)} | ${s.oCpuReq.toFixed(3).padStart(15)} | ${s.load.toFixed(2).padStart(7)} |`);
+    `${s.wRss.toFixed(1).padStart(14)} | ${s.wCpuReq.toFixed(3).padStart(18)} | ${s.xRss.toFixed(1).padStart(12)} | ${s.xCpuReq.toFixed(3).padStart(16)} | ${s.oRss.toFixed(1).padStart(11)} | ${s.oCpuReq.toFixed(3).padStart(15)} | ${s.load.toFixed(2).padStart(7)} |`);
   prev = { t, req: totalRequests, ...ps };
   cur = { lat: [], errors: 0, skipped: 0, ops: {} };
 }
@@ -347,20 +356,22 @@ const cpuWin = (a, b) => {
   return n ? xs.reduce((x, s) => x + s.wCpuReq * s.n, 0) / n : 0;
 };
 const half = samples.filter((s) => s.t >= end / 2);
-const slope = (() => { // least squares, MB per minute
+const slopeOf = (field) => { // least squares over the second half, MB per minute
   const n = half.length;
   if (n < 2) return 0;
-  const mx = half.reduce((a, s) => a + s.t, 0) / n, my = half.reduce((a, s) => a + s.wRss, 0) / n;
-  const sxy = half.reduce((a, s) => a + (s.t - mx) * (s.wRss - my), 0), sxx = half.reduce((a, s) => a + (s.t - mx) ** 2, 0);
+  const mx = half.reduce((a, s) => a + s.t, 0) / n, my = half.reduce((a, s) => a + s[field], 0) / n;
+  const sxy = half.reduce((a, s) => a + (s.t - mx) * (s[field] - my), 0), sxx = half.reduce((a, s) => a + (s.t - mx) ** 2, 0);
   return sxx ? (60 * sxy) / sxx : 0;
-})();
+};
+const slope = slopeOf("wRss");
 const rssAt = (s) => (s ? s.wRss.toFixed(1) : "?");
 const opsTotal = {};
 for (const s of samples) for (const [k, v] of Object.entries(s.ops)) opsTotal[k] = (opsTotal[k] ?? 0) + v;
 console.log(`\nrequests: ${totalRequests} in ${end.toFixed(0)} s (${(totalRequests / end).toFixed(1)} req/s): ${Object.entries(opsTotal).map(([k, v]) => `${k} ${v}`).join(", ")}`);
 console.log(`refresh chains: ${chains.map((c) => c.n).join(", ")} refreshes`);
 console.log(`workerd RSS: ${rssAt(samples[0])} MB at ${samples[0]?.t} s, ${rssAt(half[0])} MB at ${half[0]?.t} s, ${rssAt(samples.at(-1))} MB at the end; ` +
-  `slope over the second half ${slope.toFixed(2)} MB/min (${half.length} samples)`);
+  `slope over the second half ${slope.toFixed(2)} MB/min (${half.length} samples); ` +
+  `wrangler's proxy workerd ${samples.at(-1)?.xRss.toFixed(1)} MB at the end, slope ${slopeOf("xRss").toFixed(2)} MB/min; wrangler's node slope ${slopeOf("oRss").toFixed(2)} MB/min`);
 console.log(`workerd CPU per request: first ${WINDOW.toFixed(0)} s ${cpuWin(0, WINDOW).toFixed(3)} ms, last ${WINDOW.toFixed(0)} s ${cpuWin(end - WINDOW, end).toFixed(3)} ms`);
 console.log(`p99: first ${WINDOW.toFixed(0)} s ${p99First.toFixed(2)} ms (${first.length} requests), last ${WINDOW.toFixed(0)} s ${p99Last.toFixed(2)} ms (${last.length} requests)`);
 console.log(`load after: ${loadavg()}`);
