@@ -53,7 +53,8 @@ const num = (name, dflt) => {
   return Number(v);
 };
 const RATE = num("RATE", 150);
-const DURATION = num("DURATION", short ? 100 : 3600);
+const DURATION = num("DURATION", short ? 80 : 3600);
+const WARMUP = num("WARMUP", short ? 30 : 0);
 const SAMPLE = num("SAMPLE", short ? 10 : 15);
 const CLIENTS = num("CLIENTS", 10);
 const CHAINS = num("CHAINS", 8);
@@ -70,7 +71,7 @@ if (TTL < 30) { console.error("soak: TTL must be >= 30 (pool tokens leave the po
 const WINDOW = Math.min(600, DURATION / 6);
 
 const sh = (cmd, args) => { try { return execFileSync(cmd, args, { cwd: ROOT }).toString().trim(); } catch { return "?"; } };
-const COMMAND = `RATE=${RATE} DURATION=${DURATION} SAMPLE=${SAMPLE} CLIENTS=${CLIENTS} CHAINS=${CHAINS} POOL=${POOL} TTL=${TTL} EXPIRY=${EXPIRY} SLOPE_MAX=${SLOPE_MAX} P99_SLACK_MS=${P99_SLACK_MS} bench/soak${short ? " --short" : ""}`;
+const COMMAND = `RATE=${RATE} WARMUP=${WARMUP} DURATION=${DURATION} SAMPLE=${SAMPLE} CLIENTS=${CLIENTS} CHAINS=${CHAINS} POOL=${POOL} TTL=${TTL} EXPIRY=${EXPIRY} SLOPE_MAX=${SLOPE_MAX} P99_SLACK_MS=${P99_SLACK_MS} bench/soak${short ? " --short" : ""}`;
 const loadavg = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 console.log("# edge-oauth soak");
 console.log(`command:  ${COMMAND}`);
@@ -301,10 +302,9 @@ allT.length = 0; allLat.length = 0; totalRequests = 0;
 
 // ---- run --------------------------------------------------------------------------------------
 console.log(`load:     ${RATE} req/s (${OPS_RATE.toFixed(1)} operations/s: ${MIX.map(([p, f]) => `${f.name.slice(2).toLowerCase()} ${Math.round(p * 100)}%`).join(", ")}) ` +
-  `for ${DURATION} s, a sample every ${SAMPLE} s`);
+  `for ${WARMUP ? `${WARMUP} s of warm-up and then ` : ""}${DURATION} s, a sample every ${SAMPLE} s`);
 const samples = [];
 let inflight = 0, started = 0;
-const startT = performance.now();
 LOAD0 = now();
 let prev = { t: 0, req: 0, ...procSample() };
 const q = (a, p) => { if (!a.length) return 0; const s = Float64Array.from(a).sort(); return s[Math.min(s.length - 1, Math.ceil((s.length * p) / 100) - 1)]; };
@@ -326,24 +326,39 @@ function takeSample() {
   prev = { t, req: totalRequests, ...ps };
   cur = { lat: [], errors: 0, skipped: 0, ops: {} };
 }
-await new Promise((resolve) => {
-  const sampler = setInterval(takeSample, SAMPLE * 1000);
-  const tick = setInterval(() => {
-    const el = (performance.now() - startT) / 1000;
-    if (el >= DURATION) {
-      clearInterval(tick);
-      const wait = setInterval(() => { if (inflight === 0) { clearInterval(wait); clearInterval(sampler); takeSample(); resolve(); } }, 20);
-      return;
-    }
-    const due = Math.floor(el * OPS_RATE) - started;
-    for (let i = 0; i < due; i++) {
-      started++;
-      if (inflight >= MAX_INFLIGHT) { cur.skipped++; totalErrors++; continue; }
-      inflight++;
-      Promise.resolve(oneOp()).finally(() => inflight--);
-    }
-  }, 5);
-});
+// drive(seconds, sample): the load for `seconds`, then until nothing is in flight.
+function drive(seconds, sample) {
+  const t0 = performance.now();
+  let sent = 0;
+  return new Promise((resolve) => {
+    const sampler = sample ? setInterval(takeSample, SAMPLE * 1000) : null;
+    const tick = setInterval(() => {
+      const el = (performance.now() - t0) / 1000;
+      if (el >= seconds) {
+        clearInterval(tick);
+        const wait = setInterval(() => { if (inflight === 0) { clearInterval(wait); if (sampler) { clearInterval(sampler); takeSample(); } resolve(); } }, 20);
+        return;
+      }
+      const due = Math.floor(el * OPS_RATE) - sent;
+      for (let i = 0; i < due; i++) {
+        sent++; started++;
+        if (inflight >= MAX_INFLIGHT) { cur.skipped++; totalErrors++; continue; }
+        inflight++;
+        Promise.resolve(oneOp()).finally(() => inflight--);
+      }
+    }, 5);
+  });
+}
+if (WARMUP > 0) {
+  // Warm-up: the same load, not sampled; its errors count all the same.
+  await drive(WARMUP, false);
+  console.log(`(warm-up: ${WARMUP} s of the same load before the first sample, ${totalRequests} requests, ${totalErrors} errors)`);
+  allT.length = 0; allLat.length = 0;
+  cur = { lat: [], errors: 0, skipped: 0, ops: {} };
+  LOAD0 = now();
+  prev = { t: 0, req: totalRequests, ...procSample() };
+}
+await drive(DURATION, true);
 
 // ---- checks -----------------------------------------------------------------------------------
 const end = now() - LOAD0;

@@ -36,6 +36,15 @@ echo "== end-to-end tests (node --test, wrangler dev)"
 node --test --test-concurrency=1 --test-reporter=spec tests/e2e/ 2>&1 | tee -a "$log"
 status=${PIPESTATUS[0]}
 
+# The soak's short form (issue 24): ~2 minutes of steady mixed load; 0 errors, flat memory,
+# p99 at the end within 1.5 x the start. (The full hour: bench/soak.)
+echo "== soak, short form (bench/soak --short)"
+set +e   # a failed soak is counted below, not the end of the run
+./bench/soak --short 2>&1 | tee -a "$log"
+soak=${PIPESTATUS[0]}
+set -e
+[ "$status" -ne 0 ] || status=$soak
+
 ./scripts/browser.sh 2>&1 | tee -a "$log"
 browser=${PIPESTATUS[0]}
 [ "$status" -ne 0 ] || status=$browser
