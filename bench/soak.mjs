@@ -52,17 +52,17 @@ const num = (name, dflt) => {
   if (!/^[0-9]+(\.[0-9]+)?$/.test(v)) { console.error(`soak: ${name} must be a number (got '${v}')`); process.exit(2); }
   return Number(v);
 };
-const RATE = num("RATE", 150);
+const RATE = num("RATE", short ? 100 : 150);
 const DURATION = num("DURATION", short ? 80 : 3600);
-const WARMUP = num("WARMUP", short ? 30 : 0);
+const WARMUP = num("WARMUP", short ? 40 : 0);
 const SAMPLE = num("SAMPLE", short ? 10 : 15);
 const CLIENTS = num("CLIENTS", 10);
 const CHAINS = num("CHAINS", 8);
 const POOL = num("POOL", 100);
-const TTL = num("TTL", 300);
+const TTL = num("TTL", short ? 30 : 300);
 const EXPIRY = env.EXPIRY ?? "sliding";
 const MAX_INFLIGHT = num("MAX_INFLIGHT", 256);
-const SLOPE_MAX = num("SLOPE_MAX", short ? 12 : 1);
+const SLOPE_MAX = num("SLOPE_MAX", short ? 30 : 1);
 const P99_SLACK_MS = num("P99_SLACK_MS", 2);
 const OUT = env.OUT ?? "";
 const TIMEOUT_MS = 10_000;
@@ -360,7 +360,7 @@ if (WARMUP > 0) {
   // Warm-up: the same load, not sampled; its errors count all the same.
   await drive(WARMUP, false);
   console.log(`(warm-up: ${WARMUP} s of the same load before the first sample, ${totalRequests} requests, ${totalErrors} errors)`);
-  allT.length = 0; allLat.length = 0;
+  allT.length = 0; allLat.length = 0; totalRequests = 0;
   cur = { lat: [], errors: 0, skipped: 0, ops: {} };
   LOAD0 = now();
   prev = { t: 0, req: totalRequests, ...procSample() };
