@@ -191,12 +191,16 @@ fn eviction_cost() {
     let fill = |m: &Memo<Counting>, round: usize, n: usize| {
         let puts: Vec<(String, String)> = (0..n).map(|i| (format!("t:{round}:{i:043}"), value.clone())).collect();
         block_on(m.storage().inner.commit(&puts, &[])).unwrap();
-        for chunk in puts.chunks(100) {
-            block_on(m.get(&chunk.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>())).unwrap();
-        }
-        // A tenth slid within the lag: deferred writes an eviction must flush first.
+        // A tenth slid within the lag: deferred writes an eviction must flush first. (Before
+        // the reads: every call checks the bound first, and the last read must fill memory
+        // exactly to it, so that the timed read is the one that evicts.)
         let lazy: Vec<Lazy> = puts.iter().step_by(10).map(|(k, _)| lz(k, &value, 1_000)).collect();
         block_on(m.commit_lazy(&[], &lazy, &[], 1_001)).unwrap();
+        let rest: Vec<String> = puts.iter().enumerate().filter(|(i, _)| i % 10 != 0).map(|(_, (k, _))| k.clone()).collect();
+        for chunk in rest.chunks(100) {
+            block_on(m.get(chunk)).unwrap();
+        }
+        assert_eq!(m.state.borrow().known.len(), MAX_KEYS, "memory exactly at the bound");
     };
     fill(&m, 0, MAX_KEYS);
     let (mut evicting, mut plain) = (Vec::new(), Vec::new());
@@ -205,6 +209,7 @@ fn eviction_cost() {
         let t = Instant::now();
         block_on(m.get(&key)).unwrap(); // memory full: flush + evict EVICT keys, then the read
         evicting.push(t.elapsed().as_secs_f64() * 1e6);
+        assert_eq!(m.state.borrow().known.len(), MAX_KEYS - EVICT + 1, "the timed read evicted");
         let key = vec![format!("t:new2:{round}")];
         let t = Instant::now();
         block_on(m.get(&key)).unwrap(); // below the bound: the read only
