@@ -32,6 +32,42 @@ pub struct Entries {
     pub hours: Vec<(String, String)>,
 }
 
+/// The least time from one sweep of an object to its next. Every sweep reads every record the
+/// object holds, and the next deadline is often only milliseconds away (sliding tokens used
+/// once expire one after another; a busy refresh family keeps a row for each of its access
+/// tokens and a record for each rotated refresh token): re-armed for it, an object swept once
+/// per expiry, and each sweep cost more as records accumulated, so CPU per request grew with
+/// what the object held (issue 24, finding 3). Expiry is enforced by every read; deleting a dead
+/// record a few seconds later changes no answer.
+pub const SWEEP_GAP_MS: u64 = 5_000;
+/// And more for a bigger object, so that sweeping costs a bounded share of its time whatever
+/// it holds: per record read, this many microseconds of gap (100k records: 100 s more).
+pub const SWEEP_GAP_US_PER_RECORD: u64 = 1_000;
+/// The most the gap grows to (a dead record is gone from storage within this much of its end,
+/// plus the sweep's own time).
+pub const SWEEP_GAP_MAX_MS: u64 = 300_000;
+
+/// When the next sweep runs, for a deadline `next_ms` found by a sweep at `now_ms` that read
+/// `records` records: the deadline, but no sooner than the gap.
+pub fn next_sweep(next_ms: u64, now_ms: u64, records: usize) -> u64 {
+    let gap = (SWEEP_GAP_MS + records as u64 * SWEEP_GAP_US_PER_RECORD / 1_000).min(SWEEP_GAP_MAX_MS);
+    next_ms.max(now_ms.saturating_add(gap))
+}
+
+impl Entries {
+    fn len(&self) -> usize {
+        self.tokens.len()
+            + self.counters.len()
+            + self.codes.len()
+            + self.families.len()
+            + self.refresh.len()
+            + self.members.len()
+            + self.device.len()
+            + self.device_grants.len()
+            + self.hours.len()
+    }
+}
+
 /// Sweep one shard. Returns how many entries were deleted.
 pub async fn sweep<S: ShardStorage>(s: &S, now_ms: u64) -> Result<usize, StoreError> {
     let gate: Gate = match s.get(&[GATE_KEY.to_string()]).await?.pop() {
@@ -54,7 +90,7 @@ pub async fn sweep<S: ShardStorage>(s: &S, now_ms: u64) -> Result<usize, StoreEr
         s.commit(&[], &deletes).await?;
     }
     if let Some(at) = next {
-        s.set_alarm(at).await?;
+        s.set_alarm(next_sweep(at, now_ms, entries.len())).await?;
     }
     Ok(deletes.len())
 }
@@ -145,6 +181,31 @@ mod tests {
 
     fn counter(window_start_ms: u64, window_ms: u64) -> String {
         to_json(&Counter { window_start_ms, count: 3, previous: 0, window_ms })
+    }
+
+    #[test]
+    fn sweeps_of_one_object_are_spaced_by_the_gap() {
+        // The next deadline 1 ms away: not swept again before the gap, which grows with size.
+        assert_eq!(next_sweep(1_001, 1_000, 0), 1_000 + SWEEP_GAP_MS);
+        assert_eq!(next_sweep(1_001, 1_000, 20_000), 1_000 + SWEEP_GAP_MS + 20_000);
+        assert_eq!(next_sweep(1_001, 1_000, 10_000_000), 1_000 + SWEEP_GAP_MAX_MS);
+        // A deadline further away than the gap is kept.
+        assert_eq!(next_sweep(90_000, 1_000, 0), 90_000);
+    }
+
+    #[test]
+    fn a_sweep_rearms_no_sooner_than_the_gap() {
+        use crate::testing::MemStorage;
+        // Two tokens 1 ms apart: the sweep at the first one's end deletes it and comes back
+        // for the second after the gap, not 1 ms later.
+        let s = MemStorage::default();
+        let a = ("t:a".to_string(), token(0, 0, 10));
+        let b = ("t:b".to_string(), token(0, 1, 10));
+        crate::block_on(s.commit(&[a, b], &[])).unwrap();
+        assert_eq!(crate::block_on(sweep(&s, 10_000)).unwrap(), 1);
+        // (Two records read: 2 ms more.)
+        assert_eq!(crate::block_on(s.alarm()).unwrap(), Some(10_000 + SWEEP_GAP_MS + 2));
+        assert_eq!(crate::block_on(sweep(&s, 10_000 + SWEEP_GAP_MS + 2)).unwrap(), 1);
     }
 
     #[test]

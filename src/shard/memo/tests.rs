@@ -178,3 +178,52 @@ fn memory_is_bounded_on_reads_and_forgets_the_oldest() {
         assert!(m.state.borrow().known.len() <= MAX_KEYS);
     }
 }
+
+/// What an eviction costs, natively: `cargo test --release --lib eviction_cost -- --ignored
+/// --nocapture` (docs/reliability-soak-scale.md). A memo full of token-sized records, a tenth
+/// of them with a deferred slide; a read of one more key pays the flush and the eviction.
+#[test]
+#[ignore]
+fn eviction_cost() {
+    use std::time::Instant;
+    let value = "x".repeat(270);
+    let m = Memo::new(Counting::default());
+    let fill = |m: &Memo<Counting>, round: usize, n: usize| {
+        let puts: Vec<(String, String)> = (0..n).map(|i| (format!("t:{round}:{i:043}"), value.clone())).collect();
+        block_on(m.storage().inner.commit(&puts, &[])).unwrap();
+        // A tenth slid within the lag: deferred writes an eviction must flush first. (Before
+        // the reads: every call checks the bound first, and the last read must fill memory
+        // exactly to it, so that the timed read is the one that evicts.)
+        let lazy: Vec<Lazy> = puts.iter().step_by(10).map(|(k, _)| lz(k, &value, 1_000)).collect();
+        block_on(m.commit_lazy(&[], &lazy, &[], 1_001)).unwrap();
+        let rest: Vec<String> = puts.iter().enumerate().filter(|(i, _)| i % 10 != 0).map(|(_, (k, _))| k.clone()).collect();
+        for chunk in rest.chunks(100) {
+            block_on(m.get(chunk)).unwrap();
+        }
+        assert_eq!(m.state.borrow().known.len(), MAX_KEYS, "memory exactly at the bound");
+    };
+    fill(&m, 0, MAX_KEYS);
+    let (mut evicting, mut plain) = (Vec::new(), Vec::new());
+    for round in 1..=50 {
+        let key = vec![format!("t:new:{round}")];
+        let t = Instant::now();
+        block_on(m.get(&key)).unwrap(); // memory full: flush + evict EVICT keys, then the read
+        evicting.push(t.elapsed().as_secs_f64() * 1e6);
+        assert_eq!(m.state.borrow().known.len(), MAX_KEYS - EVICT + 1, "the timed read evicted");
+        let key = vec![format!("t:new2:{round}")];
+        let t = Instant::now();
+        block_on(m.get(&key)).unwrap(); // below the bound: the read only
+        plain.push(t.elapsed().as_secs_f64() * 1e6);
+        fill(&m, round, EVICT - 2); // back to the bound
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v[v.len() / 2]
+    };
+    println!(
+        "eviction: a read that evicts {EVICT} of {MAX_KEYS} keys (flushing {} deferred writes): median {:.0} µs; a read below the bound: {:.1} µs",
+        EVICT / 10,
+        median(&mut evicting),
+        median(&mut plain)
+    );
+}
