@@ -130,7 +130,7 @@ pub async fn patch<P: Platform>(app: &App<P>, user_id: &str, client_id: &str, pa
     if let Some(d) = patch.disabled {
         lifecycle::set_disabled(app, client_id, d).await?;
         if d && !client.settings.disabled {
-            notify::event(app, client_id, EventType::KeyDisabled, json!({}), now_ms).await;
+            notify::event(app, client_id, EventType::KeyDisabled, json!({ "by": "owner" }), now_ms).await;
         }
         client.settings.disabled = d;
     }

@@ -92,6 +92,9 @@ async fn patch<P: Platform>(app: &App<P>, id: &str, body: &[u8], now_ms: u64) ->
     if sets_disabled {
         lifecycle::set_disabled(app, id, settings.disabled).await?;
     }
+    if settings.disabled && !client.settings.disabled {
+        crate::notify::event(app, id, crate::alerts::EventType::KeyDisabled, json!({ "by": "operator" }), now_ms).await;
+    }
     client.settings = settings;
     client.updated_at = now_ms;
     save(app, &client, now_ms).await?;

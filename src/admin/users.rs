@@ -83,6 +83,12 @@ async fn patch<P: Platform>(app: &App<P>, id: &str, body: &[u8], cx: &mut Cx<'_>
     if let Some(disabled) = patch.disabled {
         lifecycle::owner_changed(app, id, disabled).await?;
     }
+    // `key.disabled` for each of their projects, when this call disabled the person.
+    if updated.newly_disabled {
+        for p in lifecycle::owned(app, id).await? {
+            crate::notify::event(app, &p, crate::alerts::EventType::KeyDisabled, json!({ "by": "operator", "owner_disabled": true }), cx.now_ms).await;
+        }
+    }
     user::store::put(&app.kv, &updated.user).await?;
     Ok(HttpResponse::json(200, &updated.user.view()).no_store())
 }
