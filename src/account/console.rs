@@ -290,7 +290,7 @@ impl<P: Platform> Page<'_, P> {
                 return match set {
                     Ok(w) => self.project_with(200, &client, None, None, Some(webhook_shown(Some(&w), Some(w.secret.clone())))).await,
                     Err(e) if on_form(&e) => {
-                        let checked: Vec<&str> = f.all("event").iter().copied().collect();
+                        let checked: Vec<&str> = f.all("event").to_vec();
                         let typed = WebhookShown {
                             url: None,
                             active: false,

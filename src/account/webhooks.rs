@@ -41,12 +41,12 @@ pub async fn set<P: Platform>(
 }
 
 pub async fn get<P: Platform>(app: &App<P>, client_id: &str) -> Result<Option<Webhook>, OAuthError> {
-    Ok(app.call(&shard_name(client_id, 0), GetWebhook {}).await?)
+    app.call(&shard_name(client_id, 0), GetWebhook {}).await
 }
 
 /// `true` when there was one.
 pub async fn delete<P: Platform>(app: &App<P>, client_id: &str) -> Result<bool, OAuthError> {
-    Ok(app.call(&shard_name(client_id, 0), DeleteWebhook {}).await?)
+    app.call(&shard_name(client_id, 0), DeleteWebhook {}).await
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ fn project(h: &mut Harness, token: &str, api: &str) -> (String, String) {
 }
 
 fn admin_patch(h: &mut Harness, id: &str, body: &str) -> HttpResponse {
-    h.send(Req::new("PATCH", &format!("/admin/clients/{id}")).bearer(ADMIN).body(body.to_string()))
+    h.send(Req::new("PATCH", &format!("/admin/clients/{id}")).bearer(ADMIN).body(body))
 }
 
 #[test]
@@ -94,4 +94,11 @@ fn key_old_secret_used_is_raised_after_the_grace_not_within_it() {
     assert_eq!(attempt(&mut h, &old), 401, "after its grace the old secret is refused");
     let q = queued(&h, "key.old_secret_used");
     assert_eq!(q, vec![(id.clone(), json!({"client_id": id, "count": 1, "ip": "10.0.0.1"}))]);
+
+    // Rotated without grace: the secret just replaced is an old secret used at once.
+    h.advance(COOLDOWN_MS);
+    let r = h.send(Req::new("POST", &format!("/admin/clients/{id}/secret")).bearer(ADMIN).body(r#"{"grace":0}"#));
+    assert_eq!((r.status, r.body_json()["previous_secret_valid_until"].clone()), (201, json!(null)));
+    assert_eq!(attempt(&mut h, &new), 401, "no grace: refused at once");
+    assert_eq!(queued(&h, "key.old_secret_used").len(), 2);
 }
