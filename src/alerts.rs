@@ -209,6 +209,7 @@ mod tests {
             "http://[::1]:8080/",
             "https://8.8.8.8/",
             "https://[2001:db8::1]/",
+            "https://[::ffff:8.8.8.8]/",
         ] {
             assert!(check_url(ok).is_ok(), "{ok}");
         }
@@ -224,6 +225,7 @@ mod tests {
             "https://[fe80::1]/",
             "https://[fd00::1]/",
             "https://[::ffff:10.0.0.1]/",
+            "https://[::ffff:127.0.0.1]/",
             "https://user:pw@hooks.example.com/",
             "https://hooks.example.com/#x",
             "https:///x",
@@ -233,6 +235,8 @@ mod tests {
             let e = check_url(bad).unwrap_err();
             assert!(matches!(&e, OAuthError::InvalidField { field, .. } if field == "url"), "{bad}: {e:?}");
         }
+        // The reason, as the console shows it: plain http is for loopback only.
+        assert!(check_url("http://hooks.example.com/").unwrap_err().description().contains("http only on loopback"));
     }
 
     #[test]

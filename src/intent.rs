@@ -228,16 +228,18 @@ pub async fn rotate<P: Platform>(
 
 /// Save a changed client; `disabled` when the change names the client's own switch (its
 /// gates hear it first; told whenever named, since the record compared with may be stale).
-/// Disabling an enabled client raises `key.disabled`.
+/// Disabling an enabled client raises `key.disabled`, saying `by` whom ("operator", "owner").
+#[allow(clippy::too_many_arguments)]
 pub async fn save_client<P: Platform>(
     app: &App<P>,
     client: &Client,
     disabled: Option<bool>,
     was_disabled: bool,
+    by: &str,
     now_ms: u64,
     rng: &mut dyn Random,
 ) -> Result<(), OAuthError> {
-    let event = (disabled == Some(true) && !was_disabled).then(|| Event { kind: EventType::KeyDisabled, data: json!({}) });
+    let event = (disabled == Some(true) && !was_disabled).then(|| Event { kind: EventType::KeyDisabled, data: json!({ "by": by }) });
     run(app, Intent::SaveClient { client: client.clone(), gate: disabled.map(lifecycle::switch), event }, now_ms, rng).await
 }
 

@@ -4,7 +4,7 @@
 //! token that acts for no person of ours (a client's own token, an exchanged token) is `403
 //! insufficient_scope`. Errors follow the admin API (`400` naming the field).
 
-use super::{parse_new, parse_patch, parse_rotate, projects, view, ACCOUNT_SCOPE};
+use super::{parse_new, parse_patch, parse_rotate, projects, view, webhooks, ACCOUNT_SCOPE};
 use crate::alerts::{self, EventType};
 use crate::app::{App, Cx};
 use crate::catalogue::{self, Api};
@@ -14,7 +14,7 @@ use crate::error::OAuthError;
 use crate::form::Params;
 use crate::http::{Body, HttpRequest, HttpResponse};
 use crate::shard::route::shard_name;
-use crate::shard::webhooks::{DeleteWebhook, Deliveries, GetWebhook, SetWebhook, Webhook};
+use crate::shard::webhooks::{Deliveries, Webhook};
 use crate::store::Platform;
 use crate::usage;
 use serde_json::{json, Value};
@@ -75,23 +75,21 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
         ("PUT", ["projects", id, "webhook"]) => {
             projects::load(app, &user_id, id, cx.now_ms).await?;
             let (url, events) = parse_webhook(body(req)?)?;
-            let secret = alerts::new_secret(cx.rng);
-            let webhook = Webhook { url, events, secret, created_ms: cx.now_ms, off: false };
-            app.call(&shard_name(id, 0), SetWebhook { webhook: webhook.clone() }).await?;
+            let webhook = webhooks::set(app, id, &url, events, cx.now_ms, cx.rng).await?;
             let mut v = webhook_view(&webhook);
             v["secret"] = json!(webhook.secret);
             ok(201, v)
         }
         ("GET", ["projects", id, "webhook"]) => {
             projects::load(app, &user_id, id, cx.now_ms).await?;
-            match app.call(&shard_name(id, 0), GetWebhook {}).await? {
+            match webhooks::get(app, id).await? {
                 Some(w) => ok(200, webhook_view(&w)),
                 None => Err(OAuthError::NotFound),
             }
         }
         ("DELETE", ["projects", id, "webhook"]) => {
             projects::load(app, &user_id, id, cx.now_ms).await?;
-            match app.call(&shard_name(id, 0), DeleteWebhook {}).await? {
+            match webhooks::delete(app, id).await? {
                 true => Ok(HttpResponse::new(204)),
                 false => Err(OAuthError::NotFound),
             }
@@ -134,14 +132,8 @@ fn parse_webhook(body: &[u8]) -> Result<(String, Vec<EventType>), OAuthError> {
     let events = match v.get("events") {
         None | Some(Value::Null) => EventType::ALL.to_vec(),
         Some(Value::Array(a)) if !a.is_empty() => {
-            let mut out = Vec::new();
-            for e in a {
-                let t = e.as_str().and_then(EventType::parse).ok_or_else(|| OAuthError::field("events", "events names the contract's event types"))?;
-                if !out.contains(&t) {
-                    out.push(t);
-                }
-            }
-            out
+            let names: Option<Vec<&str>> = a.iter().map(Value::as_str).collect();
+            webhooks::events_named(names.ok_or_else(|| OAuthError::field("events", "events names the contract's event types"))?)?
         }
         _ => return Err(OAuthError::field("events", "events is a non-empty list of event types")),
     };

@@ -6,7 +6,8 @@
 //! (`409` once rotated), a delete form names a project that is gone (`404`); edits and
 //! disable/enable set values, so a replay sets them again.
 
-use super::{api_ids, grace, project_name, projects, NewProject, ProjectPatch};
+use super::{api_ids, grace, project_name, projects, webhooks, NewProject, ProjectPatch};
+use crate::alerts::EventType;
 use crate::app::{App, Cx};
 use crate::auth::session;
 use crate::catalogue::{self, Api};
@@ -18,10 +19,11 @@ use crate::error::OAuthError;
 use crate::form::{encode_component, Params};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::pages::chart::Range;
-use crate::pages::console::{self as page, when, ApiChoice, NewSecret, ProjectRow, ProjectShown, UsageShown};
+use crate::pages::console::{self as page, when, ApiChoice, NewSecret, ProjectRow, ProjectShown, UsageShown, WebhookShown};
 use crate::pages::{Csrf, Person};
 use crate::secret::{random_string, Random};
 use crate::shard::users::sessions::SessionUser;
+use crate::shard::webhooks::Webhook;
 use crate::store::Platform;
 use crate::usage;
 
@@ -59,7 +61,7 @@ pub async fn handle<P: Platform>(app: &App<P>, req: &HttpRequest, cx: &mut Cx<'_
     // Which page, before anything is read: an unknown path is 404 for everyone.
     let known = matches!(
         (post, segments.as_slice()),
-        (false, [] | ["projects", _]) | (_, ["projects"]) | (true, ["projects", _, "edit" | "rotate" | "disable" | "delete"])
+        (false, [] | ["projects", _]) | (_, ["projects"]) | (true, ["projects", _, "edit" | "rotate" | "disable" | "delete" | "webhook" | "remove-webhook"])
     );
     let new_form = matches!((post, segments.as_slice()), (false, ["projects", "new"]));
     if !known && !new_form {
@@ -133,6 +135,18 @@ fn shown(c: &Client, catalogue: &[Api], last_used: Option<u64>, usage: UsageShow
         last_used: last_used.map_or_else(|| "Never".to_string(), when),
         generation: c.generation(),
         usage,
+        webhook: WebhookShown::default(),
+    }
+}
+
+/// The webhook as its form shows it: `w`'s URL and events (every event before there is one).
+fn webhook_shown(w: Option<&Webhook>, secret: Option<String>) -> WebhookShown {
+    WebhookShown {
+        url: w.map(|w| w.url.clone()),
+        active: w.is_some_and(|w| !w.off),
+        events: EventType::ALL.iter().map(|t| (t.name(), w.is_none_or(|w| w.events.contains(t)))).collect(),
+        secret,
+        typed: w.map(|w| w.url.clone()).unwrap_or_default(),
     }
 }
 
@@ -141,6 +155,7 @@ fn words(e: &OAuthError) -> String {
     match e {
         OAuthError::InvalidField { field, .. } if field == "apis" => "Pick at least one API (at most 10).".into(),
         OAuthError::InvalidField { field, .. } if field == "name" => "The project name must be 1 to 100 characters.".into(),
+        OAuthError::InvalidField { field, .. } if field == "events" => "Pick at least one event for the webhook.".into(),
         other => {
             let d = other.description();
             let mut c = d.chars();
@@ -187,12 +202,22 @@ impl<P: Platform> Page<'_, P> {
     }
 
     async fn project(&self, status: u16, c: &Client, secret: Option<&NewSecret>, problem: Option<&str>) -> Outcome {
+        self.project_with(status, c, secret, problem, None).await
+    }
+
+    /// The project's page; `hook`: the webhook form's state after a post (the secret just
+    /// made, or the URL just refused), instead of the stored webhook's.
+    async fn project_with(&self, status: u16, c: &Client, secret: Option<&NewSecret>, problem: Option<&str>, hook: Option<WebhookShown>) -> Outcome {
         let cat = self.catalogue().await?;
         let now_s = self.now_ms / 1000;
         let (hours, _) = usage::hours(self.app, &c.client_id, self.range.first_hour(now_s)).await?;
         let hours: Vec<(u64, u64, u64)> = hours.iter().map(|(h, n)| (*h, n.accepted(), n.rejected())).collect();
         let chart = UsageShown::new(&hours, self.range, now_s);
-        let p = shown(c, &cat, usage::last_used(self.app, &c.client_id).await?, chart);
+        let mut p = shown(c, &cat, usage::last_used(self.app, &c.client_id).await?, chart);
+        p.webhook = match hook {
+            Some(h) => h,
+            None => webhook_shown(webhooks::get(self.app, &c.client_id).await?.as_ref(), None),
+        };
         Ok(page::project(status, Csrf(self.csrf), self.person(), &p, &choices(&cat, &c.apis), secret, problem, &self.token_url))
     }
 
@@ -255,6 +280,34 @@ impl<P: Platform> Page<'_, P> {
                     Ok(g) => projects::rotate(self.app, user, id, g, cx.now_ms, cx.rng).await.map(Some),
                     Err(e) => Err(e),
                 }
+            }
+            "webhook" => {
+                let url = f.single("url").ok().flatten().unwrap_or("").trim();
+                let set = match webhooks::events_named(f.all("event").iter().copied()) {
+                    Ok(events) => webhooks::set(self.app, id, url, events, cx.now_ms, cx.rng).await,
+                    Err(e) => Err(e),
+                };
+                return match set {
+                    Ok(w) => self.project_with(200, &client, None, None, Some(webhook_shown(Some(&w), Some(w.secret.clone())))).await,
+                    Err(e) if on_form(&e) => {
+                        let checked: Vec<&str> = f.all("event").to_vec();
+                        let typed = WebhookShown {
+                            url: None,
+                            active: false,
+                            events: EventType::ALL.iter().map(|t| (t.name(), checked.contains(&t.name()))).collect(),
+                            secret: None,
+                            typed: url.to_string(),
+                        };
+                        let stored = webhook_shown(webhooks::get(self.app, id).await?.as_ref(), None);
+                        let hook = WebhookShown { url: stored.url, active: stored.active, ..typed };
+                        self.project_with(e.status(), &client, None, Some(&words(&e)), Some(hook)).await
+                    }
+                    Err(e) => Err(e),
+                };
+            }
+            "remove-webhook" => {
+                webhooks::delete(self.app, id).await?;
+                return see_other(&format!("{back}#webhook"));
             }
             "delete" => {
                 if f.single("confirm").ok().flatten().map(str::trim) != Some(client.settings.name.as_str()) {

@@ -18,6 +18,7 @@ pub mod api;
 pub mod console;
 pub mod projects;
 pub mod signup;
+pub mod webhooks;
 
 use crate::catalogue::{is_api_id, Api};
 use crate::client::settings::{json_object, shorten, Settings};

@@ -163,7 +163,7 @@ pub async fn patch<P: Platform>(
         client.settings.disabled = d;
     }
     client.updated_at = now_ms;
-    intent::save_client(app, &client, patch.disabled, was_disabled, now_ms, rng).await?;
+    intent::save_client(app, &client, patch.disabled, was_disabled, "owner", now_ms, rng).await?;
     for gone in before.iter().filter(|a| !client.apis.contains(a)) {
         app.call(&catalogue::object_name(gone), Detach { client_id: client_id.to_string() }).await?;
     }

@@ -94,7 +94,7 @@ async fn patch<P: Platform>(app: &App<P>, id: &str, body: &[u8], cx: &mut Cx<'_>
     let disabled = sets_disabled.then_some(settings.disabled);
     client.settings = settings;
     client.updated_at = cx.now_ms;
-    intent::save_client(app, &client, disabled, was_disabled, cx.now_ms, cx.rng).await?;
+    intent::save_client(app, &client, disabled, was_disabled, "operator", cx.now_ms, cx.rng).await?;
     Ok(HttpResponse::json(200, &client.view()).no_store())
 }
 

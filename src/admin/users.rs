@@ -83,6 +83,12 @@ async fn patch<P: Platform>(app: &App<P>, id: &str, body: &[u8], cx: &mut Cx<'_>
     let op = UpdateUser { name: patch.name, password: hash, disabled: patch.disabled };
     let updated = app.call(&object, op).await?.ok_or(OAuthError::NotFound)?;
     intent::finish(app, recording, cx.now_ms).await?;
+    // `key.disabled` for each of their projects, when this call disabled the person.
+    if updated.newly_disabled {
+        for p in crate::client::lifecycle::owned(app, id).await? {
+            crate::notify::event(app, &p, crate::alerts::EventType::KeyDisabled, json!({ "by": "operator", "owner_disabled": true }), cx.now_ms).await;
+        }
+    }
     Ok(HttpResponse::json(200, &updated.user.view()).no_store())
 }
 

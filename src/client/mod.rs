@@ -157,7 +157,9 @@ impl Client {
     /// seconds (0: not at all).
     pub fn rotate(&mut self, new_secret: &ClientSecret, grace_s: u64, now_ms: u64) {
         let old = self.secret.clone();
-        self.previous_secret = old.as_ref().filter(|_| grace_s > 0).map(|old| StoredSecret { valid_until_ms: Some(now_ms + grace_s * 1000), ..old.clone() });
+        // Kept after its grace too (`None`: none at all), so a late use is recognised
+        // (`key.old_secret_used`); it never authenticates once its grace is over.
+        self.previous_secret = old.as_ref().map(|old| StoredSecret { valid_until_ms: (grace_s > 0).then(|| now_ms + grace_s * 1000), ..old.clone() });
         let generation = old.map_or(0, |o| o.generation + 1);
         self.secret = Some(StoredSecret { hash: new_secret.hash(), generation, valid_until_ms: None });
         self.updated_at = now_ms;

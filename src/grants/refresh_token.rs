@@ -9,11 +9,13 @@
 //! next rotation and dies with the family.
 
 use super::TokenResponse;
+use crate::alerts::EventType;
 use crate::app::{App, Cx};
 use crate::auth::client_auth::Authenticated;
 use crate::error::OAuthError;
 use crate::form::Params;
 use crate::http::HttpRequest;
+use crate::notify;
 use crate::scope::parse_scope;
 use crate::secret::{AccessToken, RefreshToken};
 use crate::shard::refresh::{Refresh, Refreshed};
@@ -21,6 +23,7 @@ use crate::shard::route::{generate_in, route};
 use crate::shard::tokens::TokenRecord;
 use crate::store::Platform;
 use base64::prelude::{Engine as _, BASE64_URL_SAFE_NO_PAD as B64URL};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
 fn pad(key: &RefreshToken) -> [u8; 32] {
@@ -77,6 +80,13 @@ pub async fn grant<P: Platform>(
             (scope, expires_at_ms, same)
         }
         Refreshed::InvalidGrant => return Err(invalid()),
+        Refreshed::Reused => {
+            // Someone else holds a token of this grant: the family is dead; the client hears
+            // only `invalid_grant`, the project's webhook (and the operator's) hear why.
+            let ip = req.client_ip.as_deref();
+            notify::event(app, &client.client_id, EventType::RefreshReuseDetected, json!({ "ip": ip }), cx.now_ms).await;
+            return Err(invalid());
+        }
         Refreshed::InvalidScope => return Err(OAuthError::InvalidScope("a refresh may narrow the scope of the grant, never widen it".into())),
         Refreshed::ClientGone => return Err(OAuthError::InvalidClient { challenge: via_header }),
         Refreshed::InvalidTarget => return Err(super::not_authorized_resource()),

@@ -44,6 +44,22 @@ pub struct ProjectShown {
     /// The secret's generation: a rotate form carries it, so a replayed form changes nothing.
     pub generation: u32,
     pub usage: UsageShown,
+    pub webhook: WebhookShown,
+}
+
+/// The project's alerts webhook on its page, and the form that sets it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WebhookShown {
+    /// `None`: no webhook yet.
+    pub url: Option<String>,
+    /// `false` once the receiver answered `410 Gone`.
+    pub active: bool,
+    /// Every event type, and whether the webhook takes it (all of them before there is one).
+    pub events: Vec<(&'static str, bool)>,
+    /// The signing secret, right after the webhook was set (shown only then).
+    pub secret: Option<String>,
+    /// The URL the form shows (the one just refused, after a mistake).
+    pub typed: String,
 }
 
 /// The usage chart of a project's page ([`super::chart`]).
@@ -246,12 +262,21 @@ mod tests {
             last_used: String::new(),
             generation: 3,
             usage: UsageShown::new(&[(491_000, 5, 2)], super::super::chart::Range::Week, 491_000 * 3600),
+            webhook: WebhookShown {
+                url: Some("https://h.example/?a=1&b=<2>".into()),
+                active: false,
+                events: vec![("key.created", true), ("key.rotated", false)],
+                secret: None,
+                typed: "https://h.example/?a=1&b=<2>".into(),
+            },
         };
         let s = NewSecret { title: "t".into(), value: "s3cr3t".into(), old_until: Some("later".into()) };
         let r = project(200, Csrf("tok"), person, &p, &[], Some(&s), None, "https://a/token");
         let html = String::from_utf8(r.body).unwrap();
         assert!(html.contains("s3cr3t") && html.contains("until later") && html.contains(r#"name="generation" value="3""#));
         assert!(html.contains("value=\"&#34;quoted&#34;\""), "attribute values are escaped");
+        assert!(html.contains("https://h.example/?a=1&#38;b=&#60;2&#62;") && !html.contains("<2>"), "the webhook URL is escaped");
+        assert!(html.contains(r#"value="key.created" checked"#) && html.contains(r#"value="key.rotated">"#) && html.contains("410 Gone"));
         assert!(html.contains("<svg class=\"chart\"") && html.contains("5 accepted, 2 rejected</title>"), "the chart, not escaped");
         assert!(html.contains(r##"<a href="?range=7d#usage" aria-current="page">7 days</a>"##), "the range shown is marked");
         assert!(html.contains("The last 7 days: 5 accepted, 2 rejected.") && html.contains("Generated at"));

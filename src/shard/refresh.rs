@@ -52,6 +52,10 @@ pub enum Refreshed {
         sealed_successor: String,
     },
     InvalidGrant,
+    /// A rotated-away token presented again outside the retry window: the family was killed.
+    /// `invalid_grant` to the client, like [`Refreshed::InvalidGrant`]; the edge raises
+    /// `refresh.reuse_detected`.
+    Reused,
     /// The scope asked for is not within the family's.
     InvalidScope,
     /// The client's gate refuses (stale KV): `invalid_client`.
@@ -114,7 +118,7 @@ impl Op for Refresh {
             // Reuse of a rotated-away token (after the window, or after its successor was
             // used): someone else has it. The whole family dies, now.
             kill(&mut fx, &id, &family);
-            return Ok((Refreshed::InvalidGrant, fx));
+            return Ok((Refreshed::Reused, fx));
         }
         if reply_rotated {
             fx.put(refresh_key(&self.successor), &RefreshRecord { family: id.clone() });

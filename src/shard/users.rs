@@ -104,6 +104,9 @@ pub struct Updated {
     /// disable repairs a kill that did not reach every shard).
     #[serde(default)]
     pub kill: Option<Kill>,
+    /// This change disabled the user (it was enabled): their projects' keys stopped now.
+    #[serde(default)]
+    pub newly_disabled: bool,
 }
 
 /// `PATCH /admin/users/{id}`. Disabling raises the epoch (once) and ends every session; a new
@@ -135,6 +138,7 @@ impl Op for UpdateUser {
             user.password = p;
             fx.purge.push(SESSION_PREFIX);
         }
+        let newly_disabled = self.disabled == Some(true) && !user.disabled;
         let kill = match self.disabled {
             Some(true) => {
                 if !user.disabled {
@@ -152,7 +156,7 @@ impl Op for UpdateUser {
         };
         user.updated_at = now_ms;
         fx.put(USER_KEY.into(), &user);
-        Ok((Some(Updated { user, kill }), fx))
+        Ok((Some(Updated { user, kill, newly_disabled }), fx))
     }
 }
 

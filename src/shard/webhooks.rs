@@ -221,6 +221,8 @@ mod tests {
         assert_eq!(r.map(|r| r.count), Some(2));
         let log = Deliveries {}.checked(&loaded, 0).unwrap().0;
         assert_eq!(log.iter().map(|d| d.webhook_id.as_str()).collect::<Vec<_>>(), vec!["msg_3", "msg_1"], "newest first");
+        let d = &log[0];
+        assert_eq!((d.status.as_str(), d.attempts, d.last_status, d.created_at), ("pending", 0, None, crate::alerts::COOLDOWN_MS / 1000), "unix seconds");
         // A type the webhook does not take: counted and sent to the operator only.
         let other = Loaded::default().with(WEBHOOK_KEY, &hook(vec![EventType::KeyCreated]));
         let (r, after) = raise(&other, "m", 0);

@@ -200,3 +200,54 @@ fn the_home_page() {
     assert_eq!(r.header("x-frame-options"), Some("DENY"));
     assert_eq!(h.send(Req::new("POST", "/")).status, 405);
 }
+
+#[test]
+fn the_project_page_shows_and_sets_its_webhook() {
+    let mut h = open();
+    let maps = h.api("Maps API", r#"["maps:read"]"#, None);
+    let mut b = Browser::new();
+    sign_up(&mut h, &mut b, "wes");
+    let (made, _) = create(&mut h, &mut b, "Hooked", &maps);
+    let id = key_id_of(&made);
+    let page_path = format!("/console/projects/{id}");
+    let action = format!("{page_path}/webhook");
+    let page = b.send(&mut h, Req::new("GET", &page_path));
+    let html = text(&page);
+    assert!(html.contains("No webhook yet") && html.contains(&format!("action=\"{action}\"")));
+    assert_eq!(inputs(&page, "event").len(), 9, "every event type, to pick from");
+
+    // The URL rules of the Account API: refused on the form, 400, nothing set.
+    let bad = form_of(&page, &[("url", "http://hooks.example/in"), ("event", "key.rotated")]);
+    let r = b.send(&mut h, Req::new("POST", &action).form(&bad));
+    assert_eq!(r.status, 400);
+    assert!(text(&r).contains("The webhook URL must use https") && text(&r).contains("value=\"http://hooks.example/in\""), "{}", text(&r));
+    let none = form_of(&page, &[("url", "https://hooks.example/in")]);
+    let r = b.send(&mut h, Req::new("POST", &action).form(&none));
+    assert_eq!(r.status, 400);
+    assert!(text(&r).contains("Pick at least one event"));
+    // CSRF first.
+    assert_eq!(b.send(&mut h, Req::new("POST", &action).form("csrf_token=x&url=https%3A%2F%2Fhooks.example%2Fin&event=key.rotated")).status, 403);
+    assert!(text(&b.send(&mut h, Req::new("GET", &page_path))).contains("No webhook yet"));
+
+    // Set: the page shows it and the signing secret, once.
+    let good = form_of(&page, &[("url", "https://hooks.example/in"), ("event", "key.rotated"), ("event", "token.wrong_ip")]);
+    let r = b.send(&mut h, Req::new("POST", &action).form(&good));
+    assert_eq!(r.status, 200);
+    let html = text(&r);
+    let at = html.find("id=\"webhook-secret\" class=\"id select\">").expect("the secret is shown") + 38;
+    let whsec = &html[at..at + html[at..].find('<').unwrap()];
+    assert!(whsec.starts_with("whsec_"), "{whsec}");
+    let shown = b.send(&mut h, Req::new("GET", &page_path));
+    let html = text(&shown);
+    assert!(html.contains("Alerts go to <code class=\"inline\" id=\"webhook-url\">https://hooks.example/in</code>"));
+    assert!(!html.contains(whsec), "the secret is shown only once");
+    assert!(html.contains(r#"value="key.rotated" checked"#) && !html.contains(r#"value="key.created" checked"#));
+    // The Account API sees the same webhook.
+    let stored = block_on(crate::account::webhooks::get(&h.app, &id)).unwrap().unwrap();
+    assert_eq!((stored.url.as_str(), stored.secret.as_str()), ("https://hooks.example/in", whsec));
+
+    // Remove.
+    let r = b.send(&mut h, Req::new("POST", &format!("{page_path}/remove-webhook")).form(&form_of(&shown, &[])));
+    assert_eq!(r.status, 303);
+    assert!(text(&b.send(&mut h, Req::new("GET", &page_path))).contains("No webhook yet"));
+}

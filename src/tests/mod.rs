@@ -4,6 +4,7 @@
 mod abuse;
 mod account;
 mod admin;
+mod alerts;
 mod browser;
 mod cimd;
 mod console;

@@ -89,6 +89,35 @@ fn reuse_after_the_window_kills_the_family() {
 }
 
 #[test]
+fn reuse_raises_refresh_reuse_detected_once_and_a_retry_or_a_bad_token_none() {
+    use crate::notify::Message;
+    let mut h = Harness::new();
+    h.app.config.alert_webhook = Some(("https://ops.example/alerts".into(), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()));
+    let f = family(&mut h, "");
+    let queued = |h: &Harness| -> Vec<Message> { h.app.outbox.sent.borrow().iter().map(|m| serde_json::from_str(m).unwrap()).collect() };
+    let (_, r2) = tokens(&refresh(&mut h, &f, &f.refresh, ""));
+    assert_eq!(refresh(&mut h, &f, &f.refresh, "").status, 200, "a retry within the window");
+    assert_eq!(err(&refresh(&mut h, &f, "not-a-token", "")), "invalid_grant");
+    assert!(queued(&h).is_empty(), "a retry or an unknown token is no reuse");
+    tokens(&refresh(&mut h, &f, &r2, ""));
+    let reuse = h.send(
+        Req::new("POST", "/token").basic(&f.client.0, &f.client.1).ip(Some("192.0.2.9")).form(&format!("grant_type=refresh_token&refresh_token={}", f.refresh)),
+    );
+    assert_eq!((reuse.status, err(&reuse).as_str()), (400, "invalid_grant"), "the client hears only invalid_grant");
+    let q = queued(&h);
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert!(q[0].operator && q[0].client_id == f.client.0);
+    let body: serde_json::Value = serde_json::from_str(&q[0].body).unwrap();
+    assert_eq!(
+        (body["type"].as_str(), body["data"]["client_id"].as_str(), body["data"]["ip"].as_str()),
+        (Some("refresh.reuse_detected"), Some(f.client.0.as_str()), Some("192.0.2.9"))
+    );
+    // The family is dead now: its tokens are unknown, not reused.
+    assert_eq!(err(&refresh(&mut h, &f, &r2, "")), "invalid_grant");
+    assert_eq!(queued(&h).len(), 1);
+}
+
+#[test]
 fn scope_narrows_never_widens() {
     let mut h = Harness::new();
     let f = family(&mut h, "");

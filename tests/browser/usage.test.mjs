@@ -92,3 +92,45 @@ test("the project page charts accepted against rejected, with numbers on hover",
   await page.locator("#usage").screenshot({ path: join(DOCS, "usage-chart-1280.png"), scale: "css" });
   await context.close();
 });
+
+test("the project page sets its alerts webhook through a plain form (no JavaScript) and shows it", async () => {
+  const context = await browser.newContext({ viewport: PHONE, deviceScaleFactor: 2, locale: "en-US", javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto(worker.url + "/signup");
+  await page.fill("#username", "ada");
+  await page.fill("#name", "Ada Lovelace");
+  await page.fill("#password", "analytical engine");
+  await submitAndWait(page, page.getByRole("button", { name: "Create account" }));
+  await page.goto(worker.url + "/console/projects/new");
+  await page.fill("#name", "Loom");
+  await page.getByLabel(/Maps API/).check();
+  await submitAndWait(page, page.getByRole("button", { name: "Create project" }));
+  const keyId = (await page.locator(".facts code.id").first().textContent()).trim();
+  await page.goto(`${worker.url}/console/projects/${keyId}#webhook`);
+  const hook = page.locator("#webhook");
+  assert.match(await hook.textContent(), /No webhook yet/);
+  assert.equal(await hook.locator('input[name="event"]:checked').count(), 9, "every event, before there is a webhook");
+
+  // A URL the contract refuses: the form again with the reason.
+  await page.fill("#webhook_url", "http://hooks.example/in");
+  await submitAndWait(page, page.getByRole("button", { name: "Save webhook" }));
+  assert.match(await page.locator("p.alert").textContent(), /The webhook URL must use https/);
+
+  const url = "https://hooks.example/alerts";
+  await page.fill("#webhook_url", url);
+  for (const e of ["key.created", "key.deleted", "rate_limit.exceeded"]) await page.getByLabel(e, { exact: true }).uncheck();
+  await submitAndWait(page, page.getByRole("button", { name: "Save webhook" }));
+  const secret = (await page.locator("#webhook-secret").textContent()).trim();
+  assert.match(secret, /^whsec_[A-Za-z0-9+/=]{20,}$/);
+  assert.equal(await page.locator("#webhook-url").textContent(), url);
+  assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), PHONE.width, "fits a phone");
+  await page.locator("#webhook").screenshot({ path: join(DOCS, "console-webhook-390.png") });
+
+  // Reloaded: the webhook and its events stay; the secret is not shown again.
+  await page.goto(`${worker.url}/console/projects/${keyId}`);
+  assert.equal(await page.locator("#webhook-url").textContent(), url);
+  assert.equal(await page.locator("#webhook-secret").count(), 0);
+  assert.equal(await hook.locator('input[name="event"]:checked').count(), 6);
+  assert.equal(await page.getByLabel("key.created", { exact: true }).isChecked(), false);
+  await context.close();
+});

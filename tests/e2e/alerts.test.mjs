@@ -10,6 +10,8 @@ import { startWorker, clientFor, formClient, ADMIN, uniq, codeFlow, createUser, 
 
 const IP = "203.0.113.44";
 const REDIRECT = "https://app.example/cb";
+// The operator's webhook (ALERT_WEBHOOK_URL): every client's events, on its own path.
+const OPS_SECRET = "whsec_" + Buffer.from("the operator's own key 24").toString("base64");
 let worker, api, receiver, port, cli, maps;
 // What the receiver answers, per path: a list of statuses, the last one repeated.
 const answers = new Map();
@@ -28,7 +30,8 @@ before(async () => {
   });
   await new Promise((r) => receiver.listen(0, "127.0.0.1", r));
   port = receiver.address().port;
-  worker = await startWorker({ vars: { ADMIN_TOKEN: ADMIN, AUTH_FAILURES_PER_IP: "100000", ALERT_BACKOFF: "1,1,1" } });
+  worker = await startWorker({ vars: { ADMIN_TOKEN: ADMIN, AUTH_FAILURES_PER_IP: "100000", ALERT_BACKOFF: "1,1,1",
+    ALERT_WEBHOOK_URL: `http://127.0.0.1:${port}/ops`, ALERT_WEBHOOK_SECRET: OPS_SECRET } });
   api = clientFor(worker.url, { ip: IP });
   maps = (await api.admin("POST", "/admin/apis", { name: uniq("API "), scopes: ["maps:read"] })).json;
   cli = await api.createClient({
@@ -145,4 +148,56 @@ test("webhook URLs are checked before anything is sent", async () => {
     assert.equal(r.status, 400, url);
     assert.equal(r.json.field, "url");
   }
+});
+
+test("refresh.reuse_detected: a reused refresh token alerts the project's webhook and the operator's; the client hears invalid_grant", async () => {
+  const { p, acct } = await project();
+  const path = `/reuse/${p.client_id}`;
+  const r = await acct("PUT", `/account/projects/${p.client_id}/webhook`, { url: `http://127.0.0.1:${port}${path}`, events: ["refresh.reuse_detected"] });
+  assert.equal(r.status, 201, r.text);
+  const secret = r.json.secret;
+  // A project is a client_credentials client; the operator lets this one sign people in too.
+  const patched = await api.admin("PATCH", `/admin/clients/${encodeURIComponent(p.client_id)}`, {
+    grant_types: ["client_credentials", "authorization_code", "refresh_token"], redirect_uris: [REDIRECT], skip_consent: true,
+  });
+  assert.equal(patched.status, 200, patched.text);
+  const client = { client_id: p.client_id, client_secret: p.client_secret, redirect_uris: [REDIRECT] };
+  const refresh = (t) => api.form("/token", p.client_id, p.client_secret, `grant_type=refresh_token&refresh_token=${encodeURIComponent(t)}`);
+  const user = await createUser(api);
+  const { token } = await codeFlow(api, formClient(worker.url, { ip: "198.18.71.1" }), worker.url, { client, user, scope: "maps:read" });
+  assert.equal(token.status, 200, token.text);
+  const r1 = token.json.refresh_token;
+  const next = await refresh(r1);
+  assert.equal(next.status, 200, next.text);
+  assert.equal((await refresh(next.json.refresh_token)).status, 200, "the successor is used");
+  await sleep(1500);
+  assert.equal(received.filter((x) => x.path === path).length, 0, "no alert for ordinary rotation");
+  const reuse = await refresh(r1);
+  assert.equal(reuse.status, 400);
+  assert.equal(reuse.json.error, "invalid_grant", "the same answer as any invalid grant");
+  const d = await waitFor(() => received.find((x) => x.path === path));
+  const event = verify(secret, d);
+  assert.equal(event.type, "refresh.reuse_detected");
+  assert.equal(event.data.client_id, p.client_id);
+  assert.equal(event.data.count, 1);
+  assert.equal(event.data.ip, IP);
+  // The operator's webhook gets the same event (same webhook-id), signed with its own secret.
+  const ops = await waitFor(() => received.find((x) => x.path === "/ops" && x.headers["webhook-id"] === d.headers["webhook-id"]));
+  assert.equal(verify(OPS_SECRET, ops).type, "refresh.reuse_detected");
+  assert.throws(() => verify(secret, ops), "each webhook its own secret");
+});
+
+test("refresh.reuse_detected for a client without an owner reaches the operator's webhook only", async () => {
+  const web = await api.createClient({ name: uniq("web-"), grant_types: ["authorization_code", "refresh_token"], redirect_uris: [REDIRECT], scopes: ["read"], skip_consent: true });
+  const refresh = (t) => api.form("/token", web.client_id, web.client_secret, `grant_type=refresh_token&refresh_token=${encodeURIComponent(t)}`);
+  const user = await createUser(api);
+  const { token } = await codeFlow(api, formClient(worker.url, { ip: "198.18.71.2" }), worker.url, { client: web, user, scope: "read" });
+  assert.equal(token.status, 200, token.text);
+  const r1 = token.json.refresh_token;
+  const next = await refresh(r1);
+  assert.equal(next.status, 200, next.text);
+  assert.equal((await refresh(next.json.refresh_token)).status, 200);
+  assert.equal((await refresh(r1)).json.error, "invalid_grant");
+  const ops = await waitFor(() => received.filter((x) => x.path === "/ops").map((x) => verify(OPS_SECRET, x)).find((e) => e.type === "refresh.reuse_detected" && e.data.client_id === web.client_id));
+  assert.equal(ops.data.count, 1);
 });

@@ -60,6 +60,7 @@ fn kind(r: &Refreshed) -> &'static str {
         Refreshed::Rotated { .. } => "rotated",
         Refreshed::Retried { .. } => "retried",
         Refreshed::InvalidGrant => "invalid_grant",
+        Refreshed::Reused => "reused",
         Refreshed::InvalidScope => "invalid_scope",
         Refreshed::ClientGone => "client_gone",
         Refreshed::InvalidTarget => "invalid_target",
@@ -78,6 +79,8 @@ fn refresh_table() {
     let l = state(&f, &["r0", "r1", "r2"]);
     let dead_user = l.clone().with(user_gate_key("u1"), &UserGate { min_epoch: 2 });
     let ended = state(&Family { expires_ms: NOW, ..f.clone() }, &["r2"]);
+    let moved_on = state(&family("r3", Some(("r2", at))), &["r1", "r2", "r3"]);
+    let ended_reused = state(&Family { expires_ms: NOW, ..f.clone() }, &["r1", "r2"]);
     let disabled = l.clone().with(GATE_KEY, &Gate { disabled: true, ..Gate::default() });
     // (case, state, presented, scope, client, now, outcome, family killed)
     type Case<'a> = (&'a str, &'a Loaded, &'a str, Option<&'a [&'a str]>, &'a str, u64, &'a str, bool);
@@ -86,8 +89,10 @@ fn refresh_table() {
         ("current, narrowed", &l, "r2", Some(&["read"]), "cid", NOW, "rotated", false),
         ("current, widened", &l, "r2", Some(&["read", "admin"]), "cid", NOW, "invalid_scope", false),
         ("just rotated away, within 30 s", &l, "r1", None, "cid", at + 29_999, "retried", false),
-        ("just rotated away, at 30 s", &l, "r1", None, "cid", at + 30_000, "invalid_grant", true),
-        ("older than the previous", &l, "r0", None, "cid", NOW, "invalid_grant", true),
+        ("just rotated away, at 30 s", &l, "r1", None, "cid", at + 30_000, "reused", true),
+        ("older than the previous", &l, "r0", None, "cid", NOW, "reused", true),
+        ("rotated away, its successor used, within 30 s", &moved_on, "r1", None, "cid", at + 1, "reused", true),
+        ("rotated away, of an ended family", &ended_reused, "r1", None, "cid", NOW, "invalid_grant", true),
         ("another client", &l, "r2", None, "other", NOW, "invalid_grant", false),
         ("unknown", &l, "nope", None, "cid", NOW, "invalid_grant", false),
         ("family ended", &ended, "r2", None, "cid", NOW, "invalid_grant", true),

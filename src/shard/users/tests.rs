@@ -55,15 +55,17 @@ fn disable_kills_once_and_repeats_the_kill() {
     let r = r.unwrap();
     assert!(r.user.disabled);
     assert_eq!(r.kill, Some(Kill { epoch: 4, clients: vec!["c1".into()] }));
+    assert!(r.newly_disabled, "this call disabled them: key.disabled for their projects");
     assert_eq!(fx.purge, vec![SESSION_PREFIX], "every session ends");
     // Disabling again: the same epoch, and the kill is handed out again (a retry repairs).
     let disabled = User { disabled: true, epoch: 4, ..user() };
     let (r, _) = patch(true).checked(&state(Some(disabled.clone()), None, None), NOW).unwrap();
-    assert_eq!(r.unwrap().kill.unwrap().epoch, 4);
+    let r = r.unwrap();
+    assert_eq!((r.kill.unwrap().epoch, r.newly_disabled), (4, false), "a repeat is no new disable");
     // Enabling revives nothing: no kill, the epoch stays.
     let (r, fx) = patch(false).checked(&state(Some(disabled), None, None), NOW).unwrap();
     let r = r.unwrap();
-    assert_eq!((r.user.disabled, r.user.epoch, r.kill), (false, 4, None));
+    assert_eq!((r.user.disabled, r.user.epoch, r.kill, r.newly_disabled), (false, 4, None, false));
     assert!(fx.purge.is_empty());
 }
 
