@@ -37,7 +37,7 @@
 //               sixth of the run when shorter), unless the difference is <= P99_SLACK_MS (the
 //               machine is shared: a couple of ms of scheduling noise is not a trend)
 // CPU per request of the first and last windows is reported too (not checked: other processes
-// on the machine move it; see docs/reliability-soak-scale.md).
+// on the machine move it; see docs/reliability.md, "Soak").
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
