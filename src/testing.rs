@@ -374,13 +374,12 @@ impl MemObjects {
             let at = s.storage().alarm.get();
             s.storage().alarm.set(None);
             s.alarm_fired();
-            // As `TokenShardCore::alarm` does: the deferred writes first, then the sweep.
+            // As `TokenShardCore::alarm` does: the deferred writes first, then the sweep if due.
             let swept = async {
                 if name.starts_with("users/") {
                     shard::users::sessions::sweep(&*s, now).await
                 } else {
-                    s.flush(now).await?;
-                    shard::sweep::sweep(&*s, now).await
+                    shard::sweep::alarm(&s, now).await
                 }
             }
             .await;

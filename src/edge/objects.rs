@@ -172,15 +172,14 @@ impl TokenShardCore {
         answer(Box::pin(async move { shard::requests::handle(&*memo, &request, now_ms()).await }))
     }
 
-    /// The alarm: flush slides, then delete what has expired. (Then `entry.mjs` has the
+    /// The alarm: flush slides and counts, then delete what has expired (when a sweep is due). (Then `entry.mjs` has the
     /// intents this object keeps completed: `resume_token_intents`.)
     pub fn alarm(&self) -> Promise {
         let memo = Rc::clone(&self.memo);
         futures::promise(async move {
             memo.alarm_fired();
             let now = now_ms();
-            memo.flush(now).await.map_err(|e| JsValue::from_str(&e.0))?;
-            reply(shard::sweep::sweep(&*memo, now).await.map(|n| n.to_string()))
+            reply(shard::sweep::alarm(&memo, now).await.map(|n| n.to_string()))
         })
     }
 }

@@ -66,11 +66,25 @@ pub struct Memo<S> {
     state: RefCell<State>,
     /// The scheduled alarm, once read: `Some(None)` when none is set.
     alarm: Cell<Option<Option<u64>>>,
+    /// When the next sweep is due (`u64::MAX`: nothing is), once known: unknown in a fresh
+    /// object, whose first alarm sweeps. An alarm asked for only to flush usage counts every
+    /// 10 s does not sweep: a sweep reads every record the object holds.
+    sweep_at: Cell<Option<u64>>,
 }
 
 impl<S: ShardStorage> Memo<S> {
     pub fn new(inner: S) -> Self {
-        Memo { inner, state: RefCell::default(), alarm: Cell::new(None) }
+        Memo { inner, state: RefCell::default(), alarm: Cell::new(None), sweep_at: Cell::new(None) }
+    }
+
+    /// Is a sweep due at `now_ms` (or not known not to be)?
+    pub fn sweep_is_due(&self, now_ms: u64) -> bool {
+        self.sweep_at.get().is_none_or(|at| at <= now_ms)
+    }
+
+    /// When the next sweep is due, if one is known to be.
+    pub fn next_sweep(&self) -> Option<u64> {
+        self.sweep_at.get().filter(|&at| at != u64::MAX)
     }
 
     /// The alarm is firing: none is scheduled any more.
@@ -223,6 +237,16 @@ impl<S: ShardStorage> ShardStorage for Memo<S> {
         self.inner.set_alarm(at_ms).await?;
         self.alarm.set(Some(Some(at_ms)));
         Ok(())
+    }
+
+    fn sweep_due(&self, at_ms: u64) {
+        if let Some(known) = self.sweep_at.get() {
+            self.sweep_at.set(Some(known.min(at_ms)));
+        }
+    }
+
+    fn swept(&self, next_ms: Option<u64>) {
+        self.sweep_at.set(Some(next_ms.unwrap_or(u64::MAX)));
     }
 }
 

@@ -85,6 +85,12 @@ pub trait ShardStorage {
     }
     async fn alarm(&self) -> Result<Option<u64>, StoreError>;
     async fn set_alarm(&self, at_ms: u64) -> Result<(), StoreError>;
+    /// A record's deadline (its end, a grace's end, an intent's due time): the object's sweep
+    /// is due by `at_ms`. A [`memo::Memo`] keeps the earliest; plain storage forgets it (and an
+    /// alarm always sweeps).
+    fn sweep_due(&self, _at_ms: u64) {}
+    /// A sweep ran; the next is due at `next_ms` (`None`: nothing is).
+    fn swept(&self, _next_ms: Option<u64>) {}
 }
 
 /// One operation on an object.
@@ -154,8 +160,11 @@ pub struct Effects {
     /// Families' access-token rows (`m:{family}:{hash}`) under these prefixes: each row and the
     /// token it names are deleted (a family's kill; see [`families`]).
     pub members: Vec<String>,
-    /// An alarm must fire no later than this.
+    /// An alarm must fire no later than this, and sweep (a record's deadline).
     pub alarm_by: Option<u64>,
+    /// An alarm must fire no later than this, to write what memory holds (usage counts); no
+    /// sweep is due for it.
+    pub flush_by: Option<u64>,
 }
 
 impl Effects {
@@ -177,9 +186,15 @@ impl Effects {
         self.members.push(prefix);
     }
 
-    /// Ask for an alarm by `at`, keeping the earliest of several asks.
+    /// Ask for an alarm (and a sweep) by `at`, keeping the earliest of several asks.
     pub fn alarm(&mut self, at: u64) {
         self.alarm_by = Some(self.alarm_by.map_or(at, |a| a.min(at)));
+    }
+
+    /// Ask for an alarm by `at` only to write what memory holds: not a sweep (which reads
+    /// every record the object has).
+    pub fn flush_alarm(&mut self, at: u64) {
+        self.flush_by = Some(self.flush_by.map_or(at, |a| a.min(at)));
     }
 
     async fn apply<S: ShardStorage>(mut self, s: &S, now_ms: u64) -> Result<(), StoreError> {
@@ -200,6 +215,9 @@ impl Effects {
         // failed alarm answered an error for writes that had landed: a code redeemed, its
         // answer lost.
         if let Some(at) = self.alarm_by {
+            s.sweep_due(at);
+        }
+        if let Some(at) = self.alarm_by.into_iter().chain(self.flush_by).min() {
             if let Some(at) = earlier_alarm(s.alarm().await?, at) {
                 s.set_alarm(at).await?;
             }

@@ -10,6 +10,7 @@ use super::devices::{DeviceGrant, DeviceRecord, DEVICE_KEY, EXPIRED_KEEP_MS};
 use super::families::{Family, RefreshRecord};
 use super::gate::Gate;
 use super::keys::{CODE_PREFIX, DEVICE_GRANT_PREFIX, FAMILY_PREFIX, GATE_KEY, MEMBER_PREFIX, REFRESH_PREFIX, TOKEN_PREFIX};
+use super::memo::Memo;
 use super::tokens::TokenRecord;
 use super::usage;
 use super::{decode, ShardStorage};
@@ -68,6 +69,23 @@ impl Entries {
     }
 }
 
+/// A token shard's alarm: write what memory holds, then sweep if a sweep is due; an alarm
+/// asked for only to flush usage counts (every 10 s on a busy object) does not read every
+/// record again. Not due yet: the alarm is set again for when it is. Returns how many entries
+/// were deleted.
+pub async fn alarm<S: ShardStorage>(memo: &Memo<S>, now_ms: u64) -> Result<usize, StoreError> {
+    memo.flush(now_ms).await?;
+    if memo.sweep_is_due(now_ms) {
+        return sweep(memo, now_ms).await;
+    }
+    if let Some(at) = memo.next_sweep() {
+        if let Some(at) = super::earlier_alarm(memo.alarm().await?, at) {
+            memo.set_alarm(at).await?;
+        }
+    }
+    Ok(0)
+}
+
 /// Sweep one shard. Returns how many entries were deleted.
 pub async fn sweep<S: ShardStorage>(s: &S, now_ms: u64) -> Result<usize, StoreError> {
     let gate: Gate = match s.get(&[GATE_KEY.to_string()]).await?.pop() {
@@ -89,9 +107,11 @@ pub async fn sweep<S: ShardStorage>(s: &S, now_ms: u64) -> Result<usize, StoreEr
     if !deletes.is_empty() {
         s.commit(&[], &deletes).await?;
     }
+    let next = next.map(|at| next_sweep(at, now_ms, entries.len()));
     if let Some(at) = next {
-        s.set_alarm(next_sweep(at, now_ms, entries.len())).await?;
+        s.set_alarm(at).await?;
     }
+    s.swept(next);
     Ok(deletes.len())
 }
 
@@ -206,6 +226,46 @@ mod tests {
         // (Two records read: 2 ms more.)
         assert_eq!(crate::block_on(s.alarm()).unwrap(), Some(10_000 + SWEEP_GAP_MS + 2));
         assert_eq!(crate::block_on(sweep(&s, 10_000 + SWEEP_GAP_MS + 2)).unwrap(), 1);
+    }
+
+    #[test]
+    fn an_alarm_asked_for_only_to_flush_counts_does_not_sweep() {
+        use crate::shard::memo::Memo;
+        use crate::shard::Effects;
+        use crate::testing::MemStorage;
+        let memo = Memo::new(MemStorage::default());
+        let block = |fx: Effects, now: u64| crate::block_on(fx.apply(&memo, now)).unwrap();
+        // A fresh object does not know when its sweep is due: its first alarm sweeps.
+        let mut fx = Effects::default();
+        fx.put("t:a".to_string(), &serde_json::from_str::<serde_json::Value>(&token(0, 0, 10)).unwrap());
+        fx.alarm(10_000);
+        block(fx, 0);
+        assert!(memo.sweep_is_due(0), "unknown: due");
+        assert_eq!(crate::block_on(alarm(&memo, 0)).unwrap(), 0);
+        assert_eq!(memo.next_sweep(), Some(10_000), "known now: the token's end (beyond the gap)");
+        // A count asks for a flush 10 s later: the alarm flushes, reads no record, and is set
+        // again for the sweep.
+        let mut fx = Effects::default();
+        fx.flush_alarm(2_000);
+        // (A record dead already, which a sweep would delete: this alarm must not read it.)
+        fx.put("t:b".to_string(), &serde_json::from_str::<serde_json::Value>(&token(0, 0, 1)).unwrap());
+        block(fx, 1_000);
+        assert_eq!(crate::block_on(memo.alarm()).unwrap(), Some(2_000));
+        memo.alarm_fired();
+        memo.storage().alarm.set(None);
+        assert!(!memo.sweep_is_due(2_000));
+        assert_eq!(crate::block_on(alarm(&memo, 2_000)).unwrap(), 0);
+        assert_eq!(crate::block_on(memo.alarm()).unwrap(), Some(10_000), "set again for the sweep");
+        // A record's deadline sooner than the known sweep makes the sweep due by then.
+        let mut fx = Effects::default();
+        fx.alarm(3_000);
+        block(fx, 2_500);
+        assert_eq!(memo.next_sweep(), Some(3_000));
+        assert!(memo.sweep_is_due(3_000));
+        // And when it is due, the alarm sweeps: the token, dead at 10 s, goes at 10 s.
+        assert_eq!(memo.storage().count("t:"), 2, "the flush alarm deleted nothing");
+        assert_eq!(crate::block_on(alarm(&memo, 10_000)).unwrap(), 2);
+        assert_eq!(memo.next_sweep(), None, "nothing left: no sweep due");
     }
 
     #[test]

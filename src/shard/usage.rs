@@ -157,7 +157,7 @@ pub fn tally(loaded: &Loaded, fx: &mut Effects, fields: &[Field], now_ms: u64) -
     // Storage's copy accounts for everything before this count: the write may wait LAG_MS,
     // and the alarm comes by then to flush it.
     fx.put_lazy(USAGE_KEY.to_string(), &rec, now_ms);
-    fx.alarm(now_ms + LAG_MS);
+    fx.flush_alarm(now_ms + LAG_MS);
     Ok(())
 }
 

@@ -144,8 +144,9 @@ fn a_redemption_creates_the_family_and_marks_the_code() {
     assert_eq!(r.family, "u1:fam");
     let used: CodeRecord = serde_json::from_str(&get(&code_key(&code_hash()))).unwrap();
     assert_eq!(used.used_by.as_deref(), Some("u1:fam"));
-    // The token's expiry (300 s) is later than the flush the usage count asks for.
-    assert_eq!(fx.alarm_by, Some(NOW + crate::shard::memo::LAG_MS));
+    // The token's expiry (300 s) asks for a sweep then; the usage count for a flush sooner.
+    assert_eq!(fx.alarm_by, Some(NOW + 300_000));
+    assert_eq!(fx.flush_by, Some(NOW + crate::shard::memo::LAG_MS));
     // Without the refresh grant: a family, no refresh token.
     let mut op = redeem(Some(REDIRECT), VERIFIER, "cid");
     op.tokens = tokens(false);
