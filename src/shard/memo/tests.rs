@@ -180,7 +180,7 @@ fn memory_is_bounded_on_reads_and_forgets_the_oldest() {
 }
 
 /// What an eviction costs, natively: `cargo test --release --lib eviction_cost -- --ignored
-/// --nocapture` (docs/reliability-soak-scale.md). A memo full of token-sized records, a tenth
+/// --nocapture` (docs/reliability.md, "Scale"). A memo full of token-sized records, a tenth
 /// of them with a deferred slide; a read of one more key pays the flush and the eviction.
 #[test]
 #[ignore]
