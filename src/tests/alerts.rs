@@ -102,3 +102,26 @@ fn key_old_secret_used_is_raised_after_the_grace_not_within_it() {
     assert_eq!(attempt(&mut h, &new), 401, "no grace: refused at once");
     assert_eq!(queued(&h, "key.old_secret_used").len(), 2);
 }
+
+#[test]
+fn key_rotated_says_when_the_old_secret_stops_and_is_raised_by_a_cut_rotation_completed_later() {
+    let mut h = with_operator_webhook();
+    let (id, _) = h.create(r#"{"name":"m2m","scopes":["read"],"grant_types":["client_credentials"]}"#);
+    let rotate =
+        |h: &mut Harness, grace: u64| h.send(Req::new("POST", &format!("/admin/clients/{id}/secret")).bearer(ADMIN).body(format!(r#"{{"grace":{grace}}}"#)));
+    assert_eq!(rotate(&mut h, 60).status, 201);
+    let until = (h.now + 60_000) / 1000;
+    assert_eq!(queued(&h, "key.rotated"), vec![(id.clone(), json!({"client_id": id, "count": 1, "old_secret_expires_at": until}))]);
+    h.advance(COOLDOWN_MS);
+    assert_eq!(rotate(&mut h, 0).status, 201);
+    assert_eq!(queued(&h, "key.rotated")[1].1["old_secret_expires_at"], json!(null), "no grace: it stopped at once");
+    // A rotation cut after its intent (the read's and the record's pending intents, the
+    // intent, then the first gate fails): no alert yet; the alarm completes it, and raises it.
+    h.advance(COOLDOWN_MS);
+    h.app.objects.faults.fail_nth(4);
+    assert_eq!(rotate(&mut h, 0).status, 503);
+    assert_eq!(queued(&h, "key.rotated").len(), 2);
+    h.advance(crate::shard::intents::INTENT_DELAY_MS);
+    assert_eq!(h.alarms(), 1);
+    assert_eq!(queued(&h, "key.rotated").len(), 3, "the completed rotation is announced");
+}
