@@ -135,15 +135,30 @@ fn a_cut_disable_and_a_cut_delete_of_a_client_complete_by_themselves() {
     }
 }
 
+/// A person (alice, with an Account API token), a project of theirs on an API, and tokens
+/// of that project on (nearly) every shard.
+struct Person {
+    alice: String,
+    token: String,
+    maps: String,
+    pid: String,
+    keys: Vec<String>,
+}
+
+fn person() -> (Harness, Person) {
+    let mut h = Harness::new();
+    let maps = h.api("Maps API", r#"["maps:read"]"#, None);
+    let (alice, token) = h.account("alice");
+    let (pid, secret) = project(&mut h, &token, "Shop", &[&maps]);
+    let keys = tokens(&mut h, &pid, &secret);
+    (h, Person { alice, token, maps, pid, keys })
+}
+
 #[test]
 fn a_cut_person_disable_is_all_or_nothing_and_never_shown_before_it_is_in_force() {
     for then in [Then::Alarm, Then::Read] {
         for n in 1.. {
-            let mut h = Harness::new();
-            let maps = h.api("Maps API", r#"["maps:read"]"#, None);
-            let (alice, token) = h.account("alice");
-            let (pid, secret) = project(&mut h, &token, "Shop", &[&maps]);
-            let keys = tokens(&mut h, &pid, &secret);
+            let (mut h, Person { alice, token, maps: _, pid, keys }) = person();
             h.app.objects.faults.fail_nth(n);
             let path = format!("/admin/users/{alice}");
             let r = h.send(Req::new("PATCH", &path).bearer(ADMIN).body(r#"{"disabled":true}"#));
@@ -169,11 +184,7 @@ fn a_cut_person_disable_is_all_or_nothing_and_never_shown_before_it_is_in_force(
 #[test]
 fn a_cut_person_delete_completes_by_itself() {
     for n in 1.. {
-        let mut h = Harness::new();
-        let maps = h.api("Maps API", r#"["maps:read"]"#, None);
-        let (alice, token) = h.account("alice");
-        let (pid, secret) = project(&mut h, &token, "Shop", &[&maps]);
-        let keys = tokens(&mut h, &pid, &secret);
+        let (mut h, Person { alice, token: _, maps, pid, keys }) = person();
         h.app.objects.faults.fail_nth(n);
         let path = format!("/admin/users/{alice}");
         let r = h.send(Req::new("DELETE", &path).bearer(ADMIN));
