@@ -230,6 +230,9 @@ mod tests {
         assert_eq!((w[27].accepted, w[26].accepted), (5, 0), "10:00 and 09:00 in the 06:00 bar");
         let m = bars(&hours, Range::Month, NOW);
         assert_eq!((m.len(), m[29].accepted + m[28].accepted), (30, 15));
+        // Each bar starts `per` hours after the one before (its label and `<title>` say when).
+        assert_eq!((w[1].hour - w[0].hour, w[27].hour), (6, HOUR - 4));
+        assert_eq!((m[1].hour - m[0].hour, m[29].hour), (24, HOUR - 10));
     }
 
     #[test]
