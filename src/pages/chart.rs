@@ -236,6 +236,14 @@ mod tests {
     }
 
     #[test]
+    fn ticks_name_the_hour_of_a_day_and_the_date_otherwise() {
+        // 10:00 UTC on 2026-12-07.
+        assert_eq!(tick(HOUR, Range::Day), "10:00");
+        assert_eq!(tick(HOUR - 10, Range::Week), "12-07");
+        assert_eq!(tick(HOUR - 11, Range::Month), "12-06");
+    }
+
+    #[test]
     fn the_scale_is_round() {
         assert_eq!([nice(1), nice(2), nice(3), nice(7), nice(10), nice(11), nice(4_001)], [1, 2, 5, 10, 10, 20, 5_000]);
     }
