@@ -1,11 +1,13 @@
 //! An object's memory: a write-through cache in front of its storage, so that hot records (the
 //! gate, live tokens) are read from storage once per object lifetime, not once per request; and
-//! lazy writes for slides.
+//! lazy writes for slides and usage counts.
 //!
 //! An object is the only writer of its storage, so its memory is never stale. A *lazy* write
-//! (a token's slid expiry) changes memory at once and reaches storage only when it is
-//! [`LAG_MS`] or more ahead of what storage holds, or when anything else is written in the same
-//! batch. What storage holds is known either from this object's own last write of the key or,
+//! (a token's slid expiry, the hour's usage counts) changes memory at once and reaches storage
+//! only when it is [`LAG_MS`] or more ahead of what storage holds, even when something else is
+//! written in the same batch: in this runtime each row of a batch costs about as much as a
+//! write of its own (docs/performance.md), so taking the usage counts along with every new
+//! token made each issuance two writes. What storage holds is known either from this object's own last write of the key or,
 //! for a record read from storage, from the record itself ([`Lazy::stored_ms`]): a token read
 //! from storage and used again within `LAG_MS` of its stored last use writes nothing. If the
 //! object is evicted before a deferred write, storage holds a last use at most `LAG_MS` old:
@@ -133,13 +135,11 @@ impl<S: ShardStorage> Memo<S> {
         let mut deferred = Vec::new();
         {
             let st = self.state.borrow();
-            // With anything else to write, the batch costs the same: send the lazy ones along.
-            let batch = !puts.is_empty() || !deletes.is_empty();
             for l in lazy {
                 // What storage's copy accounts for: our own last write of it, else what the
                 // record read from storage says.
                 let stored = st.persisted_ms.get(&l.key).copied().unwrap_or(l.stored_ms);
-                if batch || now_ms >= stored.saturating_add(LAG_MS) {
+                if now_ms >= stored.saturating_add(LAG_MS) {
                     writes.push((l.key.clone(), l.value.clone()));
                 } else {
                     deferred.push((l.key.clone(), l.value.clone(), stored));
