@@ -23,7 +23,10 @@
 //   unknown      5%  GET /validate of a token nobody issued (random): 401
 // Tokens that would expire before their next use (pool entries idle for TTL - 10 s, or, with
 // EXPIRY=fixed, older than TTL - 10 s) leave the pool unused: they expire in storage and the
-// Durable Objects' alarm sweeps them. Anything else than the expected answer is an error.
+// Durable Objects' alarm sweeps them. Anything else than the expected answer is an error; a
+// request lost between the keep-alive hops before the Worker (wrangler's proxy's "503 Your
+// worker restarted mid-request", a reused socket reset) is retried once and counted apart
+// (see `call`).
 //
 // Every SAMPLE s: the requests answered in the interval, their p50/p99, errors, workerd's RSS
 // and CPU seconds (the workerd processes of the wrangler process group, from /proc; CPU per
@@ -38,7 +41,7 @@
 //               machine is shared: a couple of ms of scheduling noise is not a trend)
 // CPU per request of the first and last windows is reported too (not checked: other processes
 // on the machine move it; see docs/reliability.md, "Soak").
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -65,6 +68,7 @@ const MAX_INFLIGHT = num("MAX_INFLIGHT", 256);
 const SLOPE_MAX = num("SLOPE_MAX", short ? 120 : 1);
 const P99_SLACK_MS = num("P99_SLACK_MS", 2);
 const OUT = env.OUT ?? "";
+const LOG = env.LOG ?? ""; // a file to append wrangler's log to as it comes, time-stamped (none)
 const TIMEOUT_MS = 10_000;
 if (!["sliding", "fixed"].includes(EXPIRY)) { console.error("soak: EXPIRY must be sliding or fixed"); process.exit(2); }
 if (TTL < 30) { console.error("soak: TTL must be >= 30 (pool tokens leave the pool 10 s before they would expire)"); process.exit(2); }
@@ -104,9 +108,15 @@ const cleanup = async () => {
 process.on("SIGINT", async () => { await cleanup(); process.exit(130); });
 process.on("SIGTERM", async () => { await cleanup(); process.exit(143); });
 
-// The state beside the copy, not in it (wrangler watches the worker's folder).
-STATE = mkdtempSync(join(tmpdir(), "edge-oauth-soak-state-"));
-worker = await startWorker({ configs: [join(TMP, "wrangler.toml")], state: STATE });
+// The state outside the copy (wrangler watches the worker's folder), on a RAM disk when there is
+// one: local Durable Object storage is SQLite, and workerd fsyncs every commit on its one
+// thread (about 100 a second at 150 req/s). On this VM's disk single fsyncs took up to 0.6 s
+// (strace -e fsync, 2026-12-07), stalling every request and making wrangler's proxy drop
+// connections: that measures the disk, not the Worker (docs/reliability.md, "Soak").
+const STATE_PARENT = env.STATE_PARENT ?? (existsSync("/dev/shm") ? "/dev/shm" : tmpdir());
+STATE = mkdtempSync(join(STATE_PARENT, "edge-oauth-soak-state-"));
+console.log(`state:    ${STATE}`);
+worker = await startWorker({ configs: [join(TMP, "wrangler.toml")], state: STATE, stamp: true, logFile: LOG || undefined });
 const URL_ = worker.url;
 // The process group of `wrangler dev` (startWorker spawns it detached: its pid is the group).
 // Found by its command line (arguments NUL-separated: "--persist-to", then the state folder).
@@ -183,7 +193,29 @@ console.log(`setup:    ${CLIENTS} client_credentials clients (token_ttl ${TTL} s
 const http = await import("node:http");
 const agent = new http.Agent({ keepAlive: true, maxSockets: MAX_INFLIGHT });
 const target = new URL(URL_);
-function call(method, path, { ip, headers = {}, body } = {}) {
+// A request can be lost between hops without reaching the Worker, on either keep-alive hop in
+// front of it: wrangler's proxy workerd answers `503 Your worker restarted mid-request` when its
+// connection to the Worker's workerd fails (it retries GETs itself, never other methods; seen
+// right after stalls of the Worker's event loop, with "Connection reset by peer" in workerd's
+// log and the Worker's workerd keeping its pid), and Node reports a reused keep-alive socket
+// the server had closed as ECONNRESET / "socket hang up" (Node's docs: retry those when
+// `req.reusedSocket`). Both are retried once, as the proxy's own message asks, and counted and
+// printed apart; a second failure is an error. A retry is never a free pass: a refresh whose
+// first attempt had reached the Worker is then reuse and fails its chain, and every answer is
+// checked as before.
+const RETRIED = { proxy: 0, socket: 0 };
+const retryTimes = [];
+async function call(method, path, options = {}) {
+  const r = await send(method, path, options);
+  const proxy = r.status === 503 && /^Your worker restarted mid-request/.test(r.text);
+  const socket = r.status === 0 && r.reused && /socket hang up|ECONNRESET/.test(r.text);
+  if (!proxy && !socket) return r;
+  RETRIED[proxy ? "proxy" : "socket"]++;
+  retryTimes.push(+(now() - LOAD0).toFixed(1));
+  const again = await send(method, path, options);
+  return { ...again, ms: r.ms + again.ms };
+}
+function send(method, path, { ip, headers = {}, body } = {}) {
   return new Promise((resolve) => {
     const h = { ...headers };
     if (ip) h["cf-connecting-ip"] = ip;
@@ -196,7 +228,7 @@ function call(method, path, { ip, headers = {}, body } = {}) {
       res.on("error", (e) => resolve({ status: 0, text: String(e), ms: performance.now() - t0 }));
     });
     req.setTimeout(TIMEOUT_MS, () => req.destroy(new Error("timeout")));
-    req.on("error", (e) => resolve({ status: 0, text: String(e.message), ms: performance.now() - t0 }));
+    req.on("error", (e) => resolve({ status: 0, text: String(e.message), ms: performance.now() - t0, reused: req.reusedSocket }));
     req.end(body);
   });
 }
@@ -209,6 +241,8 @@ let cur = { lat: [], errors: 0, skipped: 0, ops: {} };
 const allT = [], allLat = []; // every answered request: when it was sent (s) and its latency (ms)
 let totalErrors = 0, totalRequests = 0;
 const errorLines = new Map();
+const errorTimes = []; // s since the load began, of every error: clusters point at a cause
+let clusterShown = 0;
 function note(op, r, want, t0) {
   totalRequests++;
   cur.lat.push(r.ms);
@@ -218,6 +252,11 @@ function note(op, r, want, t0) {
     cur.errors++; totalErrors++;
     const k = `${op}: ${r.status} (expected ${want}) ${r.text.slice(0, 160)}`;
     errorLines.set(k, (errorLines.get(k) ?? 0) + 1);
+    const at = +(t0 - LOAD0).toFixed(1);
+    // As they come, the first 3 of a cluster (errors within 5 s of each other), with the time.
+    if (!errorTimes.length || at - errorTimes.at(-1) > 5) clusterShown = 0;
+    if (clusterShown++ < 3) console.log(`  ! ${new Date().toISOString()} (t ${at} s) ${k}`);
+    errorTimes.push(at);
     return false;
   }
   return true;
@@ -365,6 +404,7 @@ if (WARMUP > 0) {
   LOAD0 = now();
   prev = { t: 0, req: totalRequests, ...procSample() };
 }
+console.log(`measured load began at ${new Date().toISOString()} (t = 0 below and in the error clusters)`);
 await drive(DURATION, true);
 
 // ---- checks -----------------------------------------------------------------------------------
@@ -400,7 +440,16 @@ console.log(`load after: ${loadavg()}`);
 if (errorLines.size) {
   console.log("errors (count, first 160 characters):");
   for (const [k, v] of [...errorLines].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`  ${v} x ${k}`);
+  // Errors within 5 s of each other are one cluster: print when each began and how many it had.
+  const clusters = [];
+  for (const t of errorTimes) {
+    const c = clusters.at(-1);
+    if (c && t - c.last <= 5) { c.last = t; c.n++; } else clusters.push({ first: t, last: t, n: 1 });
+  }
+  console.log(`error clusters (s since the load began): ${clusters.map((c) => `${c.first}${c.last > c.first ? `-${c.last}` : ""} (${c.n})`).join(", ")}`);
 }
+console.log(`retried once: ${RETRIED.proxy} x wrangler's proxy "503 Your worker restarted mid-request", ${RETRIED.socket} x a reused socket reset` +
+  (retryTimes.length ? ` (at t = ${retryTimes.slice(0, 20).join(", ")}${retryTimes.length > 20 ? ", ..." : ""} s)` : ""));
 const checks = [
   [`errors: ${totalErrors} (skipped for lack of capacity: ${samples.reduce((a, s) => a + s.skipped, 0)})`, totalErrors === 0],
   [`memory: workerd RSS slope over the second half ${slope.toFixed(2)} MB/min <= ${SLOPE_MAX}`, slope <= SLOPE_MAX],
@@ -409,6 +458,7 @@ const checks = [
 ];
 for (const [what, ok] of checks) console.log(`${ok ? "ok  " : "FAIL"}  ${what}`);
 if (OUT) writeFileSync(OUT, JSON.stringify({ command: COMMAND, samples, slope, p99First, p99Last, totalErrors, totalRequests, window: WINDOW }, null, 1));
+if (LOG) console.log(`wrangler log: ${LOG}`);
 const trouble = worker.log().split("\n").filter((l) => /panic|uncaught|exception|\] (GET|POST) \S+ 5\d\d/i.test(l));
 if (trouble.length) console.log(`wrangler log: ${trouble.length} suspicious lines, e.g.:\n  ${trouble.slice(0, 5).join("\n  ")}`);
 await cleanup();

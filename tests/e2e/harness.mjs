@@ -1,7 +1,7 @@
 // Starts the built worker under `wrangler dev` (the real workerd runtime, local KV and Durable
 // Objects) on a free port with a fresh state folder, and talks HTTP to it as a client would.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -49,7 +49,7 @@ export async function startWorker(options = {}) {
   }
 }
 
-async function startOnce({ configs = ["wrangler.toml"], state, vars = { ADMIN_TOKEN: ADMIN }, port: chosen } = {}) {
+async function startOnce({ configs = ["wrangler.toml"], state, vars = { ADMIN_TOKEN: ADMIN }, port: chosen, stamp = false, logFile } = {}) {
   const port = chosen ?? await freePort();
   const stateDir = state ?? mkdtempSync(join(tmpdir(), "edge-oauth-e2e-"));
   const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir,
@@ -62,9 +62,17 @@ async function startOnce({ configs = ["wrangler.toml"], state, vars = { ADMIN_TO
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
+  // With `stamp`, every chunk of the log starts with the time it arrived (ISO): long runs use it
+  // to line the worker's log up with what their clients saw. With `logFile`, the log is also
+  // appended there as it comes (readable while the run goes on).
   let log = "";
-  child.stdout.on("data", (d) => (log += d));
-  child.stderr.on("data", (d) => (log += d));
+  const add = (d) => {
+    const chunk = stamp ? `[${new Date().toISOString()}] ${d}` : String(d);
+    log += chunk;
+    if (logFile) appendFileSync(logFile, chunk);
+  };
+  child.stdout.on("data", add);
+  child.stderr.on("data", add);
   let exited = false;
   child.on("exit", () => (exited = true));
 
