@@ -263,4 +263,35 @@ mod tests {
         let empty = super::svg(&bars(&[], Range::Month, NOW), Range::Month);
         assert!(empty.contains(">1</text>") && !empty.contains("#2f7d4f"), "an empty chart still has a scale");
     }
+
+    /// Where things are drawn: 24 bars share the plot's 320 units (13.3 each, a bar 3/4 of
+    /// that, centred); 3 accepted and 1 rejected on a scale of 5 fill 90 and 30 of its 150.
+    #[test]
+    fn bars_and_scale_are_drawn_to_their_numbers() {
+        let svg = svg(&bars(&[(HOUR, 3, 1)], Range::Day, NOW), Range::Day);
+        for part in [
+            // The last bar (the 24th): its hover area, then accepted from the axis up, rejected on top.
+            r##"<rect x="340.7" y="10" width="13.3" height="150" fill="transparent"/>"##,
+            r##"<rect x="342.3" y="70" width="10.0" height="90" fill="#2f7d4f"/>"##,
+            r##"<rect x="342.3" y="40" width="10.0" height="30" fill="#c2410c"/>"##,
+            // The scale: 0 at the axis, half (2) and the top (5), labelled left of the plot.
+            r##"<line x1="34" y1="160" x2="354" y2="160" stroke="#d0d5dd" stroke-width="0.5"/><text x="30" y="163" text-anchor="end" fill="#555">0</text>"##,
+            r##"<line x1="34" y1="100" x2="354" y2="100" stroke="#d0d5dd" stroke-width="0.5"/><text x="30" y="103" text-anchor="end" fill="#555">2</text>"##,
+            r##"<line x1="34" y1="10" x2="354" y2="10" stroke="#d0d5dd" stroke-width="0.5"/><text x="30" y="13" text-anchor="end" fill="#555">5</text>"##,
+            // Ticks under the first bar and every sixth, at the bar's centre.
+            r##"<text x="40.7" y="174" text-anchor="middle" fill="#555">11:00</text>"##,
+            r##"<text x="120.7" y="174" text-anchor="middle" fill="#555">17:00</text>"##,
+            r##"<text x="354" y="174" text-anchor="end" fill="#555">UTC</text>"##,
+        ] {
+            assert!(svg.contains(part), "{part}\nin\n{svg}");
+        }
+        assert_eq!(svg.matches(r##"text-anchor="middle""##).count(), 4, "4 ticks for 24 bars");
+        // A count too small for a unit of the scale still shows: at least 1 high.
+        let svg = super::svg(&bars(&[(HOUR, 1, 999)], Range::Day, NOW), Range::Day);
+        assert!(svg.contains(r##"y="160" width="10.0" height="1" fill="#2f7d4f""##), "{svg}");
+        assert!(svg.contains(r##"y="10" width="10.0" height="150" fill="#c2410c""##), "{svg}");
+        // The scale's top covers a bar's whole height, accepted and rejected together (6: 10).
+        let svg = super::svg(&bars(&[(HOUR, 5, 1)], Range::Day, NOW), Range::Day);
+        assert!(svg.contains(r##"fill="#555">10</text>"##), "{svg}");
+    }
 }
