@@ -5,13 +5,14 @@
 //! An object is the only writer of its storage, so its memory is never stale. A *lazy* write
 //! (a token's slid expiry, the hour's usage counts) changes memory at once and reaches storage
 //! only when it is [`LAG_MS`] or more ahead of what storage holds, even when something else is
-//! written in the same batch: in this runtime each row of a batch costs about as much as a
-//! write of its own (docs/performance.md), so taking the usage counts along with every new
-//! token made each issuance two writes. What storage holds is known either from this object's own last write of the key or,
-//! for a record read from storage, from the record itself ([`Lazy::stored_ms`]): a token read
-//! from storage and used again within `LAG_MS` of its stored last use writes nothing. If the
-//! object is evicted before a deferred write, storage holds a last use at most `LAG_MS` old:
-//! after a restart such a token expires up to `LAG_MS` *earlier* than it would have, never later.
+//! written in the same batch (one rule, and an issuance writes its token only; taking the
+//! counts along made it two rows, though side by side the difference was within noise:
+//! docs/performance.md). What storage holds is known either from this object's own last write
+//! of the key or, for a record read from storage, from the record itself ([`Lazy::stored_ms`]):
+//! a token read from storage and used again within `LAG_MS` of its stored last use writes
+//! nothing. If the object is evicted before a deferred write, storage holds a last use at most
+//! `LAG_MS` old: after a restart such a token expires up to `LAG_MS` *earlier* than it would
+//! have, never later.
 //!
 //! Memory is bounded: at most [`MAX_KEYS`] keys, on reads as on writes. Past it the oldest
 //! tenth is forgotten (first in, first out), after any deferred writes are flushed, so a flood

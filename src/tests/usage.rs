@@ -99,7 +99,7 @@ fn validation_writes_no_count_of_its_own_and_a_restart_loses_at_most_the_last_10
     let t = h.token(&id, &secret);
     h.advance(1);
     // The validations within LAG_MS write nothing (nor did the issuance's count: it waits too,
-    // rather than ride in the token's batch, where each row costs; docs/performance.md).
+    // rather than ride in the token's batch; src/shard/memo.rs).
     let before = stored_validations(&h, &id);
     for _ in 0..5 {
         assert_eq!(h.validate(&t, "x").status, 200);
