@@ -7,24 +7,23 @@
 //! only when it is [`LAG_MS`] or more ahead of what storage holds, even when something else is
 //! written in the same batch (one rule, and an issuance writes its token only; taking the
 //! counts along made it two rows, though side by side the difference was within noise:
-//! docs/performance.md). What storage holds is known either from this object's own last write
-//! of the key or, for a record read from storage, from the record itself ([`Lazy::stored_ms`]):
-//! a token read from storage and used again within `LAG_MS` of its stored last use writes
-//! nothing. If the object is evicted before a deferred write, storage holds a last use at most
-//! `LAG_MS` old: after a restart such a token expires up to `LAG_MS` *earlier* than it would
+//! docs/performance.md). Slides and counts are *deferred* (`Effects::defer`): each asks for
+//! the alarm within `LAG_MS`, whose [`Memo::flush`] writes every deferred record in one batch,
+//! so a validation waits for no write. Should the alarm be late, the next write of a key
+//! whose oldest unwritten change is `LAG_MS` old goes to storage at once. A crash loses at most
+//! the last `LAG_MS` of slides: after a restart such a token expires *earlier* than it would
 //! have, never later.
 //!
 //! Memory is bounded: at most [`MAX_KEYS`] keys, on reads as on writes. Past it the oldest
 //! tenth is forgotten (first in, first out), after any deferred writes are flushed, so a flood
 //! of look-ups of unknown tokens cannot grow an object's memory, and the rest stays warm.
 
+pub use super::LAG_MS;
 use super::{Lazy, ShardStorage};
 use crate::error::StoreError;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-/// How far a lazily written record may run ahead of storage.
-pub const LAG_MS: u64 = 10_000;
 /// Most keys kept in memory; past it the oldest [`EVICT`] are forgotten.
 pub const MAX_KEYS: usize = 10_000;
 /// How many keys one eviction forgets: a tenth, so that evictions are rare and each is cheap.

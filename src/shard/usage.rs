@@ -3,10 +3,9 @@
 //!
 //! Each shard keeps the current hour in one record, [`USAGE_KEY`], written *lazily* (like a
 //! token's slide, [`super::memo`]): a count changes the object's memory at once and reaches
-//! storage with the next write the operation makes anyway (an issuance, a counter), or when it
-//! is [`LAG_MS`] old, or at the alarm, which every count asks for within `LAG_MS`. So a
-//! validation adds no storage write of its own, and a crash or eviction loses at most the
-//! counts of the last `LAG_MS` (10 s). When the hour changes, the finished hour is written
+//! storage at the alarm, which every count asks for within [`LAG_MS`](super::LAG_MS) (`Effects::defer`).
+//! So a validation adds no storage write of its own, and a crash or eviction loses at most
+//! the counts of the last `LAG_MS` (10 s). When the hour changes, the finished hour is written
 //! once as `h:{hour}` (hours since the Unix epoch); the sweep deletes those past
 //! [`RETENTION_HOURS`]. Reading ([`ReadUsage`]) goes through the object, so it sees memory:
 //! counts are exact when read, whatever storage holds.
@@ -15,7 +14,6 @@
 //! project view reads one small record per shard ([`LastUsed`]).
 
 use super::keys::GATE_KEY;
-use super::memo::LAG_MS;
 use super::{Effects, Loaded, Op};
 use crate::error::StoreError;
 use serde::{Deserialize, Serialize};
@@ -154,10 +152,7 @@ pub fn tally(loaded: &Loaded, fx: &mut Effects, fields: &[Field], now_ms: u64) -
             rec.last_ms = rec.last_ms.max(now_ms);
         }
     }
-    // Storage's copy accounts for everything before this count: the write may wait LAG_MS,
-    // and the alarm comes by then to flush it.
-    fx.put_lazy(USAGE_KEY.to_string(), &rec, now_ms);
-    fx.flush_alarm(now_ms + LAG_MS);
+    fx.defer(USAGE_KEY.to_string(), &rec, now_ms);
     Ok(())
 }
 

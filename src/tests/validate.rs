@@ -164,19 +164,28 @@ fn slides_are_coalesced_and_an_eviction_only_ever_shortens_a_token() {
         let r = h.send(Req::new("POST", "/introspect").form(&format!("token={t}")).basic(&id, &secret));
         r.body_json()["exp"].as_u64().unwrap()
     };
-    // A burst of uses, 100 ms apart for 5 s: each slides in memory.
-    for _ in 0..50 {
+    // A burst of uses, 100 ms apart for 15 s: each slides in memory, and the alarm the first
+    // asked for (by LAG_MS after it) writes them, as the runtime fires it.
+    for _ in 0..150 {
         h.advance(100);
         assert_eq!(h.validate(&t, "10.0.0.1").status, 200);
+        block_on(h.app.objects.fire_alarms());
     }
     let true_exp = exp(&mut h);
     assert_eq!(true_exp, (h.now + 60_000) / 1000, "memory has the latest use");
-    // The object is evicted: storage's last use lags by less than LAG_MS.
+    // The object is evicted: storage's last use lags by less than LAG_MS (it would lag 15 s
+    // had the alarm written nothing).
     h.app.objects.evict_all();
     let after = exp(&mut h);
     assert!(after <= true_exp, "never later than the contract");
     assert!(after * 1000 + LAG_MS >= true_exp * 1000, "and at most LAG_MS earlier: {after} vs {true_exp}");
+    // A lone use, and no other after it: its alarm writes it, and it survives an eviction.
     assert_eq!(h.validate(&t, "10.0.0.1").status, 200);
+    let used = h.now;
+    h.advance(LAG_MS);
+    block_on(h.app.objects.fire_alarms());
+    h.app.objects.evict_all();
+    assert_eq!(exp(&mut h), (used + 60_000) / 1000, "the alarm wrote the lone use");
 }
 
 /// A scheme-less `Authorization` value is a bare token only in edge-oauth's token shape;

@@ -4,6 +4,7 @@ use crate::secret::{ClientSecret, SecretHash};
 use crate::shard::counters::{Count, UsageOf};
 use crate::shard::gate::Check;
 use crate::shard::tokens::{Issue, TokenRecord, Validate};
+use crate::shard::LAG_MS;
 use crate::shard::{to_json, Checked};
 
 const H: u64 = 491_000; // an hour
