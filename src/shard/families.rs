@@ -82,7 +82,8 @@ impl Family {
 /// A new access token of family `id`, dead by `dead_by_ms` at the latest: a row of its own,
 /// one small write whatever the family's age (invariant 9).
 pub fn add_member(fx: &mut Effects, id: &str, hash: &SecretHash, dead_by_ms: u64) {
-    fx.put(member_key(id, hash), &dead_by_ms);
+    // Read only when the family dies (a list of storage): not kept in memory.
+    fx.put_cold(member_key(id, hash), &dead_by_ms);
 }
 
 /// Kill a family in `fx`: the family record, every access token it issued (its `m:` rows,

@@ -14,6 +14,10 @@
 //! the last `LAG_MS` of slides: after a restart such a token expires *earlier* than it would
 //! have, never later.
 //!
+//! Memory holds what is live, not history: keys an operation marks as not worth keeping (a
+//! family's member rows, a rotated refresh token, what a sweep deleted) are dropped once
+//! written ([`ShardStorage::forget`]); asked for again, they are read from storage.
+//!
 //! Memory is bounded: at most [`MAX_KEYS`] keys, on reads as on writes. Past it the oldest
 //! tenth is forgotten (first in, first out), after any deferred writes are flushed, so a flood
 //! of look-ups of unknown tokens cannot grow an object's memory, and the rest stays warm.
@@ -49,6 +53,23 @@ impl State {
             self.order.push_back(key.clone());
         }
         self.known.insert(key, value);
+    }
+
+    /// Drop `keys` that have no deferred write. Their places in `order` go at the next
+    /// compaction, once it holds twice what memory does: `order` stays bounded however many
+    /// keys are dropped between evictions.
+    fn drop_keys(&mut self, keys: &[String]) {
+        for k in keys {
+            if !self.dirty.contains_key(k) {
+                self.known.remove(k);
+                self.persisted_ms.remove(k);
+            }
+        }
+        if self.order.len() > 2 * self.known.len() + EVICT {
+            let known = &self.known;
+            let mut seen = std::collections::HashSet::new();
+            self.order.retain(|k| known.contains_key(k) && seen.insert(k.clone()));
+        }
     }
 
     /// Forget the oldest [`EVICT`] keys; none may have a deferred write (flush first).
@@ -96,6 +117,12 @@ impl<S: ShardStorage> Memo<S> {
 
     pub fn storage(&self) -> &S {
         &self.inner
+    }
+
+    /// How many keys memory holds, and how many places `order` keeps (tests, and the bound).
+    pub fn memory(&self) -> (usize, usize) {
+        let st = self.state.borrow();
+        (st.known.len(), st.order.len())
     }
 
     /// Write every lazily written record now (an alarm, or memory being bounded). Storage's
@@ -217,6 +244,10 @@ impl<S: ShardStorage> ShardStorage for Memo<S> {
 
     async fn commit(&self, puts: &[(String, String)], deletes: &[String]) -> Result<(), StoreError> {
         self.commit_with(puts, &[], deletes, 0).await
+    }
+
+    fn forget(&self, keys: &[String]) {
+        self.state.borrow_mut().drop_keys(keys);
     }
 
     async fn commit_lazy(&self, puts: &[(String, String)], lazy: &[Lazy], deletes: &[String], now_ms: u64) -> Result<(), StoreError> {

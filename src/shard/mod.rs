@@ -91,6 +91,10 @@ pub trait ShardStorage {
     fn sweep_due(&self, _at_ms: u64) {}
     /// A sweep ran; the next is due at `next_ms` (`None`: nothing is).
     fn swept(&self, _next_ms: Option<u64>) {}
+    /// These keys, just written or deleted, are not worth keeping in memory (history: a
+    /// family's member rows, a rotated refresh token, what a sweep deleted). A
+    /// [`memo::Memo`] drops them; plain storage keeps nothing anyway.
+    fn forget(&self, _keys: &[String]) {}
 }
 
 /// One operation on an object.
@@ -169,6 +173,9 @@ pub struct Effects {
     /// An alarm must fire no later than this, to write what memory holds (usage counts); no
     /// sweep is due for it.
     pub flush_by: Option<u64>,
+    /// Keys to drop from the object's memory once the commit has landed (see
+    /// [`ShardStorage::forget`]): memory follows what is live, not what happened.
+    pub forget: Vec<String>,
 }
 
 impl Effects {
@@ -191,6 +198,13 @@ impl Effects {
 
     pub fn delete(&mut self, key: String) {
         self.deletes.push(key);
+    }
+
+    /// A write that is history rather than hot state (read only should its family die):
+    /// written, then not kept in the object's memory.
+    pub fn put_cold<T: Serialize>(&mut self, key: String, value: &T) {
+        self.put(key.clone(), value);
+        self.forget.push(key);
     }
 
     /// Delete the access tokens of the family rows under `prefix`, and the rows.
@@ -237,6 +251,7 @@ impl Effects {
         if !self.puts.is_empty() || !self.lazy.is_empty() || !self.deletes.is_empty() {
             s.commit_lazy(&self.puts, &self.lazy, &self.deletes, now_ms).await?;
         }
+        s.forget(&self.forget);
         Ok(())
     }
 }

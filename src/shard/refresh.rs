@@ -122,6 +122,8 @@ impl Op for Refresh {
         }
         if reply_rotated {
             fx.put(refresh_key(&self.successor), &RefreshRecord { family: id.clone() });
+            // The rotated token's record is read again only on a retry or a reuse: storage's.
+            fx.forget.push(refresh_key(&self.hash));
             chain.previous = Some(Rotated { hash: self.hash.clone(), rotated_ms: now_ms, successor: self.sealed_successor.clone() });
             chain.current = self.successor.clone();
             family.refresh = Some(chain);

@@ -106,6 +106,8 @@ pub async fn sweep<S: ShardStorage>(s: &S, now_ms: u64) -> Result<usize, StoreEr
     let (deletes, next) = plan_sweep(&gate, &entries, now_ms);
     if !deletes.is_empty() {
         s.commit(&[], &deletes).await?;
+        // Dead and gone: memory need not remember that they are.
+        s.forget(&deletes);
     }
     let next = next.map(|at| next_sweep(at, now_ms, entries.len()));
     if let Some(at) = next {

@@ -246,3 +246,32 @@ fn a_refresh_costs_the_same_whatever_the_familys_age() {
     let rows = |h: &Harness| h.app.objects.shards.borrow().values().map(|s| s.storage().count("m:")).sum::<usize>();
     assert_eq!(rows(&h), 0, "the kill took the rows with the tokens");
 }
+
+/// Issue 24's soak: an object's memory follows what is live, not what happened. A refresh
+/// keeps the new access token and refresh token in memory, not the family's member row nor
+/// the rotated token's record, and the sweep's deletions leave nothing behind.
+#[test]
+fn a_familys_history_does_not_stay_in_memory() {
+    let mut h = Harness::new();
+    let f = family(&mut h, "");
+    let memory = |h: &Harness| h.app.objects.shards.borrow().values().map(|s| s.memory().0).sum::<usize>();
+    let base = memory(&h);
+    let mut current = f.refresh.clone();
+    for _ in 0..500 {
+        let r = refresh(&mut h, &f, &current, "");
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        current = tokens(&r).1;
+        h.advance(100);
+    }
+    // 500 live access tokens (hot: each may be validated next) and the current refresh
+    // token; before, also 500 member rows and 500 rotated refresh records.
+    let after = memory(&h);
+    assert!(after <= base + 500 + 2, "{after} keys in memory after 500 refreshes (from {base})");
+    // Once the access tokens have expired and the alarm has swept them, memory is back
+    // where it started.
+    h.advance(3_600_000);
+    block_on(h.app.objects.fire_alarms());
+    let swept = memory(&h);
+    assert!(swept <= base + 2, "{swept} keys in memory after the sweep (from {base})");
+    assert_eq!(refresh(&mut h, &f, &current, "").status, 200, "the family lives on");
+}

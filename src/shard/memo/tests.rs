@@ -229,3 +229,28 @@ fn eviction_cost() {
         median(&mut plain)
     );
 }
+
+#[test]
+fn forgotten_keys_are_read_from_storage_again_and_order_stays_bounded() {
+    let m = Memo::new(Counting::default());
+    let keys = vec!["m:f:a".to_string()];
+    block_on(m.commit_lazy(&[kv("m:f:a", "1")], &[], &[], 0)).unwrap();
+    m.forget(&keys);
+    assert_eq!(m.memory().0, 0, "dropped from memory");
+    assert_eq!(block_on(m.get(&keys)).unwrap(), vec![kv("m:f:a", "1")], "and read from storage");
+    assert_eq!(m.storage().gets.get(), 1);
+    // A key with a deferred write stays: dropping it would lose the write.
+    block_on(m.commit_lazy(&[], &[lz("usage", "c1", 0)], &[], 1)).unwrap();
+    m.forget(&["usage".to_string()]);
+    assert_eq!(block_on(m.get(&["usage".to_string()])).unwrap(), vec![kv("usage", "c1")]);
+    assert_eq!(m.storage().gets.get(), 1, "still in memory");
+    // Keys written and dropped over and over: memory and `order` stay small.
+    for i in 0..(3 * MAX_KEYS) {
+        let k = format!("t:{}", i % 50);
+        block_on(m.commit_lazy(&[kv(&k, "v")], &[], &[], 0)).unwrap();
+        m.forget(&[k]);
+    }
+    let (known, order) = m.memory();
+    assert!(known <= 2, "{known}");
+    assert!(order <= 2 * known + EVICT + 1, "order holds {order} places for {known} keys");
+}
