@@ -235,8 +235,9 @@ fn forgotten_keys_are_read_from_storage_again_and_order_stays_bounded() {
     let m = Memo::new(Counting::default());
     let keys = vec!["m:f:a".to_string()];
     block_on(m.commit_lazy(&[kv("m:f:a", "1")], &[], &[], 0)).unwrap();
+    assert_eq!(m.memory(), (1, 1));
     m.forget(&keys);
-    assert_eq!(m.memory().0, 0, "dropped from memory");
+    assert_eq!(m.memory(), (0, 1), "dropped from memory; its place in order goes later");
     assert_eq!(block_on(m.get(&keys)).unwrap(), vec![kv("m:f:a", "1")], "and read from storage");
     assert_eq!(m.storage().gets.get(), 1);
     // A key with a deferred write stays: dropping it would lose the write.
@@ -251,6 +252,43 @@ fn forgotten_keys_are_read_from_storage_again_and_order_stays_bounded() {
         m.forget(&[k]);
     }
     let (known, order) = m.memory();
-    assert!(known <= 2, "{known}");
+    assert_eq!(known, 2, "m:f:a (read again) and the deferred count");
     assert!(order <= 2 * known + EVICT + 1, "order holds {order} places for {known} keys");
+}
+
+/// `order` is compacted lazily: only once it holds more than twice memory's keys plus
+/// [`EVICT`], and then to exactly the keys memory holds, each once.
+#[test]
+fn order_is_compacted_once_past_its_bound_and_to_exactly_what_memory_holds() {
+    let fill = |n: usize| {
+        let mut st = State::default();
+        let keys: Vec<String> = (0..n).map(|i| format!("t:{i}")).collect();
+        for k in &keys {
+            st.remember(k.clone(), Some("v".into()));
+        }
+        (st, keys)
+    };
+    // At the bound (EVICT places, no key left): kept as it is.
+    let (mut st, keys) = fill(EVICT);
+    st.drop_keys(&keys);
+    assert_eq!((st.known.len(), st.order.len()), (0, EVICT));
+    // One past it: compacted to nothing.
+    let (mut st, keys) = fill(EVICT + 1);
+    st.drop_keys(&keys);
+    assert_eq!((st.known.len(), st.order.len()), (0, 0));
+    // Below the bound, dropping half keeps every place (no compaction on each call).
+    let (mut st, keys) = fill(10);
+    st.drop_keys(&keys[..5]);
+    assert_eq!((st.known.len(), st.order.len()), (5, 10));
+    // Past it with keys left, some remembered again after being dropped (two places each):
+    // compacted to one place per key memory holds.
+    let (mut st, keys) = fill(2 * EVICT);
+    st.drop_keys(&keys[..EVICT]);
+    for k in &keys[..3] {
+        st.remember(k.clone(), Some("again".into()));
+    }
+    st.drop_keys(&keys[EVICT..2 * EVICT - 10]);
+    assert_eq!(st.known.len(), 13);
+    assert_eq!(st.order.len(), 13, "one place per key memory holds");
+    assert!(st.order.iter().all(|k| st.known.contains_key(k)));
 }
