@@ -119,7 +119,8 @@ impl<S: ShardStorage> Memo<S> {
         &self.inner
     }
 
-    /// How many keys memory holds, and how many places `order` keeps (tests, and the bound).
+    /// How many keys memory holds, and how many places `order` keeps.
+    #[cfg(test)]
     pub fn memory(&self) -> (usize, usize) {
         let st = self.state.borrow();
         (st.known.len(), st.order.len())
