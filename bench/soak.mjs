@@ -36,8 +36,8 @@
 //   errors      0 (unexpected status, socket error, timeout, or skipped for lack of capacity)
 //   memory      workerd RSS flat after warm-up: the least-squares slope of RSS over the samples
 //               of the second half of the run <= SLOPE_MAX MB/min
-//   p99         p99 of the last window <= 1.5 x p99 of the first window (window = 600 s, or a
-//               sixth of the run when shorter), unless the difference is <= P99_SLACK_MS (the
+//   p99         p99 of the last window <= P99_RATIO (1.5) x p99 of the first window (window =
+//               600 s, or a sixth of the run when shorter; --short: its halves), unless the difference is <= P99_SLACK_MS (the
 //               machine is shared: a couple of ms of scheduling noise is not a trend)
 // CPU per request of the first and last windows is reported too (not checked: other processes
 // on the machine move it; see docs/reliability.md, "Soak").
@@ -67,15 +67,23 @@ const EXPIRY = env.EXPIRY ?? "sliding";
 const MAX_INFLIGHT = num("MAX_INFLIGHT", 256);
 const SLOPE_MAX = num("SLOPE_MAX", short ? 120 : 1);
 const P99_SLACK_MS = num("P99_SLACK_MS", 2);
+// The short form runs inside workerd's start-up growth: for its first ~4 minutes RSS climbs and
+// p99 with it (per 10 s between 6 and 54 ms), while CPU per request stays flat; with 13-s
+// windows the ratio went from 0.72 to 1.85 in runs of unchanged code. So --short only catches a
+// gross rise (3 x), as its memory check only a gross leak; the hour's 600-s windows keep 1.5 x
+// (docs/reliability.md, "The short form's p99").
+const P99_RATIO = num("P99_RATIO", short ? 3 : 1.5);
 const OUT = env.OUT ?? "";
 const LOG = env.LOG ?? ""; // a file to append wrangler's log to as it comes, time-stamped (none)
 const TIMEOUT_MS = 10_000;
 if (!["sliding", "fixed"].includes(EXPIRY)) { console.error("soak: EXPIRY must be sliding or fixed"); process.exit(2); }
 if (TTL < 30) { console.error("soak: TTL must be >= 30 (pool tokens leave the pool 10 s before they would expire)"); process.exit(2); }
-const WINDOW = Math.min(600, DURATION / 6);
+// The windows the p99 and CPU checks compare: 600 s (or a sixth of a shorter run); --short
+// compares its two halves, as a 13-s window's p99 is set by one or two stalls.
+const WINDOW = num("WINDOW", short ? DURATION / 2 : Math.min(600, DURATION / 6));
 
 const sh = (cmd, args) => { try { return execFileSync(cmd, args, { cwd: ROOT }).toString().trim(); } catch { return "?"; } };
-const COMMAND = `RATE=${RATE} WARMUP=${WARMUP} DURATION=${DURATION} SAMPLE=${SAMPLE} CLIENTS=${CLIENTS} CHAINS=${CHAINS} POOL=${POOL} TTL=${TTL} EXPIRY=${EXPIRY} SLOPE_MAX=${SLOPE_MAX} P99_SLACK_MS=${P99_SLACK_MS} bench/soak${short ? " --short" : ""}`;
+const COMMAND = `RATE=${RATE} WARMUP=${WARMUP} DURATION=${DURATION} SAMPLE=${SAMPLE} CLIENTS=${CLIENTS} CHAINS=${CHAINS} POOL=${POOL} TTL=${TTL} EXPIRY=${EXPIRY} SLOPE_MAX=${SLOPE_MAX} WINDOW=${WINDOW} P99_RATIO=${P99_RATIO} P99_SLACK_MS=${P99_SLACK_MS} bench/soak${short ? " --short" : ""}`;
 const loadavg = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 console.log("# edge-oauth soak");
 console.log(`command:  ${COMMAND}`);
@@ -453,11 +461,13 @@ console.log(`retried once: ${RETRIED.proxy} x wrangler's proxy "503 Your worker 
 const checks = [
   [`errors: ${totalErrors} (skipped for lack of capacity: ${samples.reduce((a, s) => a + s.skipped, 0)})`, totalErrors === 0],
   [`memory: workerd RSS slope over the second half ${slope.toFixed(2)} MB/min <= ${SLOPE_MAX}`, slope <= SLOPE_MAX],
-  [`p99: last window ${p99Last.toFixed(2)} ms <= 1.5 x first ${p99First.toFixed(2)} ms = ${(1.5 * p99First).toFixed(2)} ms (or within ${P99_SLACK_MS} ms of it)`,
-    p99Last <= 1.5 * p99First || p99Last - p99First <= P99_SLACK_MS],
+  [`p99: last window ${p99Last.toFixed(2)} ms <= ${P99_RATIO} x first ${p99First.toFixed(2)} ms = ${(P99_RATIO * p99First).toFixed(2)} ms (or within ${P99_SLACK_MS} ms of it)`,
+    p99Last <= P99_RATIO * p99First || p99Last - p99First <= P99_SLACK_MS],
 ];
 for (const [what, ok] of checks) console.log(`${ok ? "ok  " : "FAIL"}  ${what}`);
-if (OUT) writeFileSync(OUT, JSON.stringify({ command: COMMAND, samples, slope, p99First, p99Last, totalErrors, totalRequests, window: WINDOW }, null, 1));
+if (OUT) writeFileSync(OUT, JSON.stringify({ command: COMMAND, samples, slope, p99First, p99Last, totalErrors, totalRequests, window: WINDOW,
+  // every answered request: when it left (s since the load began) and its latency (ms)
+  t: allT.map((x) => Math.round(x * 1000) / 1000), lat: allLat.map((x) => Math.round(x * 100) / 100) }));
 if (LOG) console.log(`wrangler log: ${LOG}`);
 const trouble = worker.log().split("\n").filter((l) => /panic|uncaught|exception|\] (GET|POST) \S+ 5\d\d/i.test(l));
 if (trouble.length) console.log(`wrangler log: ${trouble.length} suspicious lines, e.g.:\n  ${trouble.slice(0, 5).join("\n  ")}`);

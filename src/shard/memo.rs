@@ -3,16 +3,15 @@
 //! lazy writes for slides and usage counts.
 //!
 //! An object is the only writer of its storage, so its memory is never stale. A *lazy* write
-//! (a token's slid expiry, the hour's usage counts) changes memory at once and reaches storage
-//! only when it is [`LAG_MS`] or more ahead of what storage holds, even when something else is
-//! written in the same batch (one rule, and an issuance writes its token only; taking the
-//! counts along made it two rows, though side by side the difference was within noise:
-//! docs/performance.md). Slides and counts are *deferred* (`Effects::defer`): each asks for
-//! the alarm within `LAG_MS`, whose [`Memo::flush`] writes every deferred record in one batch,
-//! so a validation waits for no write. Should the alarm be late, the next write of a key
-//! whose oldest unwritten change is `LAG_MS` old goes to storage at once. A crash loses at most
-//! the last `LAG_MS` of slides: after a restart such a token expires *earlier* than it would
-//! have, never later.
+//! (a token's slid expiry, the hour's usage counts) is *deferred* (`Effects::defer`): it
+//! changes memory at once and asks for the alarm within [`LAG_MS`], whose [`Memo::flush`]
+//! writes every deferred record in one batch, so a validation waits for no write, however
+//! often or seldom its token is used. It is not taken along by another write in the same batch
+//! (an issuance writes its token only; taking the counts along made it two rows, though side by
+//! side the difference was within noise: docs/performance.md). Should the alarm be late, the
+//! next write of a key whose oldest unwritten change is `LAG_MS` old goes to storage at once. A
+//! crash loses at most the last `LAG_MS` of slides: after a restart such a token expires
+//! *earlier* than it would have, never later.
 //!
 //! Memory holds what is live, not history: keys an operation marks as not worth keeping (a
 //! family's member rows, a rotated refresh token, what a sweep deleted) are dropped once
@@ -37,12 +36,10 @@ pub const EVICT: usize = MAX_KEYS / 10;
 struct State {
     /// What is known of a key: its value, or `None` when it is known to be absent.
     known: HashMap<String, Option<String>>,
-    /// Lazily written keys not yet in storage, with when storage last got them. (A hash map,
-    /// the same type as `persisted_ms`: a B-tree of its own would add 4 KB gzipped to the
-    /// wasm, and a flush writes them in one batch, in no particular order.)
+    /// Lazily written keys not yet in storage, with when their oldest unwritten change was
+    /// made. (A hash map, the same type as `known`: a B-tree of its own would add 4 KB gzipped
+    /// to the wasm, and a flush writes them in one batch, in no particular order.)
     dirty: HashMap<String, u64>,
-    /// For each lazily written key, the moment storage's copy accounts for.
-    persisted_ms: HashMap<String, u64>,
     /// The keys of `known`, oldest first: what an eviction forgets first.
     order: VecDeque<String>,
 }
@@ -62,7 +59,6 @@ impl State {
         for k in keys {
             if !self.dirty.contains_key(k) {
                 self.known.remove(k);
-                self.persisted_ms.remove(k);
             }
         }
         if self.order.len() > 2 * self.known.len() + EVICT {
@@ -77,7 +73,6 @@ impl State {
         for _ in 0..EVICT {
             let Some(key) = self.order.pop_front() else { break };
             self.known.remove(&key);
-            self.persisted_ms.remove(&key);
         }
     }
 }
@@ -126,20 +121,17 @@ impl<S: ShardStorage> Memo<S> {
         (st.known.len(), st.order.len())
     }
 
-    /// Write every lazily written record now (an alarm, or memory being bounded). Storage's
-    /// copy then accounts for the use each deferred write recorded, whatever the time now.
+    /// Write every lazily written record now (an alarm, or memory being bounded).
     pub async fn flush(&self, _now_ms: u64) -> Result<(), StoreError> {
-        let puts: Vec<(String, String, u64)> = {
+        let puts: Vec<(String, String)> = {
             let st = self.state.borrow();
-            st.dirty.iter().filter_map(|(k, at)| Some((k.clone(), st.known.get(k)?.clone()?, *at))).collect()
+            st.dirty.keys().filter_map(|k| Some((k.clone(), st.known.get(k)?.clone()?))).collect()
         };
         if !puts.is_empty() {
-            let writes: Vec<(String, String)> = puts.iter().map(|(k, v, _)| (k.clone(), v.clone())).collect();
-            self.inner.commit(&writes, &[]).await?;
+            self.inner.commit(&puts, &[]).await?;
             let mut st = self.state.borrow_mut();
-            for (k, _, at) in puts {
+            for (k, _) in puts {
                 st.dirty.remove(&k);
-                st.persisted_ms.insert(k, at);
             }
         }
         Ok(())
@@ -156,7 +148,8 @@ impl<S: ShardStorage> Memo<S> {
         Ok(())
     }
 
-    /// Apply writes: `lazy` ones reach storage only when due (see the module docs).
+    /// Apply writes: `lazy` ones reach storage when the alarm flushes them, or at once should
+    /// the key's oldest unwritten change be [`LAG_MS`] old (the alarm is late).
     pub async fn commit_with(&self, puts: &[(String, String)], lazy: &[Lazy], deletes: &[String], now_ms: u64) -> Result<(), StoreError> {
         self.bound(now_ms).await?;
         let mut writes: Vec<(String, String)> = puts.to_vec();
@@ -164,13 +157,9 @@ impl<S: ShardStorage> Memo<S> {
         {
             let st = self.state.borrow();
             for l in lazy {
-                // What storage's copy accounts for: our own last write of it, else what the
-                // record read from storage says.
-                let stored = st.persisted_ms.get(&l.key).copied().unwrap_or(l.stored_ms);
-                if now_ms >= stored.saturating_add(LAG_MS) {
-                    writes.push((l.key.clone(), l.value.clone()));
-                } else {
-                    deferred.push((l.key.clone(), l.value.clone(), stored));
+                match st.dirty.get(&l.key) {
+                    Some(&since) if now_ms >= since.saturating_add(LAG_MS) => writes.push((l.key.clone(), l.value.clone())),
+                    _ => deferred.push((l.key.clone(), l.value.clone())),
                 }
             }
         }
@@ -180,19 +169,14 @@ impl<S: ShardStorage> Memo<S> {
             let mut st = self.state.borrow_mut();
             for (k, v) in &writes {
                 st.dirty.remove(k);
-                if lazy.iter().any(|l| &l.key == k) {
-                    st.persisted_ms.insert(k.clone(), now_ms);
-                }
                 st.remember(k.clone(), Some(v.clone()));
             }
-            for (k, v, stored) in deferred {
-                st.dirty.insert(k.clone(), now_ms);
-                st.persisted_ms.insert(k.clone(), stored);
+            for (k, v) in deferred {
+                st.dirty.entry(k.clone()).or_insert(now_ms);
                 st.remember(k, Some(v));
             }
             for k in deletes {
                 st.dirty.remove(k);
-                st.persisted_ms.remove(k);
                 st.remember(k.clone(), None);
             }
         }

@@ -145,15 +145,12 @@ impl Loaded {
 /// How far a lazily written record may run ahead of storage (see [`memo`]).
 pub const LAG_MS: u64 = 10_000;
 
-/// A write that may reach storage late (a slid expiry; see [`memo`]).
+/// A write that may reach storage late (a slid expiry, a count; see [`memo`] and
+/// [`Effects::defer`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lazy {
     pub key: String,
     pub value: String,
-    /// The moment the stored copy of the record is taken to account for: a memo need not
-    /// write before the new value is [`memo::LAG_MS`] past it. For a deferred write
-    /// ([`Effects::defer`]), the change itself: its alarm comes within `LAG_MS`.
-    pub stored_ms: u64,
 }
 
 /// What an operation writes.
@@ -183,16 +180,11 @@ impl Effects {
         self.puts.push((key, to_json(value)));
     }
 
-    /// A write that may reach storage up to [`memo::LAG_MS`] late; `stored_ms` as in [`Lazy`].
-    pub fn put_lazy<T: Serialize>(&mut self, key: String, value: &T, stored_ms: u64) {
-        self.lazy.push(Lazy { key, value: to_json(value), stored_ms });
-    }
-
     /// A write made at `now_ms` that memory holds and the alarm brings to storage within
     /// [`memo::LAG_MS`] (a slide, a count): no storage write of its own, and writes deferred
     /// in the same 10 s reach storage in one batch. A crash loses at most the last `LAG_MS`.
     pub fn defer<T: Serialize>(&mut self, key: String, value: &T, now_ms: u64) {
-        self.put_lazy(key, value, now_ms);
+        self.lazy.push(Lazy { key, value: to_json(value) });
         self.flush_alarm(now_ms + LAG_MS);
     }
 

@@ -61,7 +61,7 @@ impl Op for Plain {
     fn decide(self, loaded: &Loaded, _now_ms: u64) -> Result<(bool, Effects), StoreError> {
         let mut fx = Effects::default();
         if self.lazy {
-            fx.put_lazy("w".into(), &7, 0);
+            fx.defer("w".into(), &7, 0);
         }
         Ok((loaded.get::<u32>("a")?.is_some(), fx))
     }
