@@ -1,7 +1,9 @@
 //! The shared fakes and the native crypto, checked against published known-answer vectors.
 
 use super::*;
+use crate::auth::crypto::{Crypto, PublicKey, SigAlg};
 use crate::block_on;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
