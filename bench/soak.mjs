@@ -36,9 +36,10 @@
 //   errors      0 (unexpected status, socket error, timeout, or skipped for lack of capacity)
 //   memory      workerd RSS flat after warm-up: the least-squares slope of RSS over the samples
 //               of the second half of the run <= SLOPE_MAX MB/min
-//   p99         p99 of the last window <= P99_RATIO (1.5) x p99 of the first window (window =
-//               600 s, or a sixth of the run when shorter; --short: its halves), unless the difference is <= P99_SLACK_MS (the
-//               machine is shared: a couple of ms of scheduling noise is not a trend)
+//   p99         p99 of the last window <= P99_RATIO (1.5; --short 3) x p99 of the first window
+//               (window = 600 s, or a sixth of the run when shorter; --short: its halves), unless
+//               the difference is <= P99_SLACK_MS (the machine is shared: a couple of ms of
+//               scheduling noise is not a trend)
 // CPU per request of the first and last windows is reported too (not checked: other processes
 // on the machine move it; see docs/reliability.md, "Soak").
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
