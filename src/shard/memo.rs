@@ -122,7 +122,7 @@ impl<S: ShardStorage> Memo<S> {
     }
 
     /// Write every lazily written record now (an alarm, or memory being bounded).
-    pub async fn flush(&self, _now_ms: u64) -> Result<(), StoreError> {
+    pub async fn flush(&self) -> Result<(), StoreError> {
         let puts: Vec<(String, String)> = {
             let st = self.state.borrow();
             st.dirty.keys().filter_map(|k| Some((k.clone(), st.known.get(k)?.clone()?))).collect()
@@ -139,11 +139,11 @@ impl<S: ShardStorage> Memo<S> {
 
     /// Keep memory within [`MAX_KEYS`]: past it, write what is deferred, then forget the
     /// oldest keys.
-    async fn bound(&self, now_ms: u64) -> Result<(), StoreError> {
+    async fn bound(&self) -> Result<(), StoreError> {
         if self.state.borrow().known.len() < MAX_KEYS {
             return Ok(());
         }
-        self.flush(now_ms).await?;
+        self.flush().await?;
         self.state.borrow_mut().evict();
         Ok(())
     }
@@ -151,7 +151,7 @@ impl<S: ShardStorage> Memo<S> {
     /// Apply writes: `lazy` ones reach storage when the alarm flushes them, or at once should
     /// the key's oldest unwritten change be [`LAG_MS`] old (the alarm is late).
     pub async fn commit_with(&self, puts: &[(String, String)], lazy: &[Lazy], deletes: &[String], now_ms: u64) -> Result<(), StoreError> {
-        self.bound(now_ms).await?;
+        self.bound().await?;
         let mut writes: Vec<(String, String)> = puts.to_vec();
         let mut deferred = Vec::new();
         {
@@ -193,9 +193,8 @@ impl<S: ShardStorage> Memo<S> {
 
 impl<S: ShardStorage> ShardStorage for Memo<S> {
     async fn get(&self, keys: &[String]) -> Result<Vec<(String, String)>, StoreError> {
-        // Look-ups that write nothing (unknown tokens, introspection) are bounded too. (Time
-        // only stamps what a flush writes; the deferred values carry their own.)
-        self.bound(0).await?;
+        // Look-ups that write nothing (unknown tokens, introspection) are bounded too.
+        self.bound().await?;
         let missing: Vec<String> = {
             let st = self.state.borrow();
             keys.iter().filter(|k| !st.known.contains_key(*k)).cloned().collect()

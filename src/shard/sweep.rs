@@ -74,7 +74,7 @@ impl Entries {
 /// record again. Not due yet: the alarm is set again for when it is. Returns how many entries
 /// were deleted.
 pub async fn alarm<S: ShardStorage>(memo: &Memo<S>, now_ms: u64) -> Result<usize, StoreError> {
-    memo.flush(now_ms).await?;
+    memo.flush().await?;
     if memo.sweep_is_due(now_ms) {
         return sweep(memo, now_ms).await;
     }
