@@ -200,7 +200,16 @@ console.log(`setup:    ${CLIENTS} client_credentials clients (token_ttl ${TTL} s
 
 // ---- requests ----------------------------------------------------------------------------------
 const http = await import("node:http");
-const agent = new http.Agent({ keepAlive: true, maxSockets: MAX_INFLIGHT });
+// Idle sockets are closed after 2 s, well before the server does. workerd closes a keep-alive
+// connection that has waited 5 s for its next request (kj's HttpServerSettings.pipelineTimeout),
+// and Node's agent, which gets no `Keep-Alive: timeout` hint from it, would otherwise reuse a
+// socket whose close is already on its way: "socket hang up" / ECONNRESET on a request that never
+// reached the Worker. An open-loop load leaves sockets idle that long after every stall (the
+// pile-up opens extra ones). bench/keepalive-race.mjs measures the race (2026-12-08): bursts of
+// 48 requests 4.985-4.995 s apart on the same sockets lost 126 of 1,440 without this and 0 of
+// 1,440 with it; the three one-hour soaks before it had 14, 3 and 11 such errors.
+const IDLE_SOCKET_MS = 2000;
+const agent = new http.Agent({ keepAlive: true, maxSockets: MAX_INFLIGHT, timeout: IDLE_SOCKET_MS });
 const target = new URL(URL_);
 // A request can be lost between hops without reaching the Worker, on either keep-alive hop in
 // front of it: wrangler's proxy workerd answers `503 Your worker restarted mid-request` when its
