@@ -42,7 +42,7 @@
 //               scheduling noise is not a trend)
 // CPU per request of the first and last windows is reported too (not checked: other processes
 // on the machine move it; see docs/reliability.md, "Soak").
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -77,6 +77,11 @@ const P99_RATIO = num("P99_RATIO", short ? 3 : 1.5);
 const OUT = env.OUT ?? "";
 const LOG = env.LOG ?? ""; // a file to append wrangler's log to as it comes, time-stamped (none)
 const TIMEOUT_MS = 10_000;
+// Where the load goes: "direct" (the Worker's workerd, on the port wrangler's proxy forwards
+// to) or "proxy" (wrangler's port, through its proxy workerd). See "The hop that lost requests"
+// below.
+const VIA = env.VIA ?? "direct";
+if (!["direct", "proxy"].includes(VIA)) { console.error("soak: VIA must be direct or proxy"); process.exit(2); }
 if (!["sliding", "fixed"].includes(EXPIRY)) { console.error("soak: EXPIRY must be sliding or fixed"); process.exit(2); }
 if (TTL < 30) { console.error("soak: TTL must be >= 30 (pool tokens leave the pool 10 s before they would expire)"); process.exit(2); }
 // The windows the p99 and CPU checks compare: 600 s (or a sixth of a shorter run); --short
@@ -84,7 +89,7 @@ if (TTL < 30) { console.error("soak: TTL must be >= 30 (pool tokens leave the po
 const WINDOW = num("WINDOW", short ? DURATION / 2 : Math.min(600, DURATION / 6));
 
 const sh = (cmd, args) => { try { return execFileSync(cmd, args, { cwd: ROOT }).toString().trim(); } catch { return "?"; } };
-const COMMAND = `RATE=${RATE} WARMUP=${WARMUP} DURATION=${DURATION} SAMPLE=${SAMPLE} CLIENTS=${CLIENTS} CHAINS=${CHAINS} POOL=${POOL} TTL=${TTL} EXPIRY=${EXPIRY} SLOPE_MAX=${SLOPE_MAX} WINDOW=${WINDOW} P99_RATIO=${P99_RATIO} P99_SLACK_MS=${P99_SLACK_MS} bench/soak${short ? " --short" : ""}`;
+const COMMAND = `RATE=${RATE} WARMUP=${WARMUP} DURATION=${DURATION} SAMPLE=${SAMPLE} CLIENTS=${CLIENTS} CHAINS=${CHAINS} POOL=${POOL} TTL=${TTL} EXPIRY=${EXPIRY} SLOPE_MAX=${SLOPE_MAX} WINDOW=${WINDOW} P99_RATIO=${P99_RATIO} P99_SLACK_MS=${P99_SLACK_MS} VIA=${VIA} bench/soak${short ? " --short" : ""}`;
 const loadavg = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 console.log("# edge-oauth soak");
 console.log(`command:  ${COMMAND}`);
@@ -126,7 +131,6 @@ const STATE_PARENT = env.STATE_PARENT ?? (existsSync("/dev/shm") ? "/dev/shm" : 
 STATE = mkdtempSync(join(STATE_PARENT, "edge-oauth-soak-state-"));
 console.log(`state:    ${STATE}`);
 worker = await startWorker({ configs: [join(TMP, "wrangler.toml")], state: STATE, stamp: true, logFile: LOG || undefined });
-const URL_ = worker.url;
 // The process group of `wrangler dev` (startWorker spawns it detached: its pid is the group).
 // Found by its command line (arguments NUL-separated: "--persist-to", then the state folder).
 const pgid = (() => {
@@ -142,7 +146,64 @@ const pgid = (() => {
   return 0;
 })();
 if (!pgid) { console.error("soak: could not find the wrangler process group"); await cleanup(); process.exit(1); }
-console.log(`ready:    ${URL_} (wrangler process group ${pgid})`);
+
+// The hop that lost requests. `wrangler dev` puts a proxy in front of the Worker: its own
+// workerd owns the port and forwards every request to the Worker's workerd over a pool of
+// keep-alive connections (wrangler's ProxyWorker). Both close a connection idle for 5 s (kj's
+// HttpClientSettings.idleTimeout and HttpServerSettings.pipelineTimeout), and when the proxy
+// sends a request on one the Worker's side is closing, the Worker's workerd resets it: the
+// proxy then drops the client's connection ("socket hang up"; for a POST sometimes its own
+// `503 Your worker restarted mid-request`). That hop is wrangler's local dev tooling, not part
+// of a deployment, and nothing in it is configurable. So by default the load goes straight to
+// the Worker's workerd, on the port the proxy forwards to (found below: the port of that
+// process that answers the metadata document); VIA=proxy sends it through the proxy as before.
+// Either way the Worker is the same code in the same runtime, with the same local storage.
+// docs/reliability.md ("The resets, found") has the runs both ways.
+function listeningPorts(pid) {
+  const inodes = new Set();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]);
+    } catch {}
+  }
+  const ports = [];
+  for (const table of ["tcp", "tcp6"]) {
+    let text = "";
+    try { text = readFileSync(`/proc/${pid}/net/${table}`, "utf8"); } catch { continue; }
+    for (const line of text.split("\n").slice(1)) {
+      const c = line.trim().split(/\s+/); // local_address is c[1], st c[3] (0A: listening), inode c[9]
+      if (c.length > 9 && c[3] === "0A" && inodes.has(c[9])) ports.push(parseInt(c[1].split(":").at(-1), 16));
+    }
+  }
+  return ports;
+}
+function workerPid() {
+  for (const p of readdirSync("/proc")) {
+    if (!/^[0-9]+$/.test(p)) continue;
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(f[2]) === pgid && readFileSync(`/proc/${p}/cmdline`, "latin1").includes("--inspector-addr")) return Number(p);
+    } catch {}
+  }
+  return 0;
+}
+async function directUrl() {
+  const pid = workerPid();
+  if (!pid) return null;
+  for (const port of listeningPorts(pid)) {
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      const r = await fetch(`${url}/.well-known/oauth-authorization-server`, { signal: AbortSignal.timeout(2000) });
+      if (r.status === 200 && (await r.json()).token_endpoint) return url;
+    } catch {}
+  }
+  return null;
+}
+const URL_ = VIA === "proxy" ? worker.url : await directUrl();
+if (!URL_) { console.error("soak: could not find the Worker's workerd port (VIA=proxy goes through wrangler's port)"); await cleanup(); process.exit(1); }
+console.log(`ready:    ${URL_} (${VIA === "proxy" ? "wrangler's port, through its proxy" : `the Worker's workerd directly; wrangler's port is ${worker.url}`}; wrangler process group ${pgid})`);
 
 const HZ = Number(sh("getconf", ["CLK_TCK"])) || 100;
 const PAGE_KB = 4;
