@@ -24,9 +24,10 @@
 // Tokens that would expire before their next use (pool entries idle for TTL - 10 s, or, with
 // EXPIRY=fixed, older than TTL - 10 s) leave the pool unused: they expire in storage and the
 // Durable Objects' alarm sweeps them. Anything else than the expected answer is an error; a
-// request lost between the keep-alive hops before the Worker (wrangler's proxy's "503 Your
-// worker restarted mid-request", a reused socket reset) is retried once and counted apart
-// (see `call`).
+// request lost on a keep-alive hop before the Worker (a reused socket reset; with VIA=proxy
+// also wrangler's proxy's "503 Your worker restarted mid-request") is retried once and counted
+// apart (see `call`). By default the load goes straight to the Worker's workerd, not through
+// wrangler's proxy (VIA; see "The hop that lost requests").
 //
 // Every SAMPLE s: the requests answered in the interval, their p50/p99, errors, workerd's RSS
 // and CPU seconds (the workerd processes of the wrangler process group, from /proc; CPU per
