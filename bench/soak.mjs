@@ -150,11 +150,12 @@ if (!pgid) { console.error("soak: could not find the wrangler process group"); a
 
 // The hop that lost requests. `wrangler dev` puts a proxy in front of the Worker: its own
 // workerd owns the port and forwards every request to the Worker's workerd over a pool of
-// keep-alive connections (wrangler's ProxyWorker). Both close a connection idle for 5 s (kj's
-// HttpClientSettings.idleTimeout and HttpServerSettings.pipelineTimeout), and when the proxy
-// sends a request on one the Worker's side is closing, the Worker's workerd resets it: the
-// proxy then drops the client's connection ("socket hang up"; for a POST sometimes its own
-// `503 Your worker restarted mid-request`). That hop is wrangler's local dev tooling, not part
+// keep-alive connections (wrangler's ProxyWorker). Both sides close a connection idle for 5 s
+// (kj's HttpClientSettings.idleTimeout and HttpServerSettings.pipelineTimeout), the race the
+// soak's own client had with workerd (IDLE_SOCKET_MS below); when a forward fails, the proxy
+// drops the client's connection ("socket hang up") or, for a POST, answers its own
+// `503 Your worker restarted mid-request`. With the client's race fixed, requests were still
+// lost on this hop. That hop is wrangler's local dev tooling, not part
 // of a deployment, and nothing in it is configurable. So by default the load goes straight to
 // the Worker's workerd, on the port the proxy forwards to (found below: the port of that
 // process that answers the metadata document); VIA=proxy sends it through the proxy as before.
@@ -179,19 +180,8 @@ function listeningPorts(pid) {
   }
   return ports;
 }
-function workerPid() {
-  for (const p of readdirSync("/proc")) {
-    if (!/^[0-9]+$/.test(p)) continue;
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(f[2]) === pgid && readFileSync(`/proc/${p}/cmdline`, "latin1").includes("--inspector-addr")) return Number(p);
-    } catch {}
-  }
-  return 0;
-}
 async function directUrl() {
-  const pid = workerPid();
+  const pid = groupProcesses().find((p) => p.worker)?.pid;
   if (!pid) return null;
   for (const port of listeningPorts(pid)) {
     const url = `http://127.0.0.1:${port}`;
@@ -215,23 +205,35 @@ const PAGE_KB = 4;
  */
 function procSample() {
   const s = { wCpu: 0, wRss: 0, xCpu: 0, xRss: 0, oCpu: 0, oRss: 0, workerd: 0 };
+  for (const { comm, f, worker } of groupProcesses()) {
+    const cpu = (Number(f[11]) + Number(f[12])) / HZ; // fields 14, 15: utime, stime
+    const rss = (Number(f[21]) * PAGE_KB) / 1024; // field 24: rss pages
+    if (comm !== "workerd") { s.oCpu += cpu; s.oRss += rss; continue; }
+    s.workerd++;
+    if (worker) { s.wCpu += cpu; s.wRss += rss; } else { s.xCpu += cpu; s.xRss += rss; }
+  }
+  return s;
+}
+/**
+ * The processes of the wrangler group: pid, name, /proc/{pid}/stat's fields from field 3 on
+ * (f[0] = state), and whether it is the workerd that runs the Worker (the one started with an
+ * inspector address).
+ */
+function groupProcesses() {
+  const out = [];
   for (const p of readdirSync("/proc")) {
     if (!/^[0-9]+$/.test(p)) continue;
     let stat;
     try { stat = readFileSync(`/proc/${p}/stat`, "utf8"); } catch { continue; }
     const rp = stat.lastIndexOf(")");
     const comm = stat.slice(stat.indexOf("(") + 1, rp);
-    const f = stat.slice(rp + 2).split(" "); // f[0] = state (field 3)
+    const f = stat.slice(rp + 2).split(" ");
     if (Number(f[2]) !== pgid) continue; // field 5: pgrp
-    const cpu = (Number(f[11]) + Number(f[12])) / HZ; // fields 14, 15: utime, stime
-    const rss = (Number(f[21]) * PAGE_KB) / 1024; // field 24: rss pages
-    if (comm !== "workerd") { s.oCpu += cpu; s.oRss += rss; continue; }
-    s.workerd++;
     let cmd = "";
-    try { cmd = readFileSync(`/proc/${p}/cmdline`, "latin1"); } catch {}
-    if (cmd.includes("--inspector-addr")) { s.wCpu += cpu; s.wRss += rss; } else { s.xCpu += cpu; s.xRss += rss; }
+    if (comm === "workerd") try { cmd = readFileSync(`/proc/${p}/cmdline`, "latin1"); } catch {}
+    out.push({ pid: Number(p), comm, f, worker: comm === "workerd" && cmd.includes("--inspector-addr") });
   }
-  return s;
+  return out;
 }
 
 // ---- setup: clients with pools, refresh chains ---------------------------------------------
