@@ -155,10 +155,10 @@ if (!pgid) { console.error("soak: could not find the wrangler process group"); a
 // soak's own client had with workerd (IDLE_SOCKET_MS below); when a forward fails, the proxy
 // drops the client's connection ("socket hang up") or, for a POST, answers its own
 // `503 Your worker restarted mid-request`. With the client's race fixed, requests were still
-// lost on this hop. That hop is wrangler's local dev tooling, not part
-// of a deployment, and nothing in it is configurable. So by default the load goes straight to
-// the Worker's workerd, on the port the proxy forwards to (found below: the port of that
-// process that answers the metadata document); VIA=proxy sends it through the proxy as before.
+// lost on this hop. That hop is wrangler's local dev tooling, not part of a deployment, and
+// nothing in it is configurable. So by default the load goes straight to the Worker's workerd,
+// on the port the proxy forwards to (found below: the port of that process that answers the
+// metadata document); VIA=proxy sends it through the proxy as before.
 // Either way the Worker is the same code in the same runtime, with the same local storage.
 // docs/reliability.md ("The resets, found") has the runs both ways.
 function listeningPorts(pid) {
